@@ -1,0 +1,310 @@
+"""Grader of assignment 1: linear systems in pure Python (a1/pure.py) and numpy (a1/vectorized.py).
+
+Every criterion calls the student's functions through the sandbox; the expected answers
+are computed here, in the grader, with numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from graders.core import expect
+from graders.core.context import GradingContext
+from graders.core.plugin import Credit, CriterionFailed, criterion
+from graders.sandbox.sandbox import RemoteModule
+
+OPERATIONS = ("determinant", "trace", "norm", "transpose", "multiply")
+
+
+@dataclass(frozen=True)
+class ParseCase:
+    name: str
+    text: str
+    A: tuple
+    B: tuple
+
+
+@dataclass(frozen=True)
+class MalformedCase:
+    name: str
+    text: str
+    line: int  # 1-based, counting blank lines
+
+
+STANDARD = ParseCase(
+    "standard example",
+    "2x + 3y - z = 5\nx - y + 4z = 6\n3x + y + 2z = 7\n",
+    ((2, 3, -1), (1, -1, 4), (3, 1, 2)),
+    (5, 6, 7),
+)
+
+PARSE_CASES = (
+    STANDARD,
+    ParseCase(
+        "terms in any order",
+        "3y + 2x - z = 5\n4z - y + x = 6\ny + 2z + 3x = 7\n",
+        ((2, 3, -1), (1, -1, 4), (3, 1, 2)),
+        (5, 6, 7),
+    ),
+    ParseCase(
+        "omitted coefficient of 1 and signed first term",
+        "x - y + z = 1\n-x + z = 2\n+ z = 4\n",
+        ((1, -1, 1), (-1, 0, 1), (0, 0, 1)),
+        (1, 2, 4),
+    ),
+    ParseCase(
+        "missing variables",
+        "2x - z = 3\n5y = 10\nx + y = 0\n",
+        ((2, 0, -1), (0, 5, 0), (1, 1, 0)),
+        (3, 10, 0),
+    ),
+    ParseCase(
+        "decimals and negative right-hand sides",
+        "0.5x - 2.25y = -3.5\n1.5y + 0.25z = 0.75\n-0.1x + z = -2\n",
+        ((0.5, -2.25, 0), (0, 1.5, 0.25), (-0.1, 0, 1)),
+        (-3.5, 0.75, -2),
+    ),
+    ParseCase(
+        "free spacing",
+        "2x+3y-z=5\n  2 x +  3 y -z =  5  \n- 2 x = 1\n",
+        ((2, 3, -1), (2, 3, -1), (-2, 0, 0)),
+        (5, 5, 1),
+    ),
+    ParseCase(
+        "blank lines",
+        "\n2x + 3y - z = 5\n   \nx - y + 4z = 6\n\n3x + y + 2z = 7\n\n",
+        ((2, 3, -1), (1, -1, 4), (3, 1, 2)),
+        (5, 6, 7),
+    ),
+)
+
+_GOOD = ("2x + 3y - z = 5", "x - y + 4z = 6", "3x + y + 2z = 7")
+
+MALFORMED_CASES = (
+    MalformedCase("no '='", f"{_GOOD[0]}\n2x + 3y - z 5\n{_GOOD[2]}\n", 2),
+    MalformedCase("two '='", f"{_GOOD[0]}\n{_GOOD[1]}\n2x + 3y = z = 5\n", 3),
+    MalformedCase("unknown variable", f"2x + 3w - z = 5\n{_GOOD[1]}\n{_GOOD[2]}\n", 1),
+    MalformedCase("repeated variable", f"{_GOOD[0]}\n2x + 3y + x = 5\n{_GOOD[2]}\n", 2),
+    MalformedCase("dangling sign", f"{_GOOD[0]}\n2x + = 5\n{_GOOD[2]}\n", 2),
+    MalformedCase("non-numeric right-hand side", f"{_GOOD[0]}\n\n{_GOOD[1]}\n2x + 3y - z = abc\n", 4),
+    MalformedCase("malformed coefficient", f"2.5.1x + y = 1\n{_GOOD[1]}\n{_GOOD[2]}\n", 1),
+)
+
+WRONG_COUNT_CASES = (
+    ("two equations", f"{_GOOD[0]}\n{_GOOD[1]}\n"),
+    ("four equations", "\n".join(_GOOD + (_GOOD[0],)) + "\n"),
+    ("empty file", ""),
+)
+
+MATRICES = (
+    ((2.0, 3.0, -1.0), (1.0, -1.0, 4.0), (3.0, 1.0, 2.0)),
+    ((4.0, -2.0, 1.0), (3.0, 6.0, -4.0), (2.0, 1.0, 8.0)),
+    ((0.0, 2.0, 1.0), (1.0, 0.0, 3.0), (2.0, 1.0, 0.0)),  # needs a row swap in elimination
+    ((1.5, -0.5, 2.0), (0.25, 3.0, -1.0), (-2.0, 1.0, 0.5)),
+)
+VECTORS = ((5.0, 6.0, 7.0), (1.0, -2.0, 3.0), (0.0, 0.0, 1.0), (-1.5, 2.5, 0.5))
+SINGULAR = (
+    ((1.0, 2.0, 3.0), (2.0, 4.0, 6.0), (1.0, 1.0, 1.0)),
+    ((1.0, 2.0, 3.0), (4.0, 5.0, 6.0), (7.0, 8.0, 9.0)),
+    ((0.0, 0.0, 0.0), (1.0, 2.0, 3.0), (4.0, 5.0, 7.0)),
+)
+
+
+# -- fixtures -----------------------------------------------------------------------------
+@pytest.fixture
+def pure(grading: GradingContext) -> RemoteModule:
+    return grading.module("a1.pure", sandbox="pure")
+
+
+@pytest.fixture
+def vectorized(grading: GradingContext) -> RemoteModule:
+    return grading.module("a1.vectorized", sandbox="vectorized")
+
+
+# -- shared checks ------------------------------------------------------------------------
+def check_parser(module: RemoteModule, grading: GradingContext, sandbox: str, numpy_only: bool) -> None:
+    files = grading.sandbox(sandbox)
+    for index, case in enumerate(PARSE_CASES):
+        path = files.put_file(f"inputs/system_{index}.txt", case.text)
+        answer = module.load_system(path)
+        if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+            raise CriterionFailed(f"load_system returned {expect.describe(answer)}; expected a pair (A, B)")
+        what = f"load_system ({case.name})"
+        A = expect.array(answer[0], (3, 3), f"{what} A", numpy_only=numpy_only)
+        B = expect.array(answer[1], (3,), f"{what} B", numpy_only=numpy_only)
+        expect.close(A, case.A, f"{what}: A")
+        expect.close(B, case.B, f"{what}: B")
+    for index, case in enumerate(MALFORMED_CASES):
+        path = files.put_file(f"inputs/malformed_{index}.txt", case.text)
+        error = expect.raises(lambda p=path: module.load_system(p), "ValueError", f"load_system ({case.name})")
+        line_text = case.text.splitlines()[case.line - 1].strip()
+        message = error.student_raised.message if error.student_raised else ""
+        if f"line {case.line}" not in message or line_text not in message:
+            raise CriterionFailed(
+                f"load_system ({case.name}): the ValueError must name the line, with 'line {case.line}' "
+                f"and its text {line_text!r}; the message was {message!r}"
+            )
+    for index, (name, text) in enumerate(WRONG_COUNT_CASES):
+        path = files.put_file(f"inputs/count_{index}.txt", text)
+        expect.raises(lambda p=path: module.load_system(p), "ValueError", f"load_system ({name})")
+
+
+def check_operation(module: RemoteModule, name: str, numpy_only: bool) -> None:
+    as_matrix = [list(map(list, m)) for m in MATRICES]
+    for matrix, vector in zip(as_matrix, VECTORS, strict=True):
+        A = np.array(matrix)
+        args = (np.array(matrix), np.array(vector)) if numpy_only else (matrix, list(vector))
+        if name == "determinant":
+            expect.close(expect.number(module.determinant(args[0]), name), np.linalg.det(A), f"{name} of {matrix}")
+        elif name == "trace":
+            expect.close(expect.number(module.trace(args[0]), name), np.trace(A), f"{name} of {matrix}")
+        elif name == "norm":
+            expect.close(expect.number(module.norm(args[1]), name), np.linalg.norm(vector), f"{name} of {list(vector)}")
+        elif name == "transpose":
+            got = expect.array(module.transpose(args[0]), (3, 3), name, numpy_only=numpy_only)
+            expect.close(got, A.T, f"{name} of {matrix}")
+        elif name == "multiply":
+            got = expect.array(module.multiply(*args), (3,), name, numpy_only=numpy_only)
+            expect.close(got, A @ np.array(vector), f"{name} of {matrix} and {list(vector)}")
+
+
+def check_solver(module: RemoteModule, name: str, numpy_only: bool) -> None:
+    solver = getattr(module, name)
+    for matrix, vector in zip(MATRICES, VECTORS, strict=True):
+        A, B = np.array(matrix), np.array(vector)
+        args = (A, B) if numpy_only else ([list(r) for r in matrix], list(vector))
+        got = expect.array(solver(*args), (3,), name, numpy_only=numpy_only)
+        expect.close(got, np.linalg.solve(A, B), f"{name} for A={[list(r) for r in matrix]}, B={list(vector)}")
+    for matrix in SINGULAR:
+        args = (np.array(matrix), np.ones(3)) if numpy_only else ([list(r) for r in matrix], [1.0, 1.0, 1.0])
+        expect.raises(lambda a=args: solver(*a), "ValueError", f"{name} on the singular matrix {[list(r) for r in matrix]}")
+
+
+# -- criteria: pure.py --------------------------------------------------------------------
+@criterion("pure.load_system", 1.5, "Parse equations (pure Python)")
+def test_pure_load_system(pure: RemoteModule, grading: GradingContext) -> None:
+    check_parser(pure, grading, "pure", numpy_only=False)
+
+
+@criterion("pure.basic_ops", 1.5, "Determinant, trace, norm, transpose, multiply (pure Python)")
+def test_pure_basic_ops(pure: RemoteModule, credit: Credit) -> None:
+    credit.parts(OPERATIONS)
+    for name in OPERATIONS:
+        with credit.check(name):
+            check_operation(pure, name, numpy_only=False)
+
+
+@criterion("pure.solve_cramer", 1, "Cramer's rule (pure Python)")
+def test_pure_cramer(pure: RemoteModule) -> None:
+    check_solver(pure, "solve_cramer", numpy_only=False)
+
+
+@criterion("pure.solve_inverse", 1, "Solve by the inverse (pure Python)")
+def test_pure_inverse(pure: RemoteModule) -> None:
+    check_solver(pure, "solve_inverse", numpy_only=False)
+
+
+# -- criteria: vectorized.py ---------------------------------------------------------------
+@criterion("vectorized.load_system", 1, "Parse equations (numpy)")
+def test_vectorized_load_system(vectorized: RemoteModule, grading: GradingContext) -> None:
+    check_parser(vectorized, grading, "vectorized", numpy_only=True)
+
+
+@criterion("vectorized.basic_ops", 1, "Determinant, trace, norm, transpose, multiply (numpy)")
+def test_vectorized_basic_ops(vectorized: RemoteModule, credit: Credit) -> None:
+    credit.parts(OPERATIONS)
+    for name in OPERATIONS:
+        with credit.check(name):
+            check_operation(vectorized, name, numpy_only=True)
+
+
+@criterion("vectorized.solvers", 1, "Cramer's rule and the inverse (numpy)")
+def test_vectorized_solvers(vectorized: RemoteModule) -> None:
+    check_solver(vectorized, "solve_cramer", numpy_only=True)
+    check_solver(vectorized, "solve_inverse", numpy_only=True)
+
+
+# -- criterion: agreement (property-based) -------------------------------------------------
+@st.composite
+def well_conditioned_systems(draw: st.DrawFn) -> tuple[list[list[int]], list[int]]:
+    entries = st.integers(min_value=-9, max_value=9)
+    A = [[draw(entries) for _ in range(3)] for _ in range(3)]
+    B = [draw(st.integers(min_value=-20, max_value=20)) for _ in range(3)]
+    matrix = np.array(A, dtype=float)
+    assume(abs(np.linalg.det(matrix)) >= 1 and np.linalg.cond(matrix) < 100)
+    return A, B
+
+
+def equation_text(row: list[int], rhs: int) -> str:
+    """Render one equation the way a person writes it (``x - 2y = 3``, zero terms omitted)."""
+    terms = []
+    for coefficient, variable in zip(row, "xyz", strict=True):
+        if coefficient == 0:
+            continue
+        sign = "-" if coefficient < 0 else "+"
+        magnitude = "" if abs(coefficient) == 1 else str(abs(coefficient))
+        terms.append(f"{sign} {magnitude}{variable}")
+    text = " ".join(terms).removeprefix("+ ")
+    return f"{text} = {rhs}"
+
+
+@criterion("agreement", 2, "numpy and pure Python agree on random systems (property-based)")
+def test_agreement(pure: RemoteModule, vectorized: RemoteModule, grading: GradingContext) -> None:
+    pure_files, vectorized_files = grading.sandbox("pure"), grading.sandbox("vectorized")
+
+    @given(system=well_conditioned_systems())
+    @expect.PROPERTY_SETTINGS
+    def agree(system: tuple[list[list[int]], list[int]]) -> None:
+        A, B = system
+        assume(all(any(row) for row in A))
+        floats_A, floats_B = [[float(v) for v in row] for row in A], [float(v) for v in B]
+        text = "\n".join(equation_text(row, rhs) for row, rhs in zip(A, B, strict=True)) + "\n"
+        pairs = {
+            "load_system": (
+                pure.load_system(pure_files.put_file("inputs/random.txt", text)),
+                vectorized.load_system(vectorized_files.put_file("inputs/random.txt", text)),
+            )
+        }
+        for name in ("determinant", "trace", "transpose"):
+            pairs[name] = (getattr(pure, name)(floats_A), getattr(vectorized, name)(np.array(floats_A)))
+        for name in ("solve_cramer", "solve_inverse"):
+            pairs[name] = (
+                getattr(pure, name)(floats_A, floats_B),
+                getattr(vectorized, name)(np.array(floats_A), np.array(floats_B)),
+            )
+        pairs["norm"] = (pure.norm(floats_B), vectorized.norm(np.array(floats_B)))
+        pairs["multiply"] = (pure.multiply(floats_A, floats_B), vectorized.multiply(np.array(floats_A), np.array(floats_B)))
+        for name, (from_pure, from_numpy) in pairs.items():
+            _agree(name, from_pure, from_numpy, text, pair=name == "load_system")
+
+    agree()
+
+
+def _agree(name: str, from_pure: object, from_numpy: object, text: str, *, pair: bool) -> None:
+    """Fail unless both answers hold the same numbers (an (A, B) pair when ``pair``)."""
+    try:
+        left = _flatten(from_pure, pair)
+        right = _flatten(from_numpy, pair)
+    except (TypeError, ValueError):
+        raise CriterionFailed(
+            f"{name}: answers are not numeric (pure: {expect.describe(from_pure)}, "
+            f"numpy: {expect.describe(from_numpy)})"
+        ) from None
+    if left.shape != right.shape or not np.allclose(left, right, rtol=1e-6, atol=1e-9):
+        system = text.strip().replace("\n", "; ")
+        raise CriterionFailed(
+            f"{name} disagrees for the system {system}: pure gave {expect.describe(from_pure)}, "
+            f"numpy gave {expect.describe(from_numpy)}"
+        )
+
+
+def _flatten(value: object, pair: bool) -> np.ndarray:
+    if pair and not (isinstance(value, (tuple, list)) and len(value) == 2):
+        raise TypeError("not a pair")
+    parts = list(value) if pair else [value]
+    return np.concatenate([np.ravel(np.asarray(part, dtype=float)) for part in parts])

@@ -1,0 +1,61 @@
+"""State shared by the criteria of one grading run: sandboxes, seed, time budget."""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from graders.core.assignment import AssignmentSpec
+from graders.core.submission import StagedSubmission
+from graders.sandbox.client import WorkerSpec
+from graders.sandbox.confinement import Confinement
+from graders.sandbox.sandbox import RemoteModule, Sandbox
+
+DEFAULT_SEED = 20251
+
+
+@dataclass
+class GradingContext:
+    assignment: AssignmentSpec
+    staged: StagedSubmission
+    confinement: Confinement
+    seed: int = DEFAULT_SEED
+    hidden_paths: tuple[Path, ...] = ()
+    started: float = field(default_factory=time.monotonic)
+    _sandboxes: dict[str, Sandbox] = field(default_factory=dict)
+
+    @property
+    def deadline(self) -> float:
+        return self.started + self.assignment.submission_timeout_s
+
+    def seed_for(self, criterion_id: str) -> int:
+        """A stable per-criterion seed, so a submission always gets the same points."""
+        return zlib.crc32(f"{self.seed}:{criterion_id}".encode()) & 0x7FFFFFFF
+
+    def sandbox(self, name: str) -> Sandbox:
+        if name not in self._sandboxes:
+            spec = self.assignment.sandbox(name)
+            worker = WorkerSpec(
+                name=name,
+                source=self.staged.root,
+                rules=spec.rules,
+                local_modules=self.staged.local_modules,
+                limits=self.assignment.limits,
+                confinement=self.confinement,
+                hidden_paths=self.hidden_paths,
+            )
+            self._sandboxes[name] = Sandbox(worker, self.deadline)
+        return self._sandboxes[name]
+
+    @property
+    def sandboxes(self) -> dict[str, Sandbox]:
+        return dict(self._sandboxes)
+
+    def module(self, name: str, *, sandbox: str) -> RemoteModule:
+        return self.sandbox(name=sandbox).module(name)
+
+    def close(self) -> None:
+        for sandbox in self._sandboxes.values():
+            sandbox.close()

@@ -1,0 +1,208 @@
+"""The pytest plugin that turns a grader module into scored criteria.
+
+A grader is an ordinary pytest module whose tests carry ``@criterion(...)``: the plugin
+checks that the points add up to the assignment's total, seeds every RNG per criterion,
+and records each outcome as a :class:`CriterionResult` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from graders.core.context import GradingContext
+from graders.core.results import ERROR, FAILED, PARTIAL, PASSED, CriterionResult, round_points
+from graders.sandbox.sandbox import StudentCodeError
+
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+CONTEXT_KEY = pytest.StashKey[GradingContext]()
+PLUGIN_KEY = pytest.StashKey["GradingPlugin"]()
+
+
+def criterion(id: str, points: float, title: str, visibility: str = "visible") -> pytest.MarkDecorator:
+    """Declare the criterion a grader test scores: its id, points, title and visibility."""
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {VISIBILITIES}")
+    return pytest.mark.criterion(id=id, points=points, title=title, visibility=visibility)
+
+
+class CriterionFailed(AssertionError):
+    """Raised by graders with the exact one-line reason to show the student."""
+
+
+class Credit:
+    """Partial credit for the running criterion: a fraction, or equal-weight parts."""
+
+    def __init__(self) -> None:
+        self.fraction: float | None = None
+        self.reasons: list[str] = []
+        self._parts: list[str] = []
+        self._passed: set[str] = set()
+
+    def award(self, fraction: float, reason: str = "") -> None:
+        self.fraction = min(1.0, max(0.0, fraction))
+        if reason:
+            self.reasons.append(reason)
+
+    def tiered(self, value: float, tiers: list[tuple[float, float]], describe: str) -> None:
+        """Award the fraction of the first tier whose threshold ``value`` reaches."""
+        for threshold, fraction in sorted(tiers, reverse=True):
+            if value >= threshold:
+                self.award(fraction, "" if fraction >= 1 else describe)
+                return
+        self.award(0.0, describe)
+
+    def parts(self, names: tuple[str, ...] | list[str]) -> Credit:
+        self._parts = list(names)
+        return self
+
+    @contextlib.contextmanager
+    def check(self, name: str) -> Iterator[None]:
+        """Score one part: an assertion or student error inside fails that part only."""
+        if name not in self._parts:
+            raise KeyError(f"unknown part {name!r}")
+        try:
+            yield
+        except (AssertionError, StudentCodeError) as exc:
+            self.reasons.append(_one_line(exc))
+        else:
+            self._passed.add(name)
+
+    def settle(self) -> None:
+        if self._parts:
+            self.fraction = len(self._passed & set(self._parts)) / len(self._parts)
+
+
+def _one_line(exc: BaseException, limit: int = 400) -> str:
+    text = exc.reason if isinstance(exc, StudentCodeError) else str(exc)
+    text = " ".join(text.strip().split()) or exc.__class__.__name__
+    notes = [n for n in getattr(exc, "__notes__", []) if n.startswith("Falsifying example")]
+    if notes:
+        text += " | " + " ".join(notes[0].split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_student_failure(exc: BaseException) -> bool:
+    if isinstance(exc, (AssertionError, StudentCodeError)):
+        return True
+    return type(exc).__name__ in ("Failed",)  # pytest.fail / pytest-timeout
+
+
+class GradingPlugin:
+    """Collects one :class:`CriterionResult` per grader test."""
+
+    def __init__(self, context: GradingContext):
+        self.context = context
+        self.results: dict[str, CriterionResult] = {}
+        self.collection_errors: list[str] = []
+        self._credit: dict[str, Credit] = {}
+        self._started: dict[str, float] = {}
+
+    # -- configuration and collection ------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "criterion(id, points, title, visibility): scored test")
+        config.stash[CONTEXT_KEY] = self.context
+        config.stash[PLUGIN_KEY] = self
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(str(report.longrepr)[-2000:])
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        total = 0.0
+        seen: set[str] = set()
+        for item in items:
+            marker = item.get_closest_marker("criterion")
+            if marker is None:
+                raise pytest.UsageError(f"grader test {item.nodeid} declares no @criterion")
+            cid = marker.kwargs["id"]
+            if cid in seen:
+                raise pytest.UsageError(f"criterion {cid} is declared twice")
+            seen.add(cid)
+            total += marker.kwargs["points"]
+        expected = self.context.assignment.points
+        if items and round_points(total) != round_points(expected):
+            raise pytest.UsageError(f"grader criteria add up to {total}, not {expected} points")
+
+    # -- running ---------------------------------------------------------------------------
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        cid = item.get_closest_marker("criterion").kwargs["id"]
+        seed = self.context.seed_for(cid)
+        random.seed(seed)
+        numpy = sys.modules.get("numpy")
+        if numpy is not None:
+            numpy.random.seed(seed)
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.manual_seed(seed)
+        for sandbox in self.context.sandboxes.values():
+            sandbox.begin_criterion()
+        self._credit[cid] = Credit()
+        self._started[cid] = time.monotonic()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        report = outcome.get_result()
+        marker = item.get_closest_marker("criterion")
+        cid = marker.kwargs["id"]
+        if report.when == "call" or (report.failed and cid not in self.results):
+            self.results[cid] = self._score(marker.kwargs, report, call)
+
+    def _score(self, declared: dict, report: pytest.TestReport, call: pytest.CallInfo) -> CriterionResult:
+        cid = declared["id"]
+        points = float(declared["points"])
+        credit = self._credit.get(cid, Credit())
+        credit.settle()
+        result = CriterionResult(
+            id=cid,
+            title=declared["title"],
+            max_points=points,
+            points=0.0,
+            status=FAILED,
+            visibility=declared.get("visibility", "visible"),
+            duration_s=round(time.monotonic() - self._started.get(cid, time.monotonic()), 3),
+        )
+        if report.passed:
+            fraction = 1.0 if credit.fraction is None else credit.fraction
+            result.points = round_points(points * fraction)
+            result.status = PASSED if fraction >= 1 else (PARTIAL if fraction > 0 else FAILED)
+            result.reason = "; ".join(credit.reasons)
+            return result
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if exc is not None and _is_student_failure(exc):
+            result.reason = _one_line(exc)
+            if "Timeout" in result.reason and type(exc).__name__ == "Failed":
+                result.reason = "grading this criterion took too long and was stopped"
+        else:
+            result.status = ERROR
+            detail = _one_line(exc) if exc is not None else str(report.longrepr)[-300:]
+            name = type(exc).__name__ if exc is not None else "error"
+            result.reason = f"internal grader error ({name}: {detail}); please report it"
+        return result
+
+
+# -- fixtures available to every grader ------------------------------------------------------
+@pytest.fixture
+def grading(request: pytest.FixtureRequest) -> GradingContext:
+    """The grading context: sandboxes of the submission under test, seeds, budget."""
+    return request.config.stash[CONTEXT_KEY]
+
+
+@pytest.fixture
+def credit(request: pytest.FixtureRequest) -> Credit:
+    """Partial credit for the criterion of the requesting test."""
+    plugin = request.config.stash[PLUGIN_KEY]
+    cid = request.node.get_closest_marker("criterion").kwargs["id"]
+    return plugin._credit.setdefault(cid, Credit())
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest, grading: GradingContext) -> int:
+    """The fixed seed of the requesting criterion (pass it to student training code)."""
+    return grading.seed_for(request.node.get_closest_marker("criterion").kwargs["id"])

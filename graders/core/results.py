@@ -1,0 +1,117 @@
+"""The result objects every front end renders: one grading core, many formats."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PASSED, PARTIAL, FAILED, VIOLATION, ERROR = "passed", "partial", "failed", "violation", "error"
+LAB_MAX_POINTS = 100
+LAB_MINIMUM_POINTS = 35
+
+
+def round_points(value: float) -> float:
+    """Points are kept to two decimals so that totals add up exactly as displayed."""
+    return round(value + 0.0, 2)
+
+
+def format_points(value: float) -> str:
+    return f"{round_points(value):.2f}".rstrip("0").rstrip(".")
+
+
+@dataclass
+class CriterionResult:
+    id: str
+    title: str
+    max_points: float
+    points: float
+    status: str
+    reason: str = ""
+    visibility: str = "visible"
+    duration_s: float = 0.0
+
+    @property
+    def lost(self) -> float:
+        return round_points(self.max_points - self.points)
+
+
+@dataclass
+class Violation:
+    """A broken import rule: where it happened and how it was detected."""
+
+    rule: str
+    summary: str
+    module: str
+    file: str
+    line: int
+    detected_by: str  # "static scan" | "runtime import blocker" | "loaded library"
+
+    def describe(self) -> str:
+        location = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{location} imports {self.module} ({self.detected_by}): {self.summary}"
+
+
+@dataclass
+class AssignmentResult:
+    assignment: str
+    title: str
+    max_points: float
+    criteria: list[CriterionResult] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    grader_version: str = ""
+    seed: int = 0
+    confinement: str = ""
+    layers: list[str] = field(default_factory=list)
+    limits: str = ""
+    submission: str = ""
+    duration_s: float = 0.0
+    internal_errors: list[str] = field(default_factory=list)
+    output_tail: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def points(self) -> float:
+        return round_points(sum(c.points for c in self.criteria))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["points"] = self.points
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AssignmentResult:
+        data = dict(data)
+        data.pop("points", None)
+        data["criteria"] = [CriterionResult(**c) for c in data.get("criteria", [])]
+        data["violations"] = [Violation(**v) for v in data.get("violations", [])]
+        return cls(**data)
+
+
+@dataclass
+class LabResult:
+    """Several assignments of one submission and the lab total out of 100."""
+
+    assignments: list[AssignmentResult]
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def points(self) -> float:
+        return round_points(sum(a.points for a in self.assignments))
+
+    @property
+    def max_points(self) -> float:
+        return LAB_MAX_POINTS
+
+    @property
+    def meets_minimum(self) -> bool:
+        return self.points >= LAB_MINIMUM_POINTS
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "assignments": [a.to_dict() for a in self.assignments],
+            "missing": self.missing,
+            "points": self.points,
+            "max_points": self.max_points,
+            "minimum_points": LAB_MINIMUM_POINTS,
+            "meets_minimum": self.meets_minimum,
+        }

@@ -1,0 +1,178 @@
+"""Grade one assignment of one submission: stage, scan, run the grader, apply the rules."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from graders import __version__
+from graders.core.assignment import AssignmentSpec
+from graders.core.context import DEFAULT_SEED, GradingContext
+from graders.core.plugin import GradingPlugin
+from graders.core.results import ERROR, VIOLATION, AssignmentResult, Violation
+from graders.core.rules import ImportRule
+from graders.core.static_scan import scan
+from graders.core.submission import stage
+from graders.sandbox import confinement as confinement_module
+
+
+class GraderBroken(Exception):
+    """The grader itself failed (not the submission): an infrastructure error."""
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    confinement: str = "auto"
+    require: tuple[str, ...] = ()
+    seed: int = DEFAULT_SEED
+    verbose: bool = False
+
+
+def grade(spec: AssignmentSpec, submission: Path, options: GradeOptions | None = None) -> AssignmentResult:
+    """Grade ``submission`` against ``spec``; never runs student code in this process."""
+    options = options or GradeOptions()
+    started = time.monotonic()
+    confinement = confinement_module.select(options.confinement, options.require)
+    staged = stage(submission, spec)
+    try:
+        static_violations, unparsable = scan(staged.root, spec, staged.local_modules)
+        notices = list(staged.notices)
+        notices += [f"{f} is missing from the submission" for f in spec.required_files
+                    if not (staged.root / f).is_file()]  # fmt: skip
+        notices += [f"cannot parse {e}" for e in unparsable]
+        context = GradingContext(spec, staged, confinement, seed=options.seed)
+        plugin = GradingPlugin(context)
+        log = _run_pytest(spec, plugin)
+        context.close()
+        runtime_violations = _runtime_violations(context, spec)
+    finally:
+        staged.cleanup()
+    if plugin.collection_errors or len(plugin.results) == 0:
+        raise GraderBroken(
+            f"the grader of {spec.key} could not run: "
+            + (plugin.collection_errors[0] if plugin.collection_errors else log[-2000:])
+        )
+    result = AssignmentResult(
+        assignment=spec.key,
+        title=spec.title,
+        max_points=spec.points,
+        criteria=list(plugin.results.values()),
+        violations=static_violations + runtime_violations,
+        notices=notices,
+        grader_version=__version__,
+        seed=options.seed,
+        confinement=confinement.kind,
+        layers=list(confinement.layers),
+        limits=spec.limits.describe(),
+        submission=str(Path(submission).resolve()),
+    )
+    _apply_rules(result, spec)
+    result.internal_errors = [f"{c.id}: {c.reason}" for c in result.criteria if c.status == ERROR]
+    if options.verbose:
+        result.output_tail = {
+            name: sandbox.last_output[-4000:] for name, sandbox in context.sandboxes.items()
+        }
+    result.duration_s = round(time.monotonic() - started, 2)
+    return result
+
+
+def _run_pytest(spec: AssignmentSpec, plugin: GradingPlugin) -> str:
+    """Run the grader module with pytest in this process, isolated from any project config."""
+    grader = spec.grader_path
+    args = [
+        str(grader),
+        "-p", "graders.core.plugin",
+        "-p", "no:cacheprovider",
+        "-p", "no:randomly",
+        "--noconftest",
+        "--assert=plain",
+        "-c", os.devnull,
+        "--rootdir", str(grader.parent),
+        "-o", "python_files=*.py",
+        "-o", f"timeout={int(spec.submission_timeout_s) + 60}",
+        "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        "-q",
+    ]  # fmt: skip
+    saved = {k: os.environ.pop(k) for k in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS") if k in os.environ}
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            pytest.main(args, plugins=[plugin])
+    finally:
+        os.environ.update(saved)
+    return buffer.getvalue()
+
+
+def _runtime_violations(context: GradingContext, spec: AssignmentSpec) -> list[Violation]:
+    rules = {rule.name: rule for sandbox in spec.sandboxes for rule in sandbox.rules}
+    found: list[Violation] = []
+    for name, sandbox in context.sandboxes.items():
+        for attempt in sandbox.attempts:
+            rule = rules.get(str(attempt.get("rule")))
+            if rule is None:
+                continue
+            found.append(
+                Violation(
+                    rule=rule.name,
+                    summary=rule.summary,
+                    module=str(attempt.get("module"))[:100],
+                    file=str(attempt.get("file"))[:200],
+                    line=int(attempt.get("line") or 0),
+                    detected_by="runtime import blocker",
+                )
+            )
+        found += _library_violations(sandbox.libraries, spec.sandbox(name).rules, name)
+    return _unique(found)
+
+
+_PACKAGE_DIR = re.compile(r"/(?:site|dist)-packages/([A-Za-z0-9_]+?)(?:\.libs)?/")
+
+
+def _library_violations(libraries: set[str], rules: tuple[ImportRule, ...], sandbox: str) -> list[Violation]:
+    """Forbidden packages whose compiled code was mapped into the worker (seen from outside)."""
+    packages = {m.group(1) for path in libraries if (m := _PACKAGE_DIR.search(path))}
+    found = []
+    for package in sorted(packages):
+        for rule in rules:
+            if rule.violated_by(package, frozenset()):
+                found.append(
+                    Violation(
+                        rule=rule.name,
+                        summary=rule.summary,
+                        module=package,
+                        file=f"(code running in the {sandbox} sandbox)",
+                        line=0,
+                        detected_by="loaded library",
+                    )
+                )
+    return found
+
+
+def _unique(violations: list[Violation]) -> list[Violation]:
+    seen: set[tuple] = set()
+    out = []
+    for v in violations:
+        key = (v.rule, v.module.partition(".")[0], v.file, v.line)
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+    return out
+
+
+def _apply_rules(result: AssignmentResult, spec: AssignmentSpec) -> None:
+    """Zero every criterion that a violated rule names, giving the violation as reason."""
+    for criterion in result.criteria:
+        for violation in result.violations:
+            policies = [p for p in spec.policies if p.rule.name == violation.rule]
+            if any(p.covers(criterion.id) for p in policies):
+                criterion.points = 0.0
+                criterion.status = VIOLATION
+                criterion.reason = f"rule broken: {violation.describe()}"
+                break

@@ -1,0 +1,127 @@
+"""Stage a submission for grading: a filtered, grader-owned copy that workers start from.
+
+Files that could change the grader or shadow a module the grader relies on never reach a
+worker; each one ignored is reported with the reason, so a student knows what happened.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from graders.core.assignment import AssignmentSpec
+
+ASSIGNMENT_FOLDERS = ("a1", "a2", "a3", "a4", "a5")
+#: Files that configure test runners or the interpreter: never taken from a submission.
+CONFIG_FILES = frozenset(
+    {"conftest.py", "pytest.ini", "tox.ini", "setup.cfg", "sitecustomize.py", "usercustomize.py"}
+)
+SKIPPED_DIRECTORIES = frozenset(
+    {"__pycache__", ".git", ".venv", "venv", "env", "node_modules", ".ipynb_checkpoints",
+     ".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache"}
+)  # fmt: skip
+HARNESS_NAMES = frozenset({"graders", "nngrade", "pytest", "_pytest", "hypothesis", "numpy"})
+MAX_SUBMISSION_BYTES = 256 * 2**20
+
+
+class SubmissionError(Exception):
+    """The submission cannot be graded at all (missing folder, too large)."""
+
+
+@dataclass
+class StagedSubmission:
+    source: Path
+    root: Path
+    local_modules: frozenset[str]
+    notices: list[str] = field(default_factory=list)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def protected_module_names() -> frozenset[str]:
+    """Top-level names a submission must not define: stdlib, installed packages, harness."""
+    installed = set(importlib.metadata.packages_distributions())
+    return frozenset(set(sys.stdlib_module_names) | installed | HARNESS_NAMES)
+
+
+def _top_level_name(path: Path) -> str | None:
+    if path.is_file() and path.suffix == ".py":
+        return path.stem
+    if path.is_dir() and (path / "__init__.py").is_file():
+        return path.name
+    return None
+
+
+def stage(source: Path, assignment: AssignmentSpec) -> StagedSubmission:
+    """Copy what the assignment needs from ``source`` into a fresh grader-owned folder."""
+    source = source.resolve()
+    if not source.is_dir():
+        raise SubmissionError(f"submission folder {source} does not exist")
+    root = Path(tempfile.mkdtemp(prefix="nngrade-submission-"))
+    os.chmod(root, 0o755)
+    staged = StagedSubmission(source=source, root=root, local_modules=frozenset())
+    protected = protected_module_names()
+    local: set[str] = set()
+    total = 0
+    for entry in sorted(source.iterdir()):
+        name = _top_level_name(entry)
+        is_assignment = entry.name == assignment.folder and entry.is_dir()
+        if entry.name in ASSIGNMENT_FOLDERS and not is_assignment:
+            continue  # other assignments are graded on their own
+        if name is None and not is_assignment:
+            continue
+        if entry.is_symlink():
+            staged.notices.append(f"ignored {entry.name}: symbolic links are not followed")
+            continue
+        if entry.name in CONFIG_FILES:
+            staged.notices.append(
+                f"ignored {entry.name}: the grader never uses configuration from a submission"
+            )
+            continue
+        if name is not None and name in protected and not is_assignment:
+            staged.notices.append(
+                f"ignored {entry.name}: it would shadow the module '{name}' that the grader or "
+                "Python needs; rename it"
+            )
+            continue
+        total += _copy(entry, root / entry.name, staged)
+        local.add(name or entry.name)
+        if total > MAX_SUBMISSION_BYTES:
+            staged.cleanup()
+            raise SubmissionError(
+                f"submission is larger than {MAX_SUBMISSION_BYTES // 2**20} MiB; remove data "
+                "sets, virtual environments and outputs from it"
+            )
+    staged.local_modules = frozenset(local)
+    return staged
+
+
+def _copy(source: Path, target: Path, staged: StagedSubmission) -> int:
+    if source.is_file():
+        shutil.copy2(source, target)
+        return target.stat().st_size
+    target.mkdir()
+    size = 0
+    for entry in sorted(source.iterdir()):
+        relative = entry.relative_to(staged.source)
+        if entry.is_symlink():
+            staged.notices.append(f"ignored {relative}: symbolic links are not followed")
+        elif entry.is_dir():
+            if entry.name not in SKIPPED_DIRECTORIES:
+                size += _copy(entry, target / entry.name, staged)
+        elif entry.name in CONFIG_FILES:
+            staged.notices.append(
+                f"ignored {relative}: the grader never uses configuration from a submission"
+            )
+        elif entry.suffix in (".pyc", ".pyo", ".pth"):
+            continue
+        elif entry.is_file():
+            shutil.copy2(entry, target / entry.name)
+            size += entry.stat().st_size
+    return size

@@ -1,0 +1,163 @@
+"""Pickle-free wire format between the grader and a sandboxed worker.
+
+A message is a JSON header followed by raw blobs (``.npy`` arrays, bytes). Unpickling
+bytes that student code produced would run code in the grader, so values are limited to
+JSON structure plus numeric arrays loaded with ``allow_pickle=False``.
+
+This module runs inside the worker too, where numpy may be forbidden (``a1/pure.py``), so
+numpy is imported lazily and only when an array actually crosses the wire.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import struct
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 64
+_LENGTH = struct.Struct(">Q")
+
+
+class ProtocolError(Exception):
+    """The bytes on the pipe are not a valid message (too large, malformed, unsafe)."""
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A value the worker could not send by value: the grader sees its type and repr only."""
+
+    type_name: str
+    text: str
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} object: {self.text}>"
+
+
+def _numpy():
+    import numpy
+
+    return numpy
+
+
+def _encode(value: Any, blobs: list[bytes], depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ProtocolError(f"value is nested deeper than {MAX_DEPTH} levels")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**63 else {"$bigint": str(value)}
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"$float": repr(value)}
+    if isinstance(value, (list, tuple)):
+        items = [_encode(v, blobs, depth + 1) for v in value]
+        return items if isinstance(value, list) else {"$tuple": items}
+    if isinstance(value, dict):
+        return {"$dict": [[_encode(k, blobs, depth + 1), _encode(v, blobs, depth + 1)] for k, v in value.items()]}
+    if isinstance(value, (bytes, bytearray)):
+        blobs.append(bytes(value))
+        return {"$bytes": len(blobs) - 1}
+    numpy = sys.modules.get("numpy")
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return _encode_array(value.detach().cpu().numpy(), blobs, origin="tensor")
+    if numpy is not None:
+        if isinstance(value, numpy.ndarray):
+            return _encode_array(value, blobs, origin="ndarray")
+        if isinstance(value, numpy.generic) and value.dtype.kind in "biufc":
+            return _encode(value.item(), blobs, depth + 1)
+    text = repr(value)
+    return {"$opaque": type(value).__qualname__, "repr": text[:200]}
+
+
+def _encode_array(array: Any, blobs: list[bytes], origin: str) -> dict:
+    numpy = _numpy()
+    if array.dtype.kind not in "biufc":
+        return {"$opaque": f"ndarray[{array.dtype}]", "repr": repr(array)[:200]}
+    buffer = io.BytesIO()
+    numpy.save(buffer, numpy.ascontiguousarray(array), allow_pickle=False)
+    blobs.append(buffer.getvalue())
+    return {"$array": len(blobs) - 1, "origin": origin}
+
+
+def _decode(node: Any, blobs: list[bytes], depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ProtocolError(f"value is nested deeper than {MAX_DEPTH} levels")
+    if isinstance(node, list):
+        return [_decode(v, blobs, depth + 1) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if "$tuple" in node:
+        return tuple(_decode(v, blobs, depth + 1) for v in node["$tuple"])
+    if "$dict" in node:
+        return {_decode(k, blobs, depth + 1): _decode(v, blobs, depth + 1) for k, v in node["$dict"]}
+    if "$float" in node:
+        return float(node["$float"])
+    if "$bigint" in node:
+        return int(node["$bigint"])
+    if "$bytes" in node:
+        return _blob(blobs, node["$bytes"])
+    if "$array" in node:
+        return _decode_array(_blob(blobs, node["$array"]))
+    if "$opaque" in node:
+        return Opaque(str(node["$opaque"]), str(node.get("repr", "")))
+    raise ProtocolError(f"unknown value tag {sorted(node)[:3]}")
+
+
+def _blob(blobs: list[bytes], index: Any) -> bytes:
+    if not isinstance(index, int) or not 0 <= index < len(blobs):
+        raise ProtocolError("array reference points outside the message")
+    return blobs[index]
+
+
+def _decode_array(data: bytes) -> Any:
+    numpy = _numpy()
+    try:
+        array = numpy.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as exc:  # malformed .npy or an object array: refuse it
+        raise ProtocolError(f"invalid array data ({exc})") from None
+    if not isinstance(array, numpy.ndarray) or array.dtype.kind not in "biufc":
+        raise ProtocolError("only numeric arrays may cross the sandbox boundary")
+    return array
+
+
+def encode_message(header: dict, values: dict[str, Any]) -> bytes:
+    """Serialize ``header`` plus encoded ``values`` into one framed message."""
+    blobs: list[bytes] = []
+    body = dict(header)
+    for key, value in values.items():
+        body[key] = _encode(value, blobs, 0)
+    body["blobs"] = [len(b) for b in blobs]
+    head = json.dumps(body, allow_nan=False).encode()
+    parts = [_LENGTH.pack(len(head)), head, *blobs]
+    return b"".join(parts)
+
+
+def decode_values(header: dict, blobs: list[bytes], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Decode the named fields of a received header into Python values."""
+    return {key: _decode(header.get(key), blobs, 0) for key in keys}
+
+
+def parse_header(raw: bytes) -> dict:
+    """Parse a JSON header, refusing anything that is not a JSON object."""
+    try:
+        header = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"malformed message header ({exc.__class__.__name__})") from None
+    if not isinstance(header, dict):
+        raise ProtocolError("message header is not a JSON object")
+    sizes = header.get("blobs", [])
+    if not isinstance(sizes, list) or not all(isinstance(n, int) and n >= 0 for n in sizes):
+        raise ProtocolError("message header has an invalid blob list")
+    return header
+
+
+def header_length(prefix: bytes) -> int:
+    return _LENGTH.unpack(prefix)[0]
+
+
+LENGTH_PREFIX_BYTES = _LENGTH.size

@@ -1,0 +1,97 @@
+"""Runtime import blocker, installed in the worker before any student code is imported.
+
+It sits first on ``sys.meta_path`` so it sees ``import x``, ``__import__``, ``importlib``
+and ``exec``'d imports alike. A blocked import raises ``ImportError``, and the attempt is
+recorded even when the student catches that error. Attempts are attributed to the student
+file and line that asked for the module.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from graders.core.rules import ImportRule
+
+_MACHINERY = ("<frozen importlib", "<frozen zipimport")
+
+
+@dataclass
+class Attempt:
+    rule: str
+    module: str
+    file: str
+    line: int
+
+
+class ImportGuard:
+    """A meta-path finder that refuses the modules the active rules forbid."""
+
+    def __init__(self, rules: list[ImportRule], student_root: Path, local_modules: frozenset[str]):
+        self.rules = rules
+        self.student_root = str(student_root.resolve()) + "/"
+        self.local_modules = local_modules
+        self.attempts: list[Attempt] = []
+        self._importlib_dir = str(Path(__import__("importlib").__file__).parent) + "/"
+
+    def install(self) -> None:
+        for name in list(sys.modules):
+            if any(rule.violated_by(name, self.local_modules) for rule in self._forbid_lists()):
+                del sys.modules[name]
+        sys.meta_path.insert(0, self)
+
+    def _forbid_lists(self) -> list[ImportRule]:
+        return [rule for rule in self.rules if rule.forbidden]
+
+    def find_spec(self, fullname: str, path=None, target=None):
+        broken = [rule for rule in self.rules if rule.violated_by(fullname, self.local_modules)]
+        if not broken:
+            return None
+        importer = self._importer()
+        student_frame = importer if importer and self._is_student(importer[0]) else None
+        if student_frame is None and not any(rule.forbidden for rule in broken):
+            # A library's own optional import (not the student's): stdlib-only does not apply.
+            return None
+        if student_frame is None:
+            student_frame = self._any_student_frame()
+        if student_frame is not None:
+            file = student_frame[0][len(self.student_root) :]
+            for rule in broken:
+                self.attempts.append(Attempt(rule.name, fullname, file, student_frame[1]))
+        raise ImportError(
+            f"import of {fullname!r} is blocked by the grader: {broken[0].summary}",
+            name=fullname,
+        )
+
+    def _is_student(self, filename: str) -> bool:
+        return filename.startswith(self.student_root)
+
+    def _importer(self) -> tuple[str, int] | None:
+        """The first frame outside the import machinery: the code that asked for the module."""
+        frame = sys._getframe(2)
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if not (
+                name.startswith(_MACHINERY)
+                or name.startswith(self._importlib_dir)
+                or name == __file__
+                or name.startswith("<string>")
+            ):
+                return name, frame.f_lineno
+            frame = frame.f_back
+        return None
+
+    def _any_student_frame(self) -> tuple[str, int] | None:
+        frame = sys._getframe(2)
+        while frame is not None:
+            if self._is_student(frame.f_code.co_filename):
+                return frame.f_code.co_filename, frame.f_lineno
+            frame = frame.f_back
+        return None
+
+    def drain(self) -> list[dict]:
+        """Attempts recorded since the last call, as plain data for the grader."""
+        out = [vars(a) for a in self.attempts]
+        self.attempts.clear()
+        return out

@@ -1,0 +1,143 @@
+"""Find and kill every process a worker started, including ones that escaped its session.
+
+With a PID namespace (bubblewrap, unshare) the kernel kills the whole tree when the
+namespace's init dies. Without one, the grader becomes a child subreaper so that orphans
+(a grandchild that called ``setsid`` and whose parent exited) are re-parented to it, and
+is then able to find them by walking ``/proc``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+_PR_SET_CHILD_SUBREAPER = 36
+_subreaper_set = False
+
+
+def become_subreaper() -> bool:
+    """Make orphaned descendants re-parent to this process (Linux only)."""
+    global _subreaper_set
+    if _subreaper_set:
+        return True
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        _subreaper_set = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except OSError:
+        _subreaper_set = False
+    return _subreaper_set
+
+
+def _parent_map() -> dict[int, int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc/self").exists() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name may contain spaces and parentheses: split after the last ')'.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def descendants(root: int) -> set[int]:
+    """All live processes below ``root`` (children, grandchildren, ...)."""
+    parents = _parent_map()
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
+    found: set[int] = set()
+    stack = [root]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def _environment_has(pid: int, marker: bytes) -> bool:
+    try:
+        return marker in Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def reap_orphans(marker: bytes) -> None:
+    """Kill and reap our own children that carry a dead worker's marker (subreaper case)."""
+    for pid in descendants(os.getpid()):
+        if _environment_has(pid, marker):
+            _kill(pid)
+    _reap_zombies()
+
+
+def _reap_zombies() -> None:
+    if not _subreaper_set:
+        return
+    for pid, ppid in _parent_map().items():
+        if ppid == os.getpid():
+            with contextlib.suppress(ChildProcessError, OSError):
+                state = Path(f"/proc/{pid}/stat").read_text()
+                if state[state.rfind(")") + 2] == "Z":
+                    os.waitpid(pid, os.WNOHANG)
+
+
+def kill_tree(root: int, marker: bytes, *, attempts: int = 20) -> None:
+    """SIGKILL ``root``, its process group and every descendant, until none is left."""
+    for _ in range(attempts):
+        victims = descendants(root)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(root, signal.SIGKILL)
+        _kill(root)
+        for pid in victims:
+            _kill(pid)
+        reap_orphans(marker)
+        if not descendants(root) and not _marked_survivors(marker):
+            return
+        time.sleep(0.02)
+
+
+def _marked_survivors(marker: bytes) -> list[int]:
+    return [
+        pid
+        for pid in descendants(os.getpid())
+        if _environment_has(pid, marker) and not _is_zombie(pid)
+    ]
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return state[state.rfind(")") + 2] == "Z"
+
+
+def mapped_libraries(root: int) -> set[str]:
+    """Paths of shared objects mapped by ``root`` and its descendants (trusted observation)."""
+    paths: set[str] = set()
+    for pid in {root} | descendants(root):
+        try:
+            lines = Path(f"/proc/{pid}/maps").read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split(None, 5)
+            if len(parts) == 6 and parts[5].startswith("/"):
+                paths.add(parts[5])
+    return paths

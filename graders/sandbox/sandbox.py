@@ -1,0 +1,186 @@
+"""A named sandbox of one submission: a worker that is restarted fresh after any failure.
+
+Graders talk to student code through :class:`RemoteModule` proxies, so a test reads like
+``pure.determinant(A)`` while the call really crosses into the confined worker. Failures
+surface as :class:`StudentCodeError` carrying a one-line reason for the report.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from graders.sandbox.client import (
+    CallTimedOut,
+    StudentRaised,
+    Worker,
+    WorkerCrashed,
+    WorkerFailure,
+    WorkerSpec,
+)
+
+
+class StudentCodeError(Exception):
+    """A call into student code failed; ``reason`` is the one line shown to the student."""
+
+    def __init__(self, reason: str, *, student_raised: StudentRaised | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.student_raised = student_raised
+
+    @property
+    def type_name(self) -> str | None:
+        return self.student_raised.type_name if self.student_raised else None
+
+    def raised(self, exception_name: str) -> bool:
+        """Whether student code raised ``exception_name`` or a subclass of it."""
+        return self.student_raised is not None and exception_name in self.student_raised.bases
+
+
+class BudgetExhausted(StudentCodeError):
+    pass
+
+
+#: After this many crashes or timeouts within one criterion, further calls fail at once.
+MAX_FAILURES_PER_CRITERION = 3
+
+
+class Sandbox:
+    """Owns the current worker of one sandbox and replaces it after any failure."""
+
+    def __init__(self, spec: WorkerSpec, deadline: float):
+        self.spec = spec
+        self.deadline = deadline
+        self._worker: Worker | None = None
+        self.attempts: list[dict] = []
+        self.libraries: set[str] = set()
+        self.failures_in_criterion = 0
+        self.last_output = ""
+        self.starts = 0
+        self._files: dict[str, bytes] = {}
+
+    def begin_criterion(self) -> None:
+        self.failures_in_criterion = 0
+
+    def call(
+        self,
+        target: str,
+        args: tuple = (),
+        kwargs: dict | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Call ``target`` ("module:function") with arguments sent by value."""
+        label = target.rpartition(":")[2] or target
+        if self.failures_in_criterion >= MAX_FAILURES_PER_CRITERION:
+            raise StudentCodeError(
+                f"{label}: skipped after {self.failures_in_criterion} crashes or timeouts "
+                "in this criterion"
+            )
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise BudgetExhausted(f"{label}: the time budget for grading this submission ran out")
+        limit = min(timeout or self.spec.limits.call_timeout_s, remaining)
+        worker = self._ensure_worker()
+        try:
+            return worker.call(target, args, kwargs or {}, limit)
+        except StudentRaised as raised:
+            raise StudentCodeError(_raised_reason(label, raised), student_raised=raised) from None
+        except WorkerFailure as failure:
+            self.failures_in_criterion += 1
+            self._discard_worker()
+            if isinstance(failure, CallTimedOut):
+                reason = f"{label} {failure.reason} (it was stopped)"
+            elif isinstance(failure, WorkerCrashed):
+                reason = f"{label} crashed: {failure.reason}"
+            else:
+                reason = f"{label}: {failure.reason}"
+            raise StudentCodeError(reason) from None
+        except BaseException:
+            self._discard_worker()  # interrupted mid-call: the protocol state is unknown
+            raise
+        finally:
+            self._collect(worker)
+
+    def _ensure_worker(self) -> Worker:
+        if self._worker is None or not self._worker.alive:
+            self._discard_worker()
+            self._worker = Worker(self.spec)
+            self._worker.start()
+            self.starts += 1
+            for relative, data in self._files.items():
+                self._worker.write_file(relative, data)
+        return self._worker
+
+    def _collect(self, worker: Worker) -> None:
+        self.attempts.extend(worker.attempts)
+        worker.attempts.clear()
+        self.libraries |= worker.libraries
+
+    def _discard_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._collect(self._worker)
+            if self._worker.output is not None:
+                self.last_output = self._worker.output.text()
+            self._worker = None
+
+    def put_file(self, relative: str, data: bytes | str) -> str:
+        """Place an input file in the worker's working directory (also after restarts).
+
+        Returns the path relative to the worker's working directory, which stays valid
+        when the worker is replaced by a fresh one.
+        """
+        payload = data.encode() if isinstance(data, str) else data
+        self._files[relative] = payload
+        if self._worker is not None and self._worker.alive:
+            self._worker.write_file(relative, payload)
+        return relative
+
+    def close(self) -> None:
+        self._discard_worker()
+
+    def module(self, name: str) -> RemoteModule:
+        return RemoteModule(self, name)
+
+
+def _raised_reason(label: str, raised: StudentRaised) -> str:
+    where = f" (at {raised.where})" if raised.where else ""
+    message = raised.message.strip().splitlines()[0] if raised.message.strip() else ""
+    if raised.stage == "import":
+        module = raised.target.partition(":")[0].replace(".", "/") + ".py"
+        return f"could not import {module}: {raised.type_name}: {message}{where}"
+    if raised.stage == "lookup":
+        module = raised.target.partition(":")[0].replace(".", "/") + ".py"
+        return f"{module} has no function {label}"
+    if raised.type_name == "NotImplementedError":
+        return f"{label} is not implemented yet" + (f": {message}" if message else "")
+    if raised.type_name in ("ModuleNotFoundError", "ImportError") and "blocked by the grader" in message:
+        return f"{label}: {message}{where}"
+    text = f"{raised.type_name}: {message}" if message else raised.type_name
+    return f"{label} raised {text}{where}"
+
+
+class RemoteFunction:
+    def __init__(self, sandbox: Sandbox, target: str):
+        self._sandbox = sandbox
+        self._target = target
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._sandbox.call(self._target, args, kwargs)
+
+    def with_timeout(self, seconds: float):
+        """The same function with its own per-call time limit (e.g. a training budget)."""
+        return lambda *args, **kwargs: self._sandbox.call(self._target, args, kwargs, seconds)
+
+
+class RemoteModule:
+    """Attribute access yields callables that run the student's function in the worker."""
+
+    def __init__(self, sandbox: Sandbox, name: str):
+        self._sandbox = sandbox
+        self._name = name
+
+    def __getattr__(self, function: str) -> RemoteFunction:
+        if function.startswith("_"):
+            raise AttributeError(function)
+        return RemoteFunction(self._sandbox, f"{self._name}:{function}")

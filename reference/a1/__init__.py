@@ -1,0 +1,1 @@
+"""Assignment 1 reference solution: linear systems with and without numpy."""
