@@ -15,6 +15,15 @@ def round_points(value: float) -> float:
     return round(value + 0.0, 2)
 
 
+_CONTROL = dict.fromkeys([*range(0, 32), 127], " ")
+
+
+def clean_text(text: str, limit: int = 500) -> str:
+    """Student-controlled text on one line: no control characters, bounded length."""
+    flat = " ".join(str(text).translate(_CONTROL).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 def format_points(value: float) -> str:
     return f"{round_points(value):.2f}".rstrip("0").rstrip(".")
 

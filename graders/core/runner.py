@@ -16,7 +16,7 @@ from graders import __version__
 from graders.core.assignment import AssignmentSpec
 from graders.core.context import DEFAULT_SEED, GradingContext
 from graders.core.plugin import GradingPlugin
-from graders.core.results import ERROR, VIOLATION, AssignmentResult, Violation
+from graders.core.results import ERROR, VIOLATION, AssignmentResult, Violation, clean_text
 from graders.core.rules import ImportRule
 from graders.core.static_scan import scan
 from graders.core.submission import stage
@@ -74,6 +74,7 @@ def grade(spec: AssignmentSpec, submission: Path, options: GradeOptions | None =
         submission=str(Path(submission).resolve()),
     )
     _apply_rules(result, spec)
+    _clean(result)
     result.internal_errors = [f"{c.id}: {c.reason}" for c in result.criteria if c.status == ERROR]
     if options.verbose:
         result.output_tail = {
@@ -164,6 +165,16 @@ def _unique(violations: list[Violation]) -> list[Violation]:
             seen.add(key)
             out.append(v)
     return out
+
+
+def _clean(result: AssignmentResult) -> None:
+    """Keep text that students control (messages, file names) on one line in every report."""
+    result.notices = [clean_text(n) for n in result.notices]
+    for criterion in result.criteria:
+        criterion.reason = clean_text(criterion.reason)
+    for violation in result.violations:
+        violation.module = clean_text(violation.module, 100)
+        violation.file = clean_text(violation.file, 200)
 
 
 def _apply_rules(result: AssignmentResult, spec: AssignmentSpec) -> None:

@@ -73,6 +73,10 @@ class WorkerFailure(Exception):
         self.reason = reason
 
 
+class SandboxStartError(Exception):
+    """The worker could not be started at all: an infrastructure problem, not the student's."""
+
+
 class WorkerCrashed(WorkerFailure):
     pass
 
@@ -190,6 +194,25 @@ class Worker:
         self._requests = request_write
         self._responses = response_read
         self.output = _OutputTail(output_read)
+        self._handshake()
+
+    def _handshake(self) -> None:
+        """Ping the fresh worker before any student code runs; failing here is our problem."""
+        try:
+            channel.send(self._requests, {"op": "ping", "id": 0})
+            header, _ = channel.receive(
+                self._responses, (), deadline=time.monotonic() + 60, max_bytes=1 << 20
+            )
+            if header.get("ok") is not True:
+                raise ProtocolError("bad handshake")
+        except (channel.ChannelClosed, channel.ChannelTimeout, ProtocolError):
+            time.sleep(0.1)
+            detail = self.output.text().strip().splitlines()[-3:] if self.output else []
+            self.stop()
+            raise SandboxStartError(
+                f"the sandbox ({self.spec.confinement.kind}) could not start the worker: "
+                + (" / ".join(detail) or "no output")
+            ) from None
 
     def _environment(self) -> dict[str, str]:
         threads = str(self.spec.limits.threads)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 NOBODY_UID = 65534
+_HARNESS_ROOT = Path(__file__).resolve().parents[2]
 
 BASE_LAYERS = (
     "scratch-copy",
@@ -85,6 +86,8 @@ def _bubblewrap_prefix(scratch: Path, hidden: tuple[Path, ...]) -> list[str]:
         "--uid", str(NOBODY_UID),
         "--gid", str(NOBODY_UID),
     ]  # fmt: skip
+    for path in _paths_under_private_dirs():
+        prefix += ["--ro-bind", path, path]
     for path in hidden:
         if path.is_dir():
             prefix += ["--tmpfs", str(path)]
@@ -92,6 +95,30 @@ def _bubblewrap_prefix(scratch: Path, hidden: tuple[Path, ...]) -> list[str]:
             prefix += ["--ro-bind", "/dev/null", str(path)]
     prefix += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
     return prefix
+
+
+_PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def _paths_under_private_dirs() -> list[str]:
+    """Interpreter, environment and harness paths that the private /tmp would hide.
+
+    A virtual environment or a checkout may live under /tmp; those are bound back read-only.
+    """
+    candidates = {
+        sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.realpath(sys.executable),
+        str(_HARNESS_ROOT), *sys.path,
+    }  # fmt: skip
+    needed = set()
+    for path in candidates:
+        real = os.path.realpath(path) if path else ""
+        for candidate in {path, real}:
+            if candidate and os.path.exists(candidate) and any(
+                candidate == d or candidate.startswith(d + "/") for d in _PRIVATE_DIRS
+            ):
+                needed.add(candidate)
+    # Binding a folder covers its subfolders: keep only the outermost ones.
+    return sorted(p for p in needed if not any(p.startswith(q + "/") for q in needed if q != p))
 
 
 def _unshare_prefix() -> list[str]:
@@ -123,7 +150,6 @@ def _works(argv: list[str], as_nobody: bool) -> bool:
     return done.returncode == 0
 
 
-_HARNESS_ROOT = Path(__file__).resolve().parents[2]
 _IMPORT_CHECK = "import sys; sys.path.insert(0, sys.argv[1]); import graders.sandbox.worker, numpy"
 
 

@@ -1,0 +1,164 @@
+"""The ``nngrade`` command line.
+
+Exit status: 0 whenever grading ran (whatever the score), 2 for a usage or input error,
+3 for an infrastructure error (confinement missing, grader broken). Errors are one
+message that says what to do, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from graders import __version__, catalog
+from graders.core.results import AssignmentResult, LabResult
+from graders.core.runner import GradeOptions, GraderBroken, grade
+from graders.core.submission import SubmissionError
+from graders.render import FORMATS
+from graders.sandbox.confinement import KINDS, KNOWN_LAYERS, ConfinementUnavailable
+
+EXIT_OK, EXIT_USAGE, EXIT_INFRASTRUCTURE = 0, 2, 3
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, status: int = EXIT_USAGE):
+        super().__init__(message)
+        self.status = status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nngrade",
+        description="Grade Neural Networks lab assignments in a sandbox.",
+    )
+    parser.add_argument("--version", action="version", version=f"nngrade {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser("check", help="grade one assignment (or --all) of one submission")
+    check.add_argument("assignment", nargs="?", choices=catalog.KEYS, help="a1 ... a5")
+    check.add_argument("--all", action="store_true", help="every assignment present, plus the lab total")
+    check.add_argument(
+        "--submission", type=Path, default=Path.cwd(),
+        help="folder shaped like student_template/ (default: the current folder)",
+    )  # fmt: skip
+    check.add_argument("--format", choices=sorted(FORMATS), default="table")
+    check.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
+    check.add_argument("--verbose", action="store_true", help="show what your code printed")
+    check.add_argument(
+        "--confinement", choices=("auto",) + KINDS, default="auto",
+        help="sandbox wrapper (default: the strongest available)",
+    )  # fmt: skip
+    check.add_argument(
+        "--require", action="append", default=[], metavar="LAYER",
+        help=f"refuse to grade unless this confinement layer is active ({', '.join(KNOWN_LAYERS)})",
+    )  # fmt: skip
+    check.add_argument("--seed", type=int, default=None, help="base seed (default: the course's fixed seed)")
+
+    commands.add_parser("list", help="the assignments, their points, deadlines and rules")
+    return parser
+
+
+def list_assignments() -> str:
+    lines = [f"{'':4}{'Assignment':46}{'Points':>7}{'Week':>6}  Rules"]
+    for a in catalog.COURSE:
+        available = catalog.grader_spec(a.key) is not None
+        title = a.title + ("" if available else " (grader not available yet)")
+        lines.append(f"{a.key:4}{title:46}{a.points:>7}{a.week:>6}  {a.rules}")
+    lines.append(f"{'':4}{'Total':46}{sum(a.points for a in catalog.COURSE):>7}")
+    lines.append("At least 35 of the 100 lab points are required to pass the lab.")
+    return "\n".join(lines) + "\n"
+
+
+def _grade(key: str, submission: Path, options: GradeOptions) -> AssignmentResult:
+    spec = catalog.grader_spec(key)
+    if spec is None:
+        raise CommandError(f"no grader is available for {key} yet; see `nngrade list`")
+    return grade(spec, submission, options)
+
+
+def run_check(args: argparse.Namespace) -> LabResult:
+    if not args.assignment and not args.all:
+        raise CommandError("say which assignment to grade (e.g. `nngrade check a1`) or use --all")
+    if args.assignment and args.all:
+        raise CommandError("give either an assignment or --all, not both")
+    submission = args.submission
+    if not submission.is_dir():
+        raise CommandError(
+            f"submission folder '{submission}' does not exist; run nngrade from the root of your "
+            "repository or pass --submission PATH"
+        )
+    options = GradeOptions(
+        confinement=args.confinement,
+        require=tuple(args.require),
+        verbose=args.verbose,
+        **({"seed": args.seed} if args.seed is not None else {}),
+    )
+    if args.assignment:
+        if not (submission / args.assignment).is_dir():
+            print(
+                f"nngrade: warning: {submission / args.assignment} not found; every criterion "
+                "will get 0 points",
+                file=sys.stderr,
+            )
+        return LabResult([_grade(args.assignment, submission, options)])
+    present = [k for k in catalog.KEYS if (submission / k).is_dir()]
+    graded = [k for k in present if catalog.grader_spec(k) is not None]
+    missing = [k for k in catalog.KEYS if k not in graded]
+    if not present:
+        raise CommandError(f"no assignment folder (a1 ... a5) found in {submission}")
+    return LabResult([_grade(k, submission, options) for k in graded], missing=missing)
+
+
+def write_report(text: str, args: argparse.Namespace) -> None:
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        temporary = args.output.with_name(args.output.name + ".tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, args.output)
+    else:
+        sys.stdout.write(text)
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if args.format == "github" and summary_file:
+        with open(summary_file, "a", encoding="utf-8") as stream:
+            stream.write(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            sys.stdout.write(list_assignments())
+            return EXIT_OK
+        if args.command != "check":
+            parser.print_help()
+            return EXIT_USAGE
+        report = run_check(args)
+        write_report(FORMATS[args.format](report, args.all), args)
+        if any(result.internal_errors for result in report.assignments):
+            print("nngrade: the grader itself failed on some criteria (see above); please report "
+                  "it to the course staff", file=sys.stderr)  # fmt: skip
+            return EXIT_INFRASTRUCTURE
+        return EXIT_OK
+    except CommandError as error:
+        print(f"nngrade: error: {error}", file=sys.stderr)
+        return error.status
+    except SubmissionError as error:
+        print(f"nngrade: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfinementUnavailable as error:
+        print(f"nngrade: error: {error}", file=sys.stderr)
+        return EXIT_INFRASTRUCTURE
+    except GraderBroken as error:
+        print(f"nngrade: internal error: {error}\nThis is a bug in the grader, not in your work; "
+              "please report it to the course staff.", file=sys.stderr)  # fmt: skip
+        return EXIT_INFRASTRUCTURE
+    except KeyboardInterrupt:
+        print("nngrade: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

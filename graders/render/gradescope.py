@@ -1,0 +1,46 @@
+"""Gradescope autograder ``results.json`` (keys as documented by Gradescope)."""
+
+from __future__ import annotations
+
+import json
+
+from graders.core.results import PASSED, LabResult, format_points
+from graders.render.summary import minimum_line, points_line, provenance
+
+
+def render(report: LabResult, lab_total: bool) -> str:
+    tests = []
+    for result in report.assignments:
+        for number, c in enumerate(result.criteria, start=1):
+            output = c.reason if c.reason else "All checks passed."
+            tests.append(
+                {
+                    "name": f"{result.assignment} {c.id}: {c.title}",
+                    "number": f"{result.assignment[1:]}.{number}",
+                    "score": c.points,
+                    "max_score": c.max_points,
+                    "status": "passed" if c.status == PASSED else "failed",
+                    "output": output,
+                    "visibility": c.visibility,
+                    "tags": [result.assignment, c.status],
+                }
+            )
+    summary = [points_line(report, lab_total)]
+    for result in report.assignments:
+        summary.append(
+            f"{result.assignment}: {format_points(result.points)}/{format_points(result.max_points)}"
+        )
+        summary += [f"note: {n}" for n in result.notices]
+        summary += [f"rule broken: {v.describe()}" for v in result.violations]
+        summary.append(provenance(result))
+    if lab_total:
+        summary.append(minimum_line(report))
+    document = {
+        "score": report.points if lab_total else report.assignments[0].points,
+        "execution_time": int(round(sum(r.duration_s for r in report.assignments))),
+        "output": "\n".join(summary),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+    return json.dumps(document, indent=2) + "\n"

@@ -1,0 +1,33 @@
+"""Wording shared by the human-facing renderers."""
+
+from __future__ import annotations
+
+from graders.core.results import (
+    LAB_MINIMUM_POINTS,
+    AssignmentResult,
+    LabResult,
+    format_points,
+)
+
+
+def points_line(report: LabResult, lab_total: bool) -> str:
+    """The ``Points X/Y`` line that CI integrations read."""
+    if lab_total:
+        return f"Points {format_points(report.points)}/{format_points(report.max_points)}"
+    only = report.assignments[0]
+    return f"Points {format_points(only.points)}/{format_points(only.max_points)}"
+
+
+def minimum_line(report: LabResult) -> str:
+    verdict = "meets" if report.meets_minimum else "does NOT meet"
+    return (
+        f"Lab total {format_points(report.points)}/{format_points(report.max_points)}: "
+        f"{verdict} the course minimum of {LAB_MINIMUM_POINTS} points"
+    )
+
+
+def provenance(result: AssignmentResult) -> str:
+    return (
+        f"nngrade {result.grader_version}, seed {result.seed}, confinement "
+        f"{result.confinement} ({', '.join(result.layers)}); limits: {result.limits}"
+    )
