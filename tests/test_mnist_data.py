@@ -41,7 +41,9 @@ TEST_HISTOGRAM = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 # --- synthetic IDX files --------------------------------------------------------------
 
 
-def idx_bytes(array: np.ndarray, magic: int | None = None, dims: tuple[int, ...] | None = None) -> bytes:
+def idx_bytes(
+    array: np.ndarray, magic: int | None = None, dims: tuple[int, ...] | None = None
+) -> bytes:
     """An IDX file: magic, big-endian dims, then the data (big-endian for wide types)."""
     codes = {"u1": 0x08, "i1": 0x09, "i2": 0x0B, "i4": 0x0C, "f4": 0x0D, "f8": 0x0E}
     kind = array.dtype.kind + str(array.dtype.itemsize)
@@ -71,7 +73,10 @@ def write_split(
     images = idx_bytes(default_images) if images is None else images
     labels = idx_bytes(default_labels) if labels is None else labels
     prefix = "train" if split == "train" else "t10k"
-    for name, data in ((f"{prefix}-images-idx3-ubyte", images), (f"{prefix}-labels-idx1-ubyte", labels)):
+    for name, data in (
+        (f"{prefix}-images-idx3-ubyte", images),
+        (f"{prefix}-labels-idx1-ubyte", labels),
+    ):
         if gz:
             (raw / f"{name}.gz").write_bytes(gzip.compress(data))
         else:
@@ -106,7 +111,7 @@ def test_real_mnist_features_and_split() -> None:
     assert len(x_val) == len(y_val) == 10000
     features = to_features(x_val)
     assert features.shape == (10000, 784) and features.dtype == np.float32
-    assert 0.0 <= features.min() and features.max() <= 1.0
+    assert features.min() >= 0.0 and features.max() <= 1.0
 
 
 # --- formats and validation -----------------------------------------------------------
@@ -166,7 +171,9 @@ def test_truncated_header(tmp_path: Path) -> None:
 def test_trailing_bytes(tmp_path: Path) -> None:
     _, labels = synthetic()
     write_split(tmp_path, labels=idx_bytes(labels) + b"\x00\x00")
-    with pytest.raises(MNISTError, match="2 unexpected trailing bytes: expected 13 bytes, found 15"):
+    with pytest.raises(
+        MNISTError, match="2 unexpected trailing bytes: expected 13 bytes, found 15"
+    ):
         load_mnist("train", tmp_path, download=False)
 
 
@@ -182,7 +189,9 @@ def test_truncated_gzip_stream(tmp_path: Path) -> None:
 def test_count_mismatch(tmp_path: Path) -> None:
     _, labels = synthetic()
     write_split(tmp_path, labels=idx_bytes(labels[:4]))
-    with pytest.raises(MNISTError, match="holds 5 images but .*train-labels-idx1-ubyte holds 4 labels"):
+    with pytest.raises(
+        MNISTError, match="holds 5 images but .*train-labels-idx1-ubyte holds 4 labels"
+    ):
         load_mnist("train", tmp_path, download=False)
 
 
@@ -238,7 +247,9 @@ def test_one_missing_file_is_named(tmp_path: Path) -> None:
         load_mnist("train", tmp_path, download=False)
 
 
-def test_download_false_never_imports_torchvision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_download_false_never_imports_torchvision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     finder = ForbidTorchvision()
     monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
     for name in [m for m in sys.modules if m.partition(".")[0] == "torchvision"]:
@@ -277,7 +288,9 @@ def test_download_uses_torchvision_layout(tmp_path: Path, monkeypatch: pytest.Mo
     assert images.shape == (5, 28, 28)
 
 
-def test_failed_download_explains_the_manual_route(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_download_explains_the_manual_route(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     class OfflineMNIST:
         def __init__(self, root: str, train: bool, download: bool) -> None:
             raise OSError("Network is unreachable")
@@ -306,13 +319,19 @@ def test_root_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert resolve_data_root(str(tmp_path / "explicit")) == tmp_path / "explicit"
 
 
-def test_load_mnist_reads_nngrade_data_unless_a_root_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_mnist_reads_nngrade_data_unless_a_root_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_split(tmp_path / "env")
     other_images, other_labels = synthetic(seed=1)
-    write_split(tmp_path / "explicit", images=idx_bytes(other_images), labels=idx_bytes(other_labels))
+    write_split(
+        tmp_path / "explicit", images=idx_bytes(other_images), labels=idx_bytes(other_labels)
+    )
     monkeypatch.setenv("NNGRADE_DATA", str(tmp_path / "env"))
     np.testing.assert_array_equal(load_mnist("train", download=False)[1], synthetic()[1])
-    np.testing.assert_array_equal(load_mnist("train", tmp_path / "explicit", download=False)[1], other_labels)
+    np.testing.assert_array_equal(
+        load_mnist("train", tmp_path / "explicit", download=False)[1], other_labels
+    )
 
 
 # --- caching and read-only arrays -----------------------------------------------------
@@ -379,7 +398,9 @@ def test_load_idx_pair_for_held_out_sets(tmp_path: Path) -> None:
 def test_train_validation_split_is_a_fixed_partition() -> None:
     images = np.arange(100, dtype=np.uint8).reshape(100, 1, 1)
     labels = np.arange(100) % 10
-    (x_train, y_train), (x_val, y_val) = train_validation_split(images, labels, validation=20, seed=4)
+    (x_train, y_train), (x_val, y_val) = train_validation_split(
+        images, labels, validation=20, seed=4
+    )
     assert len(x_val) == 20 and len(x_train) == 80
     seen = np.concatenate([x_train.ravel(), x_val.ravel()])
     assert sorted(seen.tolist()) == list(range(100))

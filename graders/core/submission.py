@@ -74,15 +74,15 @@ def stage(source: Path, assignment: AssignmentSpec) -> StagedSubmission:
         is_assignment = entry.name == assignment.folder and entry.is_dir()
         if entry.name in ASSIGNMENT_FOLDERS and not is_assignment:
             continue  # other assignments are graded on their own
-        if name is None and not is_assignment:
-            continue
-        if entry.is_symlink():
-            staged.notices.append(f"ignored {entry.name}: symbolic links are not followed")
-            continue
         if entry.name in CONFIG_FILES:
             staged.notices.append(
                 f"ignored {entry.name}: the grader never uses configuration from a submission"
             )
+            continue
+        if name is None and not is_assignment:
+            continue
+        if entry.is_symlink():
+            staged.notices.append(f"ignored {entry.name}: symbolic links are not followed")
             continue
         if name is not None and name in protected and not is_assignment:
             staged.notices.append(

@@ -114,10 +114,14 @@ def _read(path: Path) -> tuple[bytes, str]:
         raise MNISTError(f"{path} cannot be read: {exc.strerror or exc}") from None
 
 
-def parse_idx(data: bytes, source: str, expected_magic: int | None = None, note: str = "") -> np.ndarray:
+def parse_idx(
+    data: bytes, source: str, expected_magic: int | None = None, note: str = ""
+) -> np.ndarray:
     """Parse IDX bytes into a native-endian array; ``source`` names the file in errors."""
     if len(data) < 4:
-        raise MNISTError(f"{source} is truncated: expected at least 4 bytes, found {len(data)}{note}")
+        raise MNISTError(
+            f"{source} is truncated: expected at least 4 bytes, found {len(data)}{note}"
+        )
     magic = int.from_bytes(data[:4], "big")
     if expected_magic is not None and magic != expected_magic:
         raise MNISTError(
@@ -137,7 +141,9 @@ def parse_idx(data: bytes, source: str, expected_magic: int | None = None, note:
     count = math.prod(dims)
     expected = header + count * dtype.itemsize
     if len(data) < expected:
-        raise MNISTError(f"{source} is truncated: expected {expected} bytes, found {len(data)}{note}")
+        raise MNISTError(
+            f"{source} is truncated: expected {expected} bytes, found {len(data)}{note}"
+        )
     if len(data) > expected:
         raise MNISTError(
             f"{source} has {len(data) - expected} unexpected trailing bytes: "
@@ -195,7 +201,9 @@ def load_idx(path: str | Path) -> np.ndarray:
     return _cached_idx(*_key(Path(path)), None)
 
 
-def load_idx_pair(images_path: str | Path, labels_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+def load_idx_pair(
+    images_path: str | Path, labels_path: str | Path
+) -> tuple[np.ndarray, np.ndarray]:
     """uint8 images (N, rows, cols) and int64 labels (N,) in 0..9, checked against each other.
 
     For an instructor's held-out set in the MNIST format; the arrays are read-only and cached.
@@ -226,7 +234,9 @@ def load_mnist(
         reason = _download(data_root, split) if download else ""
         paths = [_find(raw, name) for name in FILE_NAMES[split]]
         if None in paths:
-            missing = [name for name, path in zip(FILE_NAMES[split], paths) if path is None]
+            missing = [
+                name for name, path in zip(FILE_NAMES[split], paths, strict=True) if path is None
+            ]
             raise MNISTError(_missing_message(raw, split, missing, reason))
     images_path, labels_path = paths
     images, labels = load_idx_pair(images_path, labels_path)

@@ -132,6 +132,10 @@ class _OutputTail:
                 while self._size > self._keep and len(self._chunks) > 1:
                     self._size -= len(self._chunks.popleft())
 
+    def join(self, timeout: float) -> None:
+        """Wait for the pipe to drain (it closes once the whole process tree is gone)."""
+        self._thread.join(timeout)
+
     def text(self) -> str:
         return b"".join(self._chunks)[-self._keep :].decode("utf-8", "replace")
 
@@ -265,6 +269,8 @@ class Worker:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+            if self.output is not None:
+                self.output.join(timeout=2)
             self._process = None
         shutil.rmtree(self.scratch, ignore_errors=True)
 

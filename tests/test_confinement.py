@@ -1,0 +1,248 @@
+"""Hostile submissions: each still gets exactly the points it earned, leaves no process
+behind, cannot change the grader or its results, and the run finishes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import REPO, TEMPLATE, build_submission, inject_at_start, points_by_criterion, tree_digest
+
+from graders.core.results import PASSED
+from graders.sandbox import confinement
+
+FULL = {
+    "pure.load_system": 1.5, "pure.basic_ops": 1.5, "pure.solve_cramer": 1.0,
+    "pure.solve_inverse": 1.0, "vectorized.load_system": 1.0, "vectorized.basic_ops": 1.0,
+    "vectorized.solvers": 1.0, "agreement": 2.0,
+}  # fmt: skip
+
+LAYERS = [kind for kind in confinement.KINDS if confinement.available(kind)]
+
+
+def worker_processes() -> list[str]:
+    """Command lines of every live sandbox worker on this machine."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if "graders/sandbox/worker.py" in cmdline and state != "Z":
+                found.append(cmdline[:200])
+    return found
+
+
+def processes_with(marker: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                    if state != "Z":
+                        pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+@pytest.fixture(autouse=True)
+def no_worker_survives():
+    yield
+    assert worker_processes() == []
+
+
+def hostile(function: str, module: str, code: str, tmp_path: Path, base: Path | None = None) -> Path:
+    kwargs = {"base": base} if base else {}
+    return build_submission(tmp_path, edits={f"a1/{module}.py": inject_at_start(function, code)}, **kwargs)
+
+
+CASES = {
+    "loops forever": ("trace", "pure", "while True: pass",
+                      {"pure.basic_ops": 1.2, "agreement": 0}, "trace did not finish within 3 s"),
+    "allocates 50 GB": ("norm", "pure", "_hog = bytearray(50 * 2**30)",
+                        {"pure.basic_ops": 1.2, "agreement": 0}, "norm raised MemoryError"),
+    "segfaults": ("determinant", "vectorized", "import ctypes; ctypes.string_at(0)",
+                  {"vectorized.basic_ops": 0.8, "agreement": 0}, "died of SIGSEGV"),
+    "calls os._exit(0)": ("multiply", "vectorized", "import os; os._exit(0)",
+                          {"vectorized.basic_ops": 0.8, "agreement": 0}, "exited with status 0"),
+    "calls pytest.exit": ("norm", "vectorized", "import pytest; pytest.exit('grading over', returncode=0)",
+                          {"vectorized.basic_ops": 0.8, "agreement": 0}, "norm raised Exit: grading over"),
+    "calls sys.exit": ("trace", "vectorized", "import sys; sys.exit(0)",
+                       {"vectorized.basic_ops": 0.8, "agreement": 0}, "trace raised SystemExit"),
+    "garbles the answer pipe": (
+        "trace", "vectorized",
+        "import sys, json, os; os.write(json.loads(sys.argv[1])['response_fd'], b'\\xff' * 64)",
+        {"vectorized.basic_ops": 0.8, "agreement": 0}, "trace crashed: sent an invalid answer"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_hostile_code_loses_only_what_it_breaks(name, grade_a1, tmp_path):
+    function, module, code, broken, reason = CASES[name]
+    result = grade_a1(hostile(function, module, code, tmp_path))
+    assert points_by_criterion(result) == {**FULL, **broken}
+    criterion = next(c for c in result.criteria if c.id == next(iter(broken)))
+    assert reason in criterion.reason, criterion.reason
+    assert result.internal_errors == []
+
+
+FORK_TREE = (
+    "import subprocess, sys; _spawned = globals().setdefault('_spawned', []); "
+    "_spawned or _spawned.append(subprocess.Popen([sys.executable, '-c', "
+    "'import os, time\\nos.setsid()\\nfor _ in range(3):\\n    os.fork()\\ntime.sleep(900)', "
+    "'{marker}'], start_new_session=True))"
+)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_process_tree_with_setsid_is_killed(layer, grade_a1, tmp_path):
+    marker = f"nngrade-hostile-{uuid.uuid4().hex}"
+    submission = hostile("transpose", "pure", FORK_TREE.format(marker=marker), tmp_path)
+    result = grade_a1(submission, confinement=layer)
+    assert result.points == 10  # it computed the right answers: it earned them
+    assert result.confinement == layer
+    assert processes_with(marker) == []
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_infinite_loop_is_stopped_under_every_layer(layer, grade_a1, tmp_path):
+    result = grade_a1(hostile("trace", "vectorized", "while True: pass", tmp_path), confinement=layer)
+    assert points_by_criterion(result) == {**FULL, "vectorized.basic_ops": 0.8, "agreement": 0}
+
+
+def _grader_is_protected(layer: str) -> bool:
+    layers = confinement.build(layer).layers
+    return "read-only-system" in layers or "unprivileged" in layers
+
+
+TAMPER = (
+    "import graders, pathlib\n"
+    "_root = pathlib.Path(graders.__file__).parent\n"
+    "for _path in list(_root.rglob('*.py')):\n"
+    "    try:\n"
+    "        with open(_path, 'a') as _stream:\n"
+    "            _stream.write('\\nraise SystemExit(\"hacked\")\\n')\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "try:\n"
+    "    (_root / 'a1' / 'test_backdoor.py').write_text('def test_x(): pass\\n')\n"
+    "except OSError:\n"
+    "    pass\n"
+)
+
+
+@pytest.mark.parametrize("layer", [k for k in LAYERS if _grader_is_protected(k)])
+def test_submission_cannot_edit_the_grader(layer, grade_a1, tmp_path):
+    before = tree_digest(REPO / "graders")
+    submission = build_submission(
+        tmp_path, edits={"a1/pure.py": lambda text: text + "\n" + TAMPER}
+    )
+    result = grade_a1(submission, confinement=layer)
+    assert tree_digest(REPO / "graders") == before
+    assert result.points == 10
+
+
+FAKE_RESULTS = (
+    "import json, os, pathlib, sys\n"
+    "_fake = json.dumps({'score': 10, 'tests': [], 'points': 10})\n"
+    "print('Points 10/10'); sys.stderr.write('Points 10/10\\n')\n"
+    "_targets = {pathlib.Path.cwd(), pathlib.Path.home(), pathlib.Path('/tmp'), pathlib.Path('/var/tmp'),\n"
+    "            pathlib.Path('/dev/shm'), *pathlib.Path.cwd().parents}\n"
+    "import graders\n"
+    "_targets |= {pathlib.Path(graders.__file__).parent, *pathlib.Path(graders.__file__).parents}\n"
+    "for _dir in _targets:\n"
+    "    for _name in ('results.json', 'report.json', 'gradebook.csv'):\n"
+    "        try:\n"
+    "            (_dir / _name).write_text(_fake)\n"
+    "        except OSError:\n"
+    "            pass\n"
+)
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "graders.cli", *args],
+        capture_output=True, text=True, cwd=cwd or REPO, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+
+
+def test_fake_points_and_fake_result_files_change_nothing(tmp_path):
+    submission = build_submission(
+        tmp_path / "submission", base=TEMPLATE,
+        edits={"a1/pure.py": lambda text: text + "\n" + FAKE_RESULTS,
+               "a1/vectorized.py": lambda text: text + "\nprint('Points 10/10')\n"},
+    )  # fmt: skip
+    before = tree_digest(REPO / "graders")
+    out = tmp_path / "out" / "results.json"
+    done = run_cli("check", "a1", "--submission", str(submission), "--format", "gradescope", "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["score"] == 0
+    assert sorted(p.name for p in out.parent.iterdir()) == ["results.json"]
+    assert tree_digest(REPO / "graders") == before
+    assert not (REPO / "results.json").exists() and not (REPO.parent / "results.json").exists()
+
+    table = run_cli("check", "a1", "--submission", str(submission), "--verbose")
+    lines = table.stdout.splitlines()
+    assert lines[-1] == "Points 0/10"
+    assert [line for line in lines if line.startswith("Points")] == ["Points 0/10"]
+    assert any("Points 10/10" in line and line.lstrip().startswith("│") for line in lines)
+
+
+def test_shadowing_and_config_files_are_ignored_with_a_notice(grade_a1, tmp_path):
+    submission = build_submission(
+        tmp_path,
+        edits={
+            "numpy.py": "raise SystemExit('hijacked numpy')\n",
+            "graders.py": "raise SystemExit('hijacked harness')\n",
+            "conftest.py": "def pytest_collection_modifyitems(items):\n    items.clear()\n",
+            "pytest.ini": "[pytest]\naddopts = -p no:nngrade\n",
+            "a1/conftest.py": "import pytest\n@pytest.fixture(autouse=True)\ndef boom():\n    raise SystemExit\n",
+            "sitecustomize.py": "raise SystemExit('hijacked interpreter')\n",
+        },
+    )
+    result = grade_a1(submission)
+    assert result.points == 10
+    notices = "\n".join(result.notices)
+    for name in ("numpy.py", "graders.py", "conftest.py", "pytest.ini", "a1/conftest.py", "sitecustomize.py"):
+        assert f"ignored {name}:" in notices, name
+    assert "shadow the module 'numpy'" in notices
+
+
+def test_symlink_out_of_the_submission_is_not_followed(grade_a1, tmp_path):
+    submission = build_submission(tmp_path)
+    (submission / "a1" / "secret").symlink_to("/etc")
+    result = grade_a1(submission)
+    assert result.points == 10
+    assert "ignored a1/secret: symbolic links are not followed" in result.notices
+
+
+def test_bubblewrap_hides_the_network_and_the_real_tmp(grade_a1, tmp_path):
+    if "bubblewrap" not in LAYERS:
+        pytest.skip("bubblewrap is not installed here")
+    probe = (
+        "import socket, pathlib\n"
+        "try:\n"
+        "    socket.create_connection(('1.1.1.1', 53), timeout=2); _net = 'up'\n"
+        "except OSError:\n"
+        "    _net = 'down'\n"
+        "_tmp = sorted(p.name for p in pathlib.Path('/tmp').iterdir())\n"
+    )
+    leak = "raise ValueError(f'net={_net} tmp={_tmp}')"
+    submission = build_submission(
+        tmp_path, edits={"a1/pure.py": lambda text: inject_at_start("trace", leak)(text) + probe}
+    )
+    result = grade_a1(submission, confinement="bubblewrap")
+    reason = next(c.reason for c in result.criteria if c.id == "pure.basic_ops")
+    assert "net=down" in reason
+    assert "tmp=['nngrade-worker-" in reason and "pytest-of" not in reason
+    assert next(c for c in result.criteria if c.id == "pure.load_system").status == PASSED
