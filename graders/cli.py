@@ -38,13 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="grade one assignment (or --all) of one submission")
     check.add_argument("assignment", nargs="?", choices=catalog.KEYS, help="a1 ... a5")
-    check.add_argument("--all", action="store_true", help="every assignment present, plus the lab total")
+    check.add_argument(
+        "--all", action="store_true", help="every assignment present, plus the lab total"
+    )
     check.add_argument(
         "--submission", type=Path, default=Path.cwd(),
         help="folder shaped like student_template/ (default: the current folder)",
     )  # fmt: skip
     check.add_argument("--format", choices=sorted(FORMATS), default="table")
-    check.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
+    check.add_argument(
+        "--output", type=Path, help="write the report to this file instead of stdout"
+    )
     check.add_argument("--verbose", action="store_true", help="show what your code printed")
     check.add_argument(
         "--confinement", choices=("auto",) + KINDS, default="auto",
@@ -54,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--require", action="append", default=[], metavar="LAYER",
         help=f"refuse to grade unless this confinement layer is active ({', '.join(KNOWN_LAYERS)})",
     )  # fmt: skip
-    check.add_argument("--seed", type=int, default=None, help="base seed (default: the course's fixed seed)")
+    check.add_argument(
+        "--seed", type=int, default=None, help="base seed (default: the course's fixed seed)"
+    )
 
     commands.add_parser("list", help="the assignments, their points, deadlines and rules")
     return parser

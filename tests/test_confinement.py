@@ -11,7 +11,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TEMPLATE, build_submission, inject_at_start, points_by_criterion, tree_digest
+from conftest import (
+    REPO,
+    TEMPLATE,
+    build_submission,
+    inject_at_start,
+    points_by_criterion,
+    tree_digest,
+)
 
 from graders.core.results import PASSED
 from graders.sandbox import confinement
@@ -60,9 +67,13 @@ def no_worker_survives():
     assert worker_processes() == []
 
 
-def hostile(function: str, module: str, code: str, tmp_path: Path, base: Path | None = None) -> Path:
+def hostile(
+    function: str, module: str, code: str, tmp_path: Path, base: Path | None = None
+) -> Path:
     kwargs = {"base": base} if base else {}
-    return build_submission(tmp_path, edits={f"a1/{module}.py": inject_at_start(function, code)}, **kwargs)
+    return build_submission(
+        tmp_path, edits={f"a1/{module}.py": inject_at_start(function, code)}, **kwargs
+    )
 
 
 CASES = {
@@ -115,7 +126,9 @@ def test_process_tree_with_setsid_is_killed(layer, grade_a1, tmp_path):
 
 @pytest.mark.parametrize("layer", LAYERS)
 def test_infinite_loop_is_stopped_under_every_layer(layer, grade_a1, tmp_path):
-    result = grade_a1(hostile("trace", "vectorized", "while True: pass", tmp_path), confinement=layer)
+    result = grade_a1(
+        hostile("trace", "vectorized", "while True: pass", tmp_path), confinement=layer
+    )
     assert points_by_criterion(result) == {**FULL, "vectorized.basic_ops": 0.8, "agreement": 0}
 
 
@@ -143,9 +156,7 @@ TAMPER = (
 @pytest.mark.parametrize("layer", [k for k in LAYERS if _grader_is_protected(k)])
 def test_submission_cannot_edit_the_grader(layer, grade_a1, tmp_path):
     before = tree_digest(REPO / "graders")
-    submission = build_submission(
-        tmp_path, edits={"a1/pure.py": lambda text: text + "\n" + TAMPER}
-    )
+    submission = build_submission(tmp_path, edits={"a1/pure.py": lambda text: text + "\n" + TAMPER})
     result = grade_a1(submission, confinement=layer)
     assert tree_digest(REPO / "graders") == before
     assert result.points == 10
@@ -184,7 +195,16 @@ def test_fake_points_and_fake_result_files_change_nothing(tmp_path):
     )  # fmt: skip
     before = tree_digest(REPO / "graders")
     out = tmp_path / "out" / "results.json"
-    done = run_cli("check", "a1", "--submission", str(submission), "--format", "gradescope", "--output", str(out))
+    done = run_cli(
+        "check",
+        "a1",
+        "--submission",
+        str(submission),
+        "--format",
+        "gradescope",
+        "--output",
+        str(out),
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(out.read_text())["score"] == 0
     assert sorted(p.name for p in out.parent.iterdir()) == ["results.json"]
@@ -213,7 +233,14 @@ def test_shadowing_and_config_files_are_ignored_with_a_notice(grade_a1, tmp_path
     result = grade_a1(submission)
     assert result.points == 10
     notices = "\n".join(result.notices)
-    for name in ("numpy.py", "graders.py", "conftest.py", "pytest.ini", "a1/conftest.py", "sitecustomize.py"):
+    for name in (
+        "numpy.py",
+        "graders.py",
+        "conftest.py",
+        "pytest.ini",
+        "a1/conftest.py",
+        "sitecustomize.py",
+    ):
         assert f"ignored {name}:" in notices, name
     assert "shadow the module 'numpy'" in notices
 

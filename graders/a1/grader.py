@@ -91,7 +91,9 @@ MALFORMED_CASES = (
     MalformedCase("unknown variable", f"2x + 3w - z = 5\n{_GOOD[1]}\n{_GOOD[2]}\n", 1),
     MalformedCase("repeated variable", f"{_GOOD[0]}\n2x + 3y + x = 5\n{_GOOD[2]}\n", 2),
     MalformedCase("dangling sign", f"{_GOOD[0]}\n2x + = 5\n{_GOOD[2]}\n", 2),
-    MalformedCase("non-numeric right-hand side", f"{_GOOD[0]}\n\n{_GOOD[1]}\n2x + 3y - z = abc\n", 4),
+    MalformedCase(
+        "non-numeric right-hand side", f"{_GOOD[0]}\n\n{_GOOD[1]}\n2x + 3y - z = abc\n", 4
+    ),
     MalformedCase("malformed coefficient", f"2.5.1x + y = 1\n{_GOOD[1]}\n{_GOOD[2]}\n", 1),
 )
 
@@ -127,13 +129,17 @@ def vectorized(grading: GradingContext) -> RemoteModule:
 
 
 # -- shared checks ------------------------------------------------------------------------
-def check_parser(module: RemoteModule, grading: GradingContext, sandbox: str, numpy_only: bool) -> None:
+def check_parser(
+    module: RemoteModule, grading: GradingContext, sandbox: str, numpy_only: bool
+) -> None:
     files = grading.sandbox(sandbox)
     for index, case in enumerate(PARSE_CASES):
         path = files.put_file(f"inputs/system_{index}.txt", case.text)
         answer = module.load_system(path)
         if not isinstance(answer, (tuple, list)) or len(answer) != 2:
-            raise CriterionFailed(f"load_system returned {expect.describe(answer)}; expected a pair (A, B)")
+            raise CriterionFailed(
+                f"load_system returned {expect.describe(answer)}; expected a pair (A, B)"
+            )
         what = f"load_system ({case.name})"
         A = expect.array(answer[0], (3, 3), f"{what} A", numpy_only=numpy_only)
         B = expect.array(answer[1], (3,), f"{what} B", numpy_only=numpy_only)
@@ -141,7 +147,9 @@ def check_parser(module: RemoteModule, grading: GradingContext, sandbox: str, nu
         expect.close(B, case.B, f"{what}: B")
     for index, case in enumerate(MALFORMED_CASES):
         path = files.put_file(f"inputs/malformed_{index}.txt", case.text)
-        error = expect.raises(lambda p=path: module.load_system(p), "ValueError", f"load_system ({case.name})")
+        error = expect.raises(
+            lambda p=path: module.load_system(p), "ValueError", f"load_system ({case.name})"
+        )
         line_text = case.text.splitlines()[case.line - 1].strip()
         message = error.student_raised.message if error.student_raised else ""
         if f"line {case.line}" not in message or line_text not in message:
@@ -160,11 +168,21 @@ def check_operation(module: RemoteModule, name: str, numpy_only: bool) -> None:
         A = np.array(matrix)
         args = (np.array(matrix), np.array(vector)) if numpy_only else (matrix, list(vector))
         if name == "determinant":
-            expect.close(expect.number(module.determinant(args[0]), name), np.linalg.det(A), f"{name} of {matrix}")
+            expect.close(
+                expect.number(module.determinant(args[0]), name),
+                np.linalg.det(A),
+                f"{name} of {matrix}",
+            )
         elif name == "trace":
-            expect.close(expect.number(module.trace(args[0]), name), np.trace(A), f"{name} of {matrix}")
+            expect.close(
+                expect.number(module.trace(args[0]), name), np.trace(A), f"{name} of {matrix}"
+            )
         elif name == "norm":
-            expect.close(expect.number(module.norm(args[1]), name), np.linalg.norm(vector), f"{name} of {list(vector)}")
+            expect.close(
+                expect.number(module.norm(args[1]), name),
+                np.linalg.norm(vector),
+                f"{name} of {list(vector)}",
+            )
         elif name == "transpose":
             got = expect.array(module.transpose(args[0]), (3, 3), name, numpy_only=numpy_only)
             expect.close(got, A.T, f"{name} of {matrix}")
@@ -179,10 +197,22 @@ def check_solver(module: RemoteModule, name: str, numpy_only: bool) -> None:
         A, B = np.array(matrix), np.array(vector)
         args = (A, B) if numpy_only else ([list(r) for r in matrix], list(vector))
         got = expect.array(solver(*args), (3,), name, numpy_only=numpy_only)
-        expect.close(got, np.linalg.solve(A, B), f"{name} for A={[list(r) for r in matrix]}, B={list(vector)}")
+        expect.close(
+            got,
+            np.linalg.solve(A, B),
+            f"{name} for A={[list(r) for r in matrix]}, B={list(vector)}",
+        )
     for matrix in SINGULAR:
-        args = (np.array(matrix), np.ones(3)) if numpy_only else ([list(r) for r in matrix], [1.0, 1.0, 1.0])
-        expect.raises(lambda a=args: solver(*a), "ValueError", f"{name} on the singular matrix {[list(r) for r in matrix]}")
+        args = (
+            (np.array(matrix), np.ones(3))
+            if numpy_only
+            else ([list(r) for r in matrix], [1.0, 1.0, 1.0])
+        )
+        expect.raises(
+            lambda a=args: solver(*a),
+            "ValueError",
+            f"{name} on the singular matrix {[list(r) for r in matrix]}",
+        )
 
 
 # -- criteria: pure.py --------------------------------------------------------------------
@@ -268,9 +298,14 @@ def test_agreement(pure: RemoteModule, vectorized: RemoteModule, grading: Gradin
         calls = {
             "load_system": (
                 lambda: pure.load_system(pure_files.put_file("inputs/random.txt", text)),
-                lambda: vectorized.load_system(vectorized_files.put_file("inputs/random.txt", text)),
+                lambda: vectorized.load_system(
+                    vectorized_files.put_file("inputs/random.txt", text)
+                ),
             ),
-            "determinant": (lambda: pure.determinant(floats_A), lambda: vectorized.determinant(numpy_A)),
+            "determinant": (
+                lambda: pure.determinant(floats_A),
+                lambda: vectorized.determinant(numpy_A),
+            ),
             "trace": (lambda: pure.trace(floats_A), lambda: vectorized.trace(numpy_A)),
             "norm": (lambda: pure.norm(floats_B), lambda: vectorized.norm(numpy_B)),
             "transpose": (lambda: pure.transpose(floats_A), lambda: vectorized.transpose(numpy_A)),

@@ -49,13 +49,17 @@ def number(value: Any, what: str) -> float:
 def array(value: Any, shape: tuple[int, ...], what: str, *, numpy_only: bool) -> np.ndarray:
     """``value`` as a float array of ``shape``: a numpy array, or nested lists when allowed."""
     if numpy_only and not isinstance(value, np.ndarray):
-        raise CriterionFailed(f"{what} returned {describe(value)}; expected a numpy array of shape {shape}")
+        raise CriterionFailed(
+            f"{what} returned {describe(value)}; expected a numpy array of shape {shape}"
+        )
     if not numpy_only and not isinstance(value, (list, tuple)):
         raise CriterionFailed(f"{what} returned {describe(value)}; expected a list")
     try:
         result = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise CriterionFailed(f"{what} returned {describe(value)}; expected numbers of shape {shape}") from None
+        raise CriterionFailed(
+            f"{what} returned {describe(value)}; expected numbers of shape {shape}"
+        ) from None
     if result.shape != shape:
         raise CriterionFailed(f"{what} returned shape {result.shape}; expected {shape}")
     return result

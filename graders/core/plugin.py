@@ -24,7 +24,9 @@ CONTEXT_KEY = pytest.StashKey[GradingContext]()
 PLUGIN_KEY = pytest.StashKey["GradingPlugin"]()
 
 
-def criterion(id: str, points: float, title: str, visibility: str = "visible") -> pytest.MarkDecorator:
+def criterion(
+    id: str, points: float, title: str, visibility: str = "visible"
+) -> pytest.MarkDecorator:
     """Declare the criterion a grader test scores: its id, points, title and visibility."""
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {VISIBILITIES}")
@@ -154,7 +156,9 @@ class GradingPlugin:
         if report.when == "call" or (report.failed and cid not in self.results):
             self.results[cid] = self._score(marker.kwargs, report, call)
 
-    def _score(self, declared: dict, report: pytest.TestReport, call: pytest.CallInfo) -> CriterionResult:
+    def _score(
+        self, declared: dict, report: pytest.TestReport, call: pytest.CallInfo
+    ) -> CriterionResult:
         cid = declared["id"]
         points = float(declared["points"])
         credit = self._credit.get(cid, Credit())

@@ -35,7 +35,9 @@ class GradeOptions:
     verbose: bool = False
 
 
-def grade(spec: AssignmentSpec, submission: Path, options: GradeOptions | None = None) -> AssignmentResult:
+def grade(
+    spec: AssignmentSpec, submission: Path, options: GradeOptions | None = None
+) -> AssignmentResult:
     """Grade ``submission`` against ``spec``; never runs student code in this process."""
     options = options or GradeOptions()
     started = time.monotonic()
@@ -136,7 +138,9 @@ def _runtime_violations(context: GradingContext, spec: AssignmentSpec) -> list[V
 _PACKAGE_DIR = re.compile(r"/(?:site|dist)-packages/([A-Za-z0-9_]+?)(?:\.libs)?/")
 
 
-def _library_violations(libraries: set[str], rules: tuple[ImportRule, ...], sandbox: str) -> list[Violation]:
+def _library_violations(
+    libraries: set[str], rules: tuple[ImportRule, ...], sandbox: str
+) -> list[Violation]:
     """Forbidden packages whose compiled code was mapped into the worker (seen from outside)."""
     packages = {m.group(1) for path in libraries if (m := _PACKAGE_DIR.search(path))}
     found = []

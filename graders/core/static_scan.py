@@ -33,7 +33,11 @@ def import_sites(tree: ast.AST, package: str) -> list[ImportSite]:
             sites.append(ImportSite(base, node.lineno))
             sites += [ImportSite(f"{base}.{alias.name}", node.lineno) for alias in node.names]
         elif isinstance(node, ast.Call):
-            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            name = (
+                node.func.attr
+                if isinstance(node.func, ast.Attribute)
+                else getattr(node.func, "id", "")
+            )
             if name in _DYNAMIC_IMPORTERS and node.args:
                 first = node.args[0]
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
@@ -95,10 +99,14 @@ class Scanner:
 
     def reach(self, patterns: tuple[str, ...]) -> list[Path]:
         """Files matched by ``patterns`` plus every submission file they import, in order."""
-        pending = [p for pattern in patterns for p in sorted(self.root.glob(pattern)) if p.is_file()]
+        pending = [
+            p for pattern in patterns for p in sorted(self.root.glob(pattern)) if p.is_file()
+        ]
         for path in list(pending):
             relative = path.relative_to(self.root)
-            pending += _file_of(_module_name(relative)[1], self.root) if len(relative.parts) > 1 else []
+            pending += (
+                _file_of(_module_name(relative)[1], self.root) if len(relative.parts) > 1 else []
+            )
         seen: list[Path] = []
         while pending:
             path = pending.pop(0)
@@ -141,7 +149,9 @@ def _dedupe(violations: list[Violation]) -> list[Violation]:
     return unique
 
 
-def scan(root: Path, assignment: AssignmentSpec, local_modules: frozenset[str]) -> tuple[list[Violation], list[str]]:
+def scan(
+    root: Path, assignment: AssignmentSpec, local_modules: frozenset[str]
+) -> tuple[list[Violation], list[str]]:
     """All static violations of the assignment's policies, and files that do not parse."""
     scanner = Scanner(root, local_modules)
     violations = [v for policy in assignment.policies for v in scanner.violations(policy)]

@@ -8,6 +8,7 @@ crashes, hangs or garbles the protocol is killed with its whole process tree.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import shutil
@@ -254,16 +255,12 @@ class Worker:
         if process is not None:
             self._observe_libraries()
             for fd in (self._requests, self._responses):
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
             if process.poll() is None and self.spec.confinement.kind != "none":
                 # Closing the request pipe lets a healthy worker leave on its own.
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=0.2)
-                except subprocess.TimeoutExpired:
-                    pass
             processes.kill_tree(process.pid, self.marker.encode())
             try:
                 process.wait(timeout=10)

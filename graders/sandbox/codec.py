@@ -57,7 +57,12 @@ def _encode(value: Any, blobs: list[bytes], depth: int) -> Any:
         items = [_encode(v, blobs, depth + 1) for v in value]
         return items if isinstance(value, list) else {"$tuple": items}
     if isinstance(value, dict):
-        return {"$dict": [[_encode(k, blobs, depth + 1), _encode(v, blobs, depth + 1)] for k, v in value.items()]}
+        return {
+            "$dict": [
+                [_encode(k, blobs, depth + 1), _encode(v, blobs, depth + 1)]
+                for k, v in value.items()
+            ]
+        }
     if isinstance(value, (bytes, bytearray)):
         blobs.append(bytes(value))
         return {"$bytes": len(blobs) - 1}
@@ -94,7 +99,9 @@ def _decode(node: Any, blobs: list[bytes], depth: int) -> Any:
     if "$tuple" in node:
         return tuple(_decode(v, blobs, depth + 1) for v in node["$tuple"])
     if "$dict" in node:
-        return {_decode(k, blobs, depth + 1): _decode(v, blobs, depth + 1) for k, v in node["$dict"]}
+        return {
+            _decode(k, blobs, depth + 1): _decode(v, blobs, depth + 1) for k, v in node["$dict"]
+        }
     if "$float" in node:
         return float(node["$float"])
     if "$bigint" in node:

@@ -70,7 +70,6 @@ class Confinement:
         return argv
 
 
-
 def _bubblewrap_prefix(scratch: Path, hidden: tuple[Path, ...]) -> list[str]:
     prefix = [
         "bwrap",
@@ -113,8 +112,10 @@ def _paths_under_private_dirs() -> list[str]:
     for path in candidates:
         real = os.path.realpath(path) if path else ""
         for candidate in {path, real}:
-            if candidate and os.path.exists(candidate) and any(
-                candidate == d or candidate.startswith(d + "/") for d in _PRIVATE_DIRS
+            if (
+                candidate
+                and os.path.exists(candidate)
+                and any(candidate == d or candidate.startswith(d + "/") for d in _PRIVATE_DIRS)
             ):
                 needed.add(candidate)
     # Binding a folder covers its subfolders: keep only the outermost ones.
@@ -153,7 +154,7 @@ def _works(argv: list[str], as_nobody: bool) -> bool:
 _IMPORT_CHECK = "import sys; sys.path.insert(0, sys.argv[1]); import graders.sandbox.worker, numpy"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def nobody_can_run_worker(kind: str) -> bool:
     """As root, whether uid 65534 can start the interpreter (it may live under /root)."""
     if os.geteuid() != 0:
@@ -162,7 +163,7 @@ def nobody_can_run_worker(kind: str) -> bool:
     return _works(prefix, as_nobody=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def available(kind: str) -> bool:
     """Whether wrapper ``kind`` actually starts a process on this machine (probed once)."""
     if kind == "none":

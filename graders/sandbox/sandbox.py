@@ -154,7 +154,10 @@ def _raised_reason(label: str, raised: StudentRaised) -> str:
         return f"{module} has no function {label}"
     if raised.type_name == "NotImplementedError":
         return f"{label} is not implemented yet" + (f": {message}" if message else "")
-    if raised.type_name in ("ModuleNotFoundError", "ImportError") and "blocked by the grader" in message:
+    if (
+        raised.type_name in ("ModuleNotFoundError", "ImportError")
+        and "blocked by the grader" in message
+    ):
         return f"{label}: {message}{where}"
     text = f"{raised.type_name}: {message}" if message else raised.type_name
     return f"{label} raised {text}{where}"

@@ -30,7 +30,7 @@ def _apply_limits(limits: dict) -> None:
         which = table.get(key)
         if which is None or value is None:
             continue
-        soft, hard = (value if isinstance(value, list) else (value, value))
+        soft, hard = value if isinstance(value, list) else (value, value)
         _, current_hard = resource.getrlimit(which)
         if current_hard != resource.RLIM_INFINITY:
             hard = min(hard, current_hard)
@@ -43,7 +43,7 @@ def _where(tb, student_root: str) -> str:
     where = ""
     for frame in traceback.extract_tb(tb):
         if frame.filename.startswith(student_root):
-            where = f"{frame.filename[len(student_root):]}:{frame.lineno} in {frame.name}"
+            where = f"{frame.filename[len(student_root) :]}:{frame.lineno} in {frame.name}"
     return where
 
 

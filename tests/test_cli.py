@@ -1,0 +1,139 @@
+"""The nngrade command line as a student, an instructor and CI use it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REFERENCE, REPO, TEMPLATE
+
+from graders.a1 import ASSIGNMENT
+from graders.core.results import ERROR
+from graders.core.runner import GraderBroken, grade
+
+
+def nngrade(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "graders.cli", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+    )  # fmt: skip
+
+
+def test_reference_gets_ten_of_ten_and_the_stub_zero():
+    good = nngrade("check", "a1", "--submission", str(REFERENCE))
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.splitlines()[-1] == "Points 10/10"
+    bad = nngrade("check", "a1", "--submission", str(TEMPLATE))
+    assert bad.returncode == 0
+    assert bad.stdout.splitlines()[-1] == "Points 0/10"
+    assert bad.stdout.count("is not implemented yet") >= 8
+
+
+def test_default_submission_is_the_current_folder():
+    done = nngrade("check", "a1", cwd=REFERENCE)
+    assert done.returncode == 0 and done.stdout.splitlines()[-1] == "Points 10/10"
+
+
+def test_missing_submission_folder_is_a_usage_error_without_traceback(tmp_path):
+    done = nngrade("check", "a1", "--submission", str(tmp_path / "nope"))
+    assert done.returncode == 2
+    assert "does not exist" in done.stderr and "--submission" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_check_needs_an_assignment_or_all():
+    done = nngrade("check")
+    assert done.returncode == 2 and "nngrade check a1" in done.stderr
+
+
+def test_unknown_assignment_is_rejected():
+    done = nngrade("check", "a9")
+    assert done.returncode == 2 and "invalid choice" in done.stderr
+
+
+def test_required_layer_that_is_missing_refuses_to_grade():
+    done = nngrade("check", "a1", "--submission", str(REFERENCE), "--confinement", "none",
+                   "--require", "read-only-system")  # fmt: skip
+    assert done.returncode == 3
+    assert "refusing to grade" in done.stderr and "bubblewrap" in done.stderr
+    assert done.stdout == ""
+
+
+def test_unknown_layer_names_the_known_ones():
+    done = nngrade("check", "a1", "--submission", str(REFERENCE), "--require", "moat")
+    assert done.returncode == 3 and "no-network" in done.stderr
+
+
+def test_all_reports_the_lab_total_and_the_minimum():
+    done = nngrade("check", "--all", "--submission", str(REFERENCE))
+    assert done.returncode == 0, done.stderr
+    assert "does NOT meet the course minimum of 35 points" in done.stdout
+    assert done.stdout.splitlines()[-1] == "Points 10/100"
+
+
+def test_list_shows_all_five_assignments():
+    done = nngrade("list")
+    assert done.returncode == 0
+    for key, points, week in (
+        ("a1", 10, 3),
+        ("a2", 15, 4),
+        ("a3", 30, 7),
+        ("a4", 15, 10),
+        ("a5", 30, 13),
+    ):
+        line = next(line for line in done.stdout.splitlines() if line.startswith(key))
+        assert f" {points} " in line and f" {week} " in line
+    assert "100" in done.stdout and "35" in done.stdout
+
+
+def test_output_file_and_github_step_summary(tmp_path):
+    summary = tmp_path / "summary.md"
+    out = tmp_path / "reports" / "a1.md"
+    done = nngrade("check", "a1", "--submission", str(REFERENCE), "--format", "github",
+                   "--output", str(out), env={"GITHUB_STEP_SUMMARY": str(summary)})  # fmt: skip
+    assert done.returncode == 0 and done.stdout == ""
+    assert out.read_text().rstrip().endswith("Points 10/10")
+    assert summary.read_text() == out.read_text()
+
+
+def test_json_format_records_provenance():
+    done = nngrade("check", "a1", "--submission", str(REFERENCE), "--format", "json", "--seed", "7")
+    data = json.loads(done.stdout)
+    assert data["points"] == 10 and data["seed"] == 7
+    assert data["grader_version"] == "0.1.0" and "rlimits" in data["layers"]
+
+
+# -- a broken grader is reported as the grader's fault, never the student's ----------------
+def _fake_assignment(tmp_path: Path, monkeypatch, source: str, points: float = 10):
+    name = f"fake_graders_{tmp_path.name}"
+    package = tmp_path / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "grader_under_test.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return dataclasses.replace(ASSIGNMENT, grader_module=f"{name}.grader_under_test", points=points)
+
+
+def test_a_grader_bug_is_an_internal_error_not_a_lost_point(tmp_path, monkeypatch):
+    spec = _fake_assignment(tmp_path, monkeypatch, (
+        "from graders.core.plugin import criterion\n"
+        "@criterion('ok', 4, 'passes')\ndef test_ok():\n    pass\n"
+        "@criterion('buggy', 6, 'grader bug')\ndef test_buggy():\n    {}['missing']\n"
+    ))  # fmt: skip
+    result = grade(spec, REFERENCE)
+    buggy = next(c for c in result.criteria if c.id == "buggy")
+    assert buggy.status == ERROR and "internal grader error (KeyError" in buggy.reason
+    assert result.internal_errors and result.points == 4
+
+
+def test_points_that_do_not_add_up_stop_the_grader(tmp_path, monkeypatch):
+    spec = _fake_assignment(tmp_path, monkeypatch,
+        "from graders.core.plugin import criterion\n@criterion('only', 3, 'x')\ndef test_only():\n    pass\n")  # fmt: skip
+    with pytest.raises(GraderBroken, match="add up to 3"):
+        grade(spec, REFERENCE)

@@ -1,0 +1,47 @@
+"""The repository keeps its promises: README commands match CI, style is clean."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+
+def readme_commands() -> list[str]:
+    text = (REPO / "README.md").read_text()
+    setup = text.split("## Set-up", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.+?)\n```", setup, flags=re.S)
+
+
+def test_ci_runs_exactly_the_readme_commands():
+    install, tests = readme_commands()
+    ci = (REPO / ".ci" / "run").read_text().splitlines()
+    assert install in ci and tests in ci
+    assert ci[-1] == tests
+
+
+def test_every_assignment_with_a_grader_has_spec_reference_and_stub():
+    from graders import catalog
+
+    for assignment in catalog.COURSE:
+        spec = catalog.grader_spec(assignment.key)
+        if spec is None:
+            continue
+        assert (REPO / "assignments" / f"{assignment.key}.md").is_file()
+        for relative in spec.required_files:
+            assert (REPO / "reference" / relative).is_file(), relative
+            assert (REPO / "student_template" / relative).is_file(), relative
+        assert spec.points == assignment.points and spec.week == assignment.week
+
+
+@pytest.mark.skipif(shutil.which("ruff") is None and not (REPO / ".venv/bin/ruff").exists(),
+                    reason="ruff is part of the test extra")  # fmt: skip
+def test_code_is_ruff_clean():
+    ruff = [sys.executable, "-m", "ruff"]
+    for args in (["check", "."], ["format", "--check", "."]):
+        done = subprocess.run(ruff + args, cwd=REPO, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
