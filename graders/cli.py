@@ -16,6 +16,7 @@ from graders import __version__, catalog
 from graders.core.results import AssignmentResult, LabResult
 from graders.core.runner import GradeOptions, GraderBroken, grade
 from graders.core.submission import SubmissionError
+from graders.data.mnist import MNISTError
 from graders.render import FORMATS
 from graders.sandbox.confinement import KINDS, KNOWN_LAYERS, ConfinementUnavailable
 
@@ -99,6 +100,7 @@ def run_check(args: argparse.Namespace) -> LabResult:
         confinement=args.confinement,
         require=tuple(args.require),
         verbose=args.verbose,
+        data_dir=args.data_dir,
         **({"seed": args.seed} if args.seed is not None else {}),
     )
     if args.assignment:
@@ -154,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     except SubmissionError as error:
         print(f"nngrade: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except MNISTError as error:
+        print(f"nngrade: error: {error}", file=sys.stderr)
+        return EXIT_INFRASTRUCTURE
     except ConfinementUnavailable as error:
         print(f"nngrade: error: {error}", file=sys.stderr)
         return EXIT_INFRASTRUCTURE

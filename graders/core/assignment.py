@@ -48,6 +48,10 @@ class AssignmentSpec:
     limits: Limits = field(default_factory=Limits)
     submission_timeout_s: float = 600.0
     rules_text: str = ""
+    #: Graders of MNIST assignments load the data set; its folder is hidden from workers.
+    uses_mnist: bool = False
+    #: Time budgets that are part of grading, in seconds (e.g. {"train": 120}).
+    budgets: dict[str, float] = field(default_factory=dict)
 
     @property
     def folder(self) -> str:

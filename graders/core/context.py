@@ -23,6 +23,8 @@ class GradingContext:
     confinement: Confinement
     seed: int = DEFAULT_SEED
     hidden_paths: tuple[Path, ...] = ()
+    data_root: Path | None = None
+    download: bool = True
     started: float = field(default_factory=time.monotonic)
     _sandboxes: dict[str, Sandbox] = field(default_factory=dict)
 
@@ -55,6 +57,12 @@ class GradingContext:
 
     def module(self, name: str, *, sandbox: str) -> RemoteModule:
         return self.sandbox(name=sandbox).module(name)
+
+    def mnist(self, split: str):
+        """MNIST ``split`` as (uint8 images, int64 labels), loaded in the grader process."""
+        from graders.data.mnist import load_mnist
+
+        return load_mnist(split, self.data_root, download=self.download)
 
     def close(self) -> None:
         for sandbox in self._sandboxes.values():

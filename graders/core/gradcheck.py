@@ -80,8 +80,8 @@ def sample_indices(
     return [tuple(int(i) for i in np.unravel_index(int(k), shape)) for k in allowed]
 
 
-def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    """max |a - n| / max(1e-8, |a| + |n|) over the entries where ``numeric`` is not NaN.
+def relative_error(analytic: np.ndarray, numeric: np.ndarray, *, floor: float = 1e-8) -> float:
+    """max |a - n| / max(floor, |a| + |n|) over the entries where ``numeric`` is not NaN.
 
     Relative, so the verdict does not depend on the scale of the loss; 0.0 if nothing
     was computed. A NaN in ``analytic`` makes the result NaN, which fails any tolerance.
@@ -94,7 +94,7 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     if not checked.any():
         return 0.0
     a, n = a[checked], n[checked]
-    return float(np.max(np.abs(a - n) / np.maximum(1e-8, np.abs(a) + np.abs(n))))
+    return float(np.max(np.abs(a - n) / np.maximum(floor, np.abs(a) + np.abs(n))))
 
 
 def kink_mask(pre_activation: np.ndarray, h: float) -> np.ndarray:
@@ -156,6 +156,10 @@ class GradientReport:
     def summary(self) -> str:
         """One line for the student, e.g. "dW1 wrong (relative error 3.2e-01), db1 correct"."""
         return ", ".join(check.describe() for check in self.checks)
+
+
+#: Entries smaller than this fraction of a tensor's largest gradient are judged on its scale.
+SCALE_FLOOR = 1e-3
 
 
 def check_gradients(
@@ -228,7 +232,11 @@ def _check_tensor(
         return fail(f"could not be checked (the loss raised {type(exc).__name__}: {message})")
     if not np.isfinite([numeric[index] for index in indices]).all():
         return fail("could not be checked (the loss is not finite near these parameters)")
-    error = relative_error(grad, numeric)
+    # Entries far smaller than the tensor's largest gradient are dominated by the rounding
+    # noise of the finite differences; compare those on the tensor's scale instead.
+    checked = np.array([numeric[index] for index in indices])
+    floor = max(1e-8, SCALE_FLOOR * float(np.max(np.abs(checked))))
+    error = relative_error(grad, numeric, floor=floor)
     if error <= tolerance:
         return TensorCheck(name, True, error, len(indices), "")
     return fail(f"wrong (relative error {error:.1e})", error, len(indices))

@@ -55,7 +55,7 @@ class Credit:
         """Award the fraction of the first tier whose threshold ``value`` reaches."""
         for threshold, fraction in sorted(tiers, reverse=True):
             if value >= threshold:
-                self.award(fraction, "" if fraction >= 1 else describe)
+                self.award(fraction, describe)
                 return
         self.award(0.0, describe)
 
@@ -171,6 +171,7 @@ class GradingPlugin:
             status=FAILED,
             visibility=declared.get("visibility", "visible"),
             duration_s=round(time.monotonic() - self._started.get(cid, time.monotonic()), 3),
+            seed=self.context.seed_for(cid),
         )
         if report.passed:
             fraction = 1.0 if credit.fraction is None else credit.fraction

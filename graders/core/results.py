@@ -38,6 +38,7 @@ class CriterionResult:
     reason: str = ""
     visibility: str = "visible"
     duration_s: float = 0.0
+    seed: int = 0
 
     @property
     def lost(self) -> float:

@@ -20,6 +20,7 @@ from graders.core.results import ERROR, VIOLATION, AssignmentResult, Violation, 
 from graders.core.rules import ImportRule
 from graders.core.static_scan import scan
 from graders.core.submission import stage
+from graders.data.mnist import resolve_data_root
 from graders.sandbox import confinement as confinement_module
 
 
@@ -33,6 +34,8 @@ class GradeOptions:
     require: tuple[str, ...] = ()
     seed: int = DEFAULT_SEED
     verbose: bool = False
+    data_dir: Path | None = None
+    download: bool = True
 
 
 def grade(
@@ -49,7 +52,15 @@ def grade(
         notices += [f"{f} is missing from the submission" for f in spec.required_files
                     if not (staged.root / f).is_file()]  # fmt: skip
         notices += [f"cannot parse {e}" for e in unparsable]
-        context = GradingContext(spec, staged, confinement, seed=options.seed)
+        context = GradingContext(
+            spec,
+            staged,
+            confinement,
+            seed=options.seed,
+            hidden_paths=_hidden_paths(spec, options),
+            data_root=resolve_data_root(options.data_dir) if spec.uses_mnist else None,
+            download=options.download,
+        )
         plugin = GradingPlugin(context)
         log = _run_pytest(spec, plugin)
         context.close()
@@ -84,6 +95,14 @@ def grade(
         }
     result.duration_s = round(time.monotonic() - started, 2)
     return result
+
+
+def _hidden_paths(spec: AssignmentSpec, options: GradeOptions) -> tuple[Path, ...]:
+    """Folders a worker must not read: the data set whose labels decide the grade."""
+    if not spec.uses_mnist:
+        return ()
+    mnist = resolve_data_root(options.data_dir) / "MNIST"
+    return (mnist,) if mnist.exists() else ()
 
 
 def _run_pytest(spec: AssignmentSpec, plugin: GradingPlugin) -> str:

@@ -45,17 +45,31 @@ def _read_exact(fd: int, count: int, deadline: float | None) -> bytes:
     return b"".join(chunks)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes, deadline: float | None) -> None:
     view = memoryview(data)
     while view:
-        written = os.write(fd, view)
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            _, ready, _ = select.select([], [fd], [], max(wait, 0))
+            if not ready:
+                raise ChannelTimeout
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:  # non-blocking pipe is full: wait for select again
+            continue
         view = view[written:]
 
 
-def send(fd: int, header: dict, values: dict[str, Any] | None = None) -> None:
-    """Send one message; ``values`` are encoded without pickle."""
+def send(
+    fd: int, header: dict, values: dict[str, Any] | None = None, *, deadline: float | None = None
+) -> None:
+    """Send one message; ``values`` are encoded without pickle.
+
+    With a ``deadline`` (and a non-blocking ``fd``) a reader that stops reading cannot
+    block the sender forever.
+    """
     try:
-        _write_all(fd, encode_message(header, values or {}))
+        _write_all(fd, encode_message(header, values or {}), deadline)
     except (BrokenPipeError, OSError) as exc:
         raise ChannelClosed(str(exc)) from None
 

@@ -196,6 +196,7 @@ class Worker:
         finally:
             for fd in (request_read, response_write, output_write):
                 os.close(fd)
+        os.set_blocking(request_write, False)
         self._requests = request_write
         self._responses = response_read
         self.output = _OutputTail(output_read)
@@ -204,7 +205,7 @@ class Worker:
     def _handshake(self) -> None:
         """Ping the fresh worker before any student code runs; failing here is our problem."""
         try:
-            channel.send(self._requests, {"op": "ping", "id": 0})
+            channel.send(self._requests, {"op": "ping", "id": 0}, deadline=time.monotonic() + 60)
             header, _ = channel.receive(
                 self._responses, (), deadline=time.monotonic() + 60, max_bytes=1 << 20
             )
@@ -282,16 +283,18 @@ class Worker:
             raise WorkerCrashed(self._death_reason())
         self._next_id += 1
         request_id = self._next_id
+        deadline = time.monotonic() + timeout
         try:
             channel.send(
                 self._requests,
                 {"op": "call", "id": request_id, "target": target},
                 {"args": list(args), "kwargs": dict(kwargs)},
+                deadline=deadline,
             )
             header, values = channel.receive(
                 self._responses,
                 ("value",),
-                deadline=time.monotonic() + timeout,
+                deadline=deadline,
                 max_bytes=self.spec.limits.max_answer_bytes,
             )
         except channel.ChannelTimeout:

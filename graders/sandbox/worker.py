@@ -80,7 +80,7 @@ def _resolve(target: str):
 
 def serve(config: dict) -> None:
     from graders.core.rules import ImportRule
-    from graders.sandbox import channel
+    from graders.sandbox import channel, runtime
     from graders.sandbox.import_guard import ImportGuard
 
     student_root = config["student_root"]
@@ -95,6 +95,7 @@ def serve(config: dict) -> None:
     request_fd, response_fd = config["request_fd"], config["response_fd"]
     max_request = config["max_request_bytes"]
     prefix = student_root.rstrip("/") + "/"
+    runtime.STUDENT_ROOT = prefix
 
     while True:
         try:

@@ -1,0 +1,1 @@
+"""Assignment 2 reference solution: a softmax perceptron on MNIST."""

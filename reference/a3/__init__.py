@@ -1,0 +1,1 @@
+"""Assignment 3 reference solution: an MLP with backpropagation on MNIST."""

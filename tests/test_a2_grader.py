@@ -1,0 +1,144 @@
+"""Assignment 2 grader on real MNIST: the reference earns every point, the stub none, and
+each seeded bug loses exactly the points of the criteria it breaks."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from conftest import (
+    REFERENCE,
+    SHARED_DATA,
+    TEMPLATE,
+    build_submission,
+    points_by_criterion,
+    replace_once,
+)
+
+from graders.a2 import ASSIGNMENT as A2
+from graders.core.results import FAILED, PASSED
+from graders.core.runner import GradeOptions, grade
+
+pytestmark = pytest.mark.skipif(
+    not (SHARED_DATA / "MNIST").exists(), reason="MNIST is not in ../shared/data"
+)
+
+FULL = {
+    "softmax_one_hot": 2, "cross_entropy": 1, "forward": 1, "gradients": 4, "metrics": 2,
+    "training.accuracy": 4, "training.vectorized": 1,
+}  # fmt: skip
+
+
+def grade_a2(submission, spec=A2, **options):
+    return grade(spec, submission, GradeOptions(data_dir=SHARED_DATA, download=False, **options))
+
+
+@pytest.fixture(scope="module")
+def reference_a2():
+    return grade_a2(REFERENCE)
+
+
+def test_reference_gets_full_marks_with_a_wide_accuracy_margin(reference_a2):
+    assert points_by_criterion(reference_a2) == FULL
+    accuracy = next(c for c in reference_a2.criteria if c.id == "training.accuracy")
+    assert "test accuracy 92." in accuracy.reason
+    assert reference_a2.violations == [] and reference_a2.internal_errors == []
+
+
+def test_stub_gets_zero_with_a_reason_per_criterion():
+    result = grade_a2(TEMPLATE)
+    assert result.points == 0
+    for criterion in result.criteria:
+        assert criterion.status == FAILED and "is not implemented yet" in criterion.reason, (
+            criterion
+        )
+    vectorized = next(c for c in result.criteria if c.id == "training.vectorized")
+    assert vectorized.reason.startswith("forward is not implemented yet")
+
+
+def _per_sample_gradients(text: str) -> str:
+    return replace_once(
+        "    error = P - Y\n    return X.T @ error / len(X), error.mean(axis=0)\n",
+        "    dW = np.zeros((X.shape[1], P.shape[1]))\n    db = np.zeros(P.shape[1])\n"
+        "    for i in range(len(X)):\n        dW += np.outer(X[i], P[i] - Y[i])\n        db += P[i] - Y[i]\n"
+        "    return dW / len(X), db / len(X)\n",
+    )(text)
+
+
+SEEDED_BUGS = {
+    "softmax without the max shift": (
+        replace_once("np.exp(Z - Z.max(axis=-1, keepdims=True))", "np.exp(Z)"),
+        {"softmax_one_hot": 1},
+    ),
+    "transposed weight gradient": (
+        replace_once("return X.T @ error / len(X), error.mean(axis=0)",
+                     "return error.T @ X / len(X), error.mean(axis=0)"),
+        {"gradients": 2, "training.accuracy": 0},
+    ),
+    "weight gradient missing 1/N": (
+        replace_once("return X.T @ error / len(X), error.mean(axis=0)",
+                     "return X.T @ error, error.mean(axis=0)"),
+        # A 100x too large step still trains, to a lower accuracy tier (88-90%).
+        {"gradients": 2, "training.accuracy": 3},
+    ),
+    "gradients loop over the samples": (_per_sample_gradients, {"training.vectorized": 0}),
+    "accidental import torch": (
+        replace_once("import numpy as np\n", "import numpy as np\n\ntry:\n    import torch  # noqa: F401\nexcept ImportError:\n    pass\n"),
+        {key: 0 for key in FULL},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(SEEDED_BUGS))
+def test_seeded_bug_loses_exactly_its_criteria(name, tmp_path):
+    edit, broken = SEEDED_BUGS[name]
+    result = grade_a2(build_submission(tmp_path, assignment="a2", edits={"a2/perceptron.py": edit}))
+    assert points_by_criterion(result) == {**FULL, **broken}
+    for criterion in result.criteria:
+        assert (criterion.status == PASSED) == (criterion.id not in broken), criterion
+        if criterion.id in broken:
+            assert criterion.reason
+
+
+def test_gradient_reason_names_the_broken_tensor(tmp_path):
+    edit, _ = SEEDED_BUGS["transposed weight gradient"]
+    result = grade_a2(build_submission(tmp_path, assignment="a2", edits={"a2/perceptron.py": edit}))
+    reason = next(c.reason for c in result.criteria if c.id == "gradients")
+    assert "dW has shape (4, 5); expected (5, 4)" in reason and "db correct" in reason
+
+
+def test_training_over_the_budget_gets_no_accuracy_points(tmp_path):
+    spec = dataclasses.replace(A2, budgets={"train": 3.0})
+    slow = replace_once("    rng = np.random.default_rng(seed)\n",
+                        "    import time\n    time.sleep(6)\n    rng = np.random.default_rng(seed)\n")  # fmt: skip
+    result = grade_a2(
+        build_submission(tmp_path, assignment="a2", edits={"a2/perceptron.py": slow}), spec
+    )
+    assert points_by_criterion(result) == {**FULL, "training.accuracy": 0}
+    reason = next(c.reason for c in result.criteria if c.id == "training.accuracy")
+    assert reason == "train did not finish within 3 s (it was stopped)"
+
+
+def test_accuracy_tiers(tmp_path):
+    """Fewer epochs, lower accuracy, fewer points: the tier table, end to end."""
+    result = grade_a2(build_submission(tmp_path, assignment="a2", edits={
+        "a2/perceptron.py": lambda text: text + "\n\nEPOCHS = 1\nBATCH_SIZE = 3000\nLEARNING_RATE = 0.5\n"}))  # fmt: skip
+    accuracy = next(c for c in result.criteria if c.id == "training.accuracy")
+    assert accuracy.points == 2 and accuracy.status == "partial"  # 85% <= accuracy < 88%
+    assert "full credit from 90%" in accuracy.reason
+
+
+def test_test_labels_are_out_of_reach_of_student_code(tmp_path):
+    """predict tries to read the test labels from the data folder; the sandbox hides it."""
+    cheat = (
+        "\n\n_honest_predict = predict\n\n\ndef predict(X, W, b):\n"
+        "    try:\n"
+        f"        raw = open('{SHARED_DATA}/MNIST/raw/t10k-labels-idx1-ubyte', 'rb').read()[8:]\n"
+        "        return np.frombuffer(raw, dtype=np.uint8).astype(np.int64)\n"
+        "    except OSError:\n"
+        "        return _honest_predict(X, W, b)\n"
+    )
+    result = grade_a2(build_submission(tmp_path, assignment="a2", edits={"a2/perceptron.py": lambda text: text + cheat}),
+                      confinement="bubblewrap")  # fmt: skip
+    accuracy = next(c for c in result.criteria if c.id == "training.accuracy")
+    assert "test accuracy 92." in accuracy.reason  # not 100%: the file was not readable
