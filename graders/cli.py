@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--seed", type=int, default=None, help="base seed (default: the course's fixed seed)"
     )
+    check.add_argument(
+        "--data-dir", type=Path, default=None,
+        help="folder holding MNIST/raw/ (torchvision layout); default: $NNGRADE_DATA, "
+        "else a per-user cache, downloading MNIST with torchvision when it is missing",
+    )  # fmt: skip
 
     commands.add_parser("list", help="the assignments, their points, deadlines and rules")
     return parser

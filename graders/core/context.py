@@ -25,6 +25,8 @@ class GradingContext:
     hidden_paths: tuple[Path, ...] = ()
     data_root: Path | None = None
     download: bool = True
+    #: Results shared between criteria of one run (e.g. one training run, two criteria).
+    memo: dict = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     _sandboxes: dict[str, Sandbox] = field(default_factory=dict)
 

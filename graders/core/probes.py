@@ -42,3 +42,16 @@ def count_student_lines(target: str, args: list, kwargs: dict) -> int:
     finally:
         sys.settrace(None)
     return count
+
+
+def module_constants(module: str, names: list[str]) -> dict:
+    """Simple module-level constants (str, int, float, bool, None) the student declared."""
+    loaded = importlib.import_module(module)
+    found = {}
+    for name in names:
+        value = getattr(loaded, name, None)
+        if value is None or isinstance(value, (str, int, float, bool)):
+            found[name] = value
+        else:
+            found[name] = repr(value)[:100]
+    return found

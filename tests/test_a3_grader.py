@@ -1,0 +1,146 @@
+"""Assignment 3 grader on real MNIST: full marks for the reference with each option, none
+for the stub, and each seeded bug loses exactly the points of the criteria it breaks."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from conftest import SHARED_DATA, TEMPLATE, build_submission, points_by_criterion, replace_once
+
+from graders.a3 import ASSIGNMENT as A3
+from graders.core.results import FAILED, PASSED
+from graders.core.runner import GradeOptions, grade
+
+pytestmark = pytest.mark.skipif(
+    not (SHARED_DATA / "MNIST").exists(), reason="MNIST is not in ../shared/data"
+)
+
+FULL = {
+    "forward": 1, "backprop.small": 8, "backprop.real": 7, "batched.mean_of_samples": 2,
+    "batched.no_sample_loop": 2, "accuracy": 5, "option": 5,
+}  # fmt: skip
+
+
+def grade_a3(submission, spec=A3, **options):
+    return grade(spec, submission, GradeOptions(data_dir=SHARED_DATA, download=False, **options))
+
+
+def a3_submission(tmp_path, *edits):
+    def apply(text: str) -> str:
+        for edit in edits:
+            text = edit(text)
+        return text
+
+    return build_submission(tmp_path, assignment="a3", edits={"a3/mlp.py": apply})
+
+
+def option(name: str):
+    return replace_once('OPTION = "dropout"', f'OPTION = "{name}"')
+
+
+@pytest.mark.parametrize("chosen", ["dropout", "l2", "scheduler"])
+def test_reference_gets_full_marks_with_every_option(chosen, tmp_path):
+    result = grade_a3(
+        a3_submission(tmp_path, option(chosen)) if chosen != "dropout" else a3_submission(tmp_path)
+    )
+    assert points_by_criterion(result) == FULL, [
+        c.reason for c in result.criteria if c.status != PASSED
+    ]
+    accuracy = next(c for c in result.criteria if c.id == "accuracy")
+    assert "test accuracy 97." in accuracy.reason
+
+
+def test_stub_gets_zero_with_a_reason_per_criterion():
+    result = grade_a3(TEMPLATE)
+    assert result.points == 0
+    for criterion in result.criteria:
+        assert criterion.status == FAILED and "is not implemented yet" in criterion.reason, (
+            criterion
+        )
+
+
+SEEDED_BUGS = {
+    # Every dW transposed: each weight tensor fails, the biases pass; training crashes.
+    "transposed weight gradients": (
+        [replace_once('grads[f"dW{i}"] = cache["inputs"][i - 1].T @ delta',
+                      'grads[f"dW{i}"] = (cache["inputs"][i - 1].T @ delta).T')],
+        {"backprop.small": 4, "backprop.real": 3.5, "batched.mean_of_samples": 0, "accuracy": 0, "option": 3.33},
+    ),
+    # Gradients N times too large: every finite-difference check fails, and so does the
+    # batch-versus-mean check; training with a 128x step does not reach 90%.
+    "missing 1/N": (
+        [replace_once("delta = (P - Y) / len(P)", "delta = P - Y")],
+        {"backprop.small": 0, "backprop.real": 0, "batched.mean_of_samples": 0, "accuracy": 0},
+    ),
+    # Random masks at evaluation: forward no longer matches, the gradient checks see a
+    # different (random) network, eval is not deterministic. predict still mostly works.
+    "dropout active at evaluation": (
+        [replace_once('dropout = train and OPTION == "dropout"', 'dropout = OPTION == "dropout"')],
+        {"forward": 0, "backprop.small": 0, "backprop.real": 0, "batched.mean_of_samples": 0, "option": 3.33},
+    ),
+    "accidental import torch": (
+        [replace_once("import numpy as np\n", "import numpy as np\n\ntry:\n    import torch  # noqa: F401\nexcept ImportError:\n    pass\n")],
+        {key: 0 for key in FULL},
+    ),
+    # With a visible lambda (1e-3), every bias gradient is off by lambda * b.
+    "L2 on the biases too": (
+        [option("l2"), replace_once("L2_LAMBDA = 1e-4", "L2_LAMBDA = 1e-3"), replace_once('        grads[f"db{i}"] = delta.sum(axis=0)\n',
+                                    '        grads[f"db{i}"] = delta.sum(axis=0) + L2_LAMBDA * params[f"b{i}"]\n')],
+        {"backprop.small": 4, "backprop.real": 3.5, "option": 2.5},
+    ),
+    "scheduler reduces one step late": (
+        [option("scheduler"), replace_once("if self.steps_without_improvement == self.patience:",
+                                           "if self.steps_without_improvement > self.patience:")],
+        {"option": 2.5},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(SEEDED_BUGS))
+def test_seeded_bug_loses_exactly_its_criteria(name, tmp_path):
+    edits, broken = SEEDED_BUGS[name]
+    result = grade_a3(a3_submission(tmp_path, *edits))
+    assert points_by_criterion(result) == {**FULL, **broken}, {
+        c.id: c.reason for c in result.criteria
+    }
+    for criterion in result.criteria:
+        assert (criterion.status == PASSED) == (criterion.id not in broken), criterion
+        if criterion.id in broken:
+            assert criterion.reason
+
+
+def test_backprop_reason_names_each_tensor(tmp_path):
+    edits, _ = SEEDED_BUGS["L2 on the biases too"]
+    result = grade_a3(a3_submission(tmp_path, *edits))
+    reason = next(c.reason for c in result.criteria if c.id == "backprop.small")
+    assert "5-4-3: dW1 correct, db1 wrong" in reason and "dW2 correct, db2 wrong" in reason
+
+
+def test_a_python_loop_over_samples_is_detected(tmp_path):
+    loop = replace_once(
+        '        grads[f"db{i}"] = delta.sum(axis=0)\n',
+        '        grads[f"db{i}"] = sum(delta[n] for n in range(len(delta)))\n',
+    )
+    result = grade_a3(a3_submission(tmp_path, loop))
+    assert points_by_criterion(result) == {**FULL, "batched.no_sample_loop": 0}
+    reason = next(c.reason for c in result.criteria if c.id == "batched.no_sample_loop")
+    assert reason.startswith("forward/backward loops over samples in Python")
+
+
+def test_training_over_the_budget_gets_no_accuracy_and_no_history(tmp_path):
+    spec = dataclasses.replace(A3, budgets={**A3.budgets, "train": 2.0})
+    result = grade_a3(a3_submission(tmp_path, option("scheduler")), spec)
+    assert points_by_criterion(result) == {**FULL, "accuracy": 0, "option": 2.5}
+    reason = next(c.reason for c in result.criteria if c.id == "accuracy")
+    assert reason == "train did not finish within 2 s (it was stopped)"
+
+
+def test_malformed_history_is_explained(tmp_path):
+    def rename_key(text: str) -> str:
+        assert '"val_accuracy":' in text
+        return text.replace('"val_accuracy":', '"validation_accuracy":')
+
+    result = grade_a3(a3_submission(tmp_path, rename_key))
+    reason = next(c.reason for c in result.criteria if c.id == "accuracy")
+    assert "expected exactly the keys ['lr', 'train_loss', 'val_accuracy']" in reason
