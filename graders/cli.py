@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder holding MNIST/raw/ (torchvision layout); default: $NNGRADE_DATA, "
         "else a per-user cache, downloading MNIST with torchvision when it is missing",
     )  # fmt: skip
+    check.add_argument(
+        "--no-download", action="store_true",
+        help="never download MNIST; fail with instructions when the files are missing",
+    )  # fmt: skip
 
     commands.add_parser("list", help="the assignments, their points, deadlines and rules")
     return parser
@@ -106,6 +110,7 @@ def run_check(args: argparse.Namespace) -> LabResult:
         require=tuple(args.require),
         verbose=args.verbose,
         data_dir=args.data_dir,
+        download=not args.no_download,
         **({"seed": args.seed} if args.seed is not None else {}),
     )
     if args.assignment:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import REFERENCE, REPO, TEMPLATE
+from conftest import REFERENCE, REPO, SHARED_DATA, TEMPLATE
 
 from graders.a1 import ASSIGNMENT
 from graders.core.results import ERROR
@@ -21,7 +22,7 @@ def nngrade(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess
     return subprocess.run(
         [sys.executable, "-m", "graders.cli", *args],
         capture_output=True, text=True, cwd=cwd, timeout=600,
-        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        env={**os.environ, "PYTHONPATH": str(REPO), "NNGRADE_DATA": str(SHARED_DATA), **(env or {})},
     )  # fmt: skip
 
 
@@ -70,11 +71,32 @@ def test_unknown_layer_names_the_known_ones():
     assert done.returncode == 3 and "no-network" in done.stderr
 
 
-def test_all_reports_the_lab_total_and_the_minimum():
+def test_all_reports_the_lab_total_and_the_minimum(tmp_path):
     done = nngrade("check", "--all", "--submission", str(REFERENCE))
     assert done.returncode == 0, done.stderr
+    assert "meets the course minimum of 35 points" in done.stdout
+    assert done.stdout.splitlines()[-1] == "Points 55/100"
+    only_a1 = tmp_path / "only_a1"
+    shutil.copytree(REFERENCE / "a1", only_a1 / "a1")
+    done = nngrade("check", "--all", "--submission", str(only_a1))
     assert "does NOT meet the course minimum of 35 points" in done.stdout
+    assert "a2: not found in the submission (0 points)" in done.stdout
     assert done.stdout.splitlines()[-1] == "Points 10/100"
+
+
+def test_missing_mnist_says_where_to_put_it(tmp_path):
+    done = nngrade(
+        "check",
+        "a2",
+        "--submission",
+        str(REFERENCE),
+        "--data-dir",
+        str(tmp_path / "empty"),
+        "--no-download",
+    )
+    assert done.returncode == 3
+    assert "train-images-idx3-ubyte" in done.stderr and str(tmp_path / "empty") in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_list_shows_all_five_assignments():

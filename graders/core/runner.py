@@ -20,7 +20,7 @@ from graders.core.results import ERROR, VIOLATION, AssignmentResult, Violation, 
 from graders.core.rules import ImportRule
 from graders.core.static_scan import scan
 from graders.core.submission import stage
-from graders.data.mnist import resolve_data_root
+from graders.data.mnist import load_mnist, resolve_data_root
 from graders.sandbox import confinement as confinement_module
 
 
@@ -45,6 +45,9 @@ def grade(
     options = options or GradeOptions()
     started = time.monotonic()
     confinement = confinement_module.select(options.confinement, options.require)
+    if spec.uses_mnist:  # fail before grading, with the loader's instructions, not per criterion
+        for split in ("train", "test"):
+            load_mnist(split, options.data_dir, download=options.download)
     staged = stage(submission, spec)
     try:
         static_violations, unparsable = scan(staged.root, spec, staged.local_modules)
