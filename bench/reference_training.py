@@ -1,4 +1,4 @@
-"""Accuracy and training time of the reference solutions of assignments 2 and 3, and the
+"""Accuracy and training time of the reference solutions of assignments 2, 3 and 4, and the
 time nngrade takes to grade them (which must stay close to the training budget).
 
 Run: python bench/reference_training.py [--seeds 0 1 2] [--data-dir ../shared/data]
@@ -53,6 +53,21 @@ def train_a3(seed: int, data: Path) -> tuple[float, float]:
     elapsed = time.perf_counter() - started
     accuracy = float(np.mean(mlp.predict(params, to_features(test_images)) == test_labels))
     return accuracy, elapsed
+
+
+def train_a4(seed: int, data: Path) -> tuple[float, float]:
+    import torch
+
+    pipeline = reference("a4.pipeline")
+    images, labels = load_mnist("train", data, download=False)
+    test_images, test_labels = load_mnist("test", data, download=False)
+    started = time.perf_counter()
+    model = pipeline.train(images, labels, seed=seed)
+    elapsed = time.perf_counter() - started
+    x = torch.from_numpy(test_images.astype(np.float32) / 255.0).unsqueeze(1)
+    with torch.no_grad():
+        predicted = model.eval()(x).argmax(dim=1).numpy()
+    return float(np.mean(predicted == test_labels)), elapsed
 
 
 def main() -> None:

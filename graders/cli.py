@@ -14,7 +14,7 @@ from pathlib import Path
 
 from graders import __version__, catalog
 from graders.core.results import AssignmentResult, LabResult
-from graders.core.runner import GradeOptions, GraderBroken, grade
+from graders.core.runner import GradeOptions, GraderBroken, MissingExtra, grade
 from graders.core.submission import SubmissionError
 from graders.data.mnist import MNISTError
 from graders.render import FORMATS
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     except SubmissionError as error:
         print(f"nngrade: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except MNISTError as error:
+    except (MNISTError, MissingExtra) as error:
         print(f"nngrade: error: {error}", file=sys.stderr)
         return EXIT_INFRASTRUCTURE
     except ConfinementUnavailable as error:

@@ -52,6 +52,10 @@ class AssignmentSpec:
     uses_mnist: bool = False
     #: Time budgets that are part of grading, in seconds (e.g. {"train": 120}).
     budgets: dict[str, float] = field(default_factory=dict)
+    #: Modules the grader itself needs (an optional extra), e.g. ("torch",).
+    requires: tuple[str, ...] = ()
+    #: The optional dependency group of nngrade that provides ``requires``.
+    extra: str = ""
 
     @property
     def folder(self) -> str:

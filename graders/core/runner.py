@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import os
 import re
@@ -28,6 +29,10 @@ class GraderBroken(Exception):
     """The grader itself failed (not the submission): an infrastructure error."""
 
 
+class MissingExtra(Exception):
+    """The grader of this assignment needs a package that is not installed (an extra)."""
+
+
 @dataclass(frozen=True)
 class GradeOptions:
     confinement: str = "auto"
@@ -44,6 +49,12 @@ def grade(
     """Grade ``submission`` against ``spec``; never runs student code in this process."""
     options = options or GradeOptions()
     started = time.monotonic()
+    missing = [name for name in spec.requires if importlib.util.find_spec(name) is None]
+    if missing:
+        raise MissingExtra(
+            f"grading {spec.key} needs {', '.join(missing)}, which is not installed; install "
+            f'the extra: pip install "nngrade[{spec.extra}]"'
+        )
     confinement = confinement_module.select(options.confinement, options.require)
     if spec.uses_mnist:  # fail before grading, with the loader's instructions, not per criterion
         for split in ("train", "test"):

@@ -85,6 +85,8 @@ def _bubblewrap_prefix(scratch: Path, hidden: tuple[Path, ...]) -> list[str]:
         "--uid", str(NOBODY_UID),
         "--gid", str(NOBODY_UID),
     ]  # fmt: skip
+    for device in sorted(Path("/dev").glob("nvidia*")):  # CUDA stays usable when present
+        prefix += ["--dev-bind", str(device), str(device)]
     for path in _paths_under_private_dirs():
         prefix += ["--ro-bind", path, path]
     for path in hidden:

@@ -1,0 +1,1 @@
+"""Assignment 4 reference solution: a PyTorch pipeline on MNIST."""
