@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import os
 import shutil
@@ -15,7 +16,7 @@ from conftest import REFERENCE, REPO, SHARED_DATA, TEMPLATE
 
 from graders.a1 import ASSIGNMENT
 from graders.core.results import ERROR
-from graders.core.runner import GraderBroken, grade
+from graders.core.runner import GraderBroken, MissingExtra, grade
 
 
 def nngrade(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
@@ -75,7 +76,8 @@ def test_all_reports_the_lab_total_and_the_minimum(tmp_path):
     done = nngrade("check", "--all", "--submission", str(REFERENCE))
     assert done.returncode == 0, done.stderr
     assert "meets the course minimum of 35 points" in done.stdout
-    assert done.stdout.splitlines()[-1] == "Points 55/100"
+    expected = 10 + 15 + 30 + (15 if importlib.util.find_spec("torch") else 0)
+    assert done.stdout.splitlines()[-1] == f"Points {expected}/100"
     only_a1 = tmp_path / "only_a1"
     shutil.copytree(REFERENCE / "a1", only_a1 / "a1")
     done = nngrade("check", "--all", "--submission", str(only_a1))
@@ -158,4 +160,10 @@ def test_points_that_do_not_add_up_stop_the_grader(tmp_path, monkeypatch):
     spec = _fake_assignment(tmp_path, monkeypatch,
         "from graders.core.plugin import criterion\n@criterion('only', 3, 'x')\ndef test_only():\n    pass\n")  # fmt: skip
     with pytest.raises(GraderBroken, match="add up to 3"):
+        grade(spec, REFERENCE)
+
+
+def test_a_missing_extra_is_named_with_the_install_command():
+    spec = dataclasses.replace(ASSIGNMENT, requires=("no_such_package_here",), extra="torch")
+    with pytest.raises(MissingExtra, match=r'pip install "nngrade\[torch\]"'):
         grade(spec, REFERENCE)
