@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         "else a per-user cache, downloading MNIST with torchvision when it is missing",
     )  # fmt: skip
     check.add_argument(
+        "--eval-set", nargs=2, type=Path, metavar=("IMAGES", "LABELS"), default=None,
+        help="instructors: grade accuracy on these MNIST-format IDX files instead of the "
+        "MNIST test set (their labels never reach student code)",
+    )  # fmt: skip
+    check.add_argument(
         "--no-download", action="store_true",
         help="never download MNIST; fail with instructions when the files are missing",
     )  # fmt: skip
@@ -111,6 +116,7 @@ def run_check(args: argparse.Namespace) -> LabResult:
         verbose=args.verbose,
         data_dir=args.data_dir,
         download=not args.no_download,
+        eval_set=tuple(args.eval_set) if args.eval_set else None,
         **({"seed": args.seed} if args.seed is not None else {}),
     )
     if args.assignment:

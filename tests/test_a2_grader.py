@@ -142,3 +142,34 @@ def test_test_labels_are_out_of_reach_of_student_code(tmp_path):
                       confinement="bubblewrap")  # fmt: skip
     accuracy = next(c for c in result.criteria if c.id == "training.accuracy")
     assert "test accuracy 92." in accuracy.reason  # not 100%: the file was not readable
+
+
+def write_idx(path, array, magic: int) -> None:
+    import struct
+
+    import numpy as np
+
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    path.write_bytes(
+        struct.pack(">I", magic)
+        + b"".join(struct.pack(">I", n) for n in array.shape)
+        + array.tobytes()
+    )
+
+
+def test_an_instructors_held_out_set_replaces_the_test_set(tmp_path):
+    """Accuracy is measured on the instructor's files: labels shifted by one give ~0%."""
+    from graders.data.mnist import load_mnist
+
+    images, labels = load_mnist("test", SHARED_DATA, download=False)
+    write_idx(tmp_path / "images", images[-5000:], 2051)
+    write_idx(tmp_path / "labels", labels[-5000:], 2049)
+    write_idx(tmp_path / "shifted", (labels[-5000:] + 1) % 10, 2049)
+    honest = grade_a2(REFERENCE, eval_set=(tmp_path / "images", tmp_path / "labels"))
+    shifted = grade_a2(REFERENCE, eval_set=(tmp_path / "images", tmp_path / "shifted"))
+    honest_accuracy, shifted_accuracy = (
+        next(c for c in result.criteria if c.id == "training.accuracy")
+        for result in (honest, shifted)
+    )
+    assert honest_accuracy.points == 4 and "test accuracy 9" in honest_accuracy.reason
+    assert shifted_accuracy.points == 0 and "test accuracy 0." in shifted_accuracy.reason

@@ -25,6 +25,8 @@ class GradingContext:
     hidden_paths: tuple[Path, ...] = ()
     data_root: Path | None = None
     download: bool = True
+    #: An instructor's held-out (images, labels) IDX files that replace the MNIST test set.
+    eval_set: tuple[Path, Path] | None = None
     #: Results shared between criteria of one run (e.g. one training run, two criteria).
     memo: dict = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
@@ -61,9 +63,14 @@ class GradingContext:
         return self.sandbox(name=sandbox).module(name)
 
     def mnist(self, split: str):
-        """MNIST ``split`` as (uint8 images, int64 labels), loaded in the grader process."""
-        from graders.data.mnist import load_mnist
+        """MNIST ``split`` as (uint8 images, int64 labels), loaded in the grader process.
 
+        The "test" split is the instructor's held-out set when one was given.
+        """
+        from graders.data.mnist import load_evaluation_set, load_mnist
+
+        if split == "test" and self.eval_set is not None:
+            return load_evaluation_set(*self.eval_set)
         return load_mnist(split, self.data_root, download=self.download)
 
     def close(self) -> None:

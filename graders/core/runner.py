@@ -21,7 +21,7 @@ from graders.core.results import ERROR, VIOLATION, AssignmentResult, Violation, 
 from graders.core.rules import ImportRule
 from graders.core.static_scan import scan
 from graders.core.submission import stage
-from graders.data.mnist import load_mnist, resolve_data_root
+from graders.data.mnist import load_evaluation_set, load_mnist, resolve_data_root
 from graders.sandbox import confinement as confinement_module
 
 
@@ -41,6 +41,7 @@ class GradeOptions:
     verbose: bool = False
     data_dir: Path | None = None
     download: bool = True
+    eval_set: tuple[Path, Path] | None = None
 
 
 def grade(
@@ -57,8 +58,11 @@ def grade(
         )
     confinement = confinement_module.select(options.confinement, options.require)
     if spec.uses_mnist:  # fail before grading, with the loader's instructions, not per criterion
-        for split in ("train", "test"):
-            load_mnist(split, options.data_dir, download=options.download)
+        load_mnist("train", options.data_dir, download=options.download)
+        if options.eval_set is None:
+            load_mnist("test", options.data_dir, download=options.download)
+        else:
+            load_evaluation_set(*options.eval_set)
     staged = stage(submission, spec)
     try:
         static_violations, unparsable = scan(staged.root, spec, staged.local_modules)
@@ -74,6 +78,7 @@ def grade(
             hidden_paths=_hidden_paths(spec, options),
             data_root=resolve_data_root(options.data_dir) if spec.uses_mnist else None,
             download=options.download,
+            eval_set=options.eval_set,
         )
         plugin = GradingPlugin(context)
         log = _run_pytest(spec, plugin)
@@ -115,8 +120,8 @@ def _hidden_paths(spec: AssignmentSpec, options: GradeOptions) -> tuple[Path, ..
     """Folders a worker must not read: the data set whose labels decide the grade."""
     if not spec.uses_mnist:
         return ()
-    mnist = resolve_data_root(options.data_dir) / "MNIST"
-    return (mnist,) if mnist.exists() else ()
+    hidden = [resolve_data_root(options.data_dir) / "MNIST", *(options.eval_set or ())]
+    return tuple(path.resolve() for path in hidden if path.exists())
 
 
 def _run_pytest(spec: AssignmentSpec, plugin: GradingPlugin) -> str:

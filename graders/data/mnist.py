@@ -211,6 +211,19 @@ def load_idx_pair(
     return _cached_pair(_key(Path(images_path)), _key(Path(labels_path)))
 
 
+def load_evaluation_set(
+    images_path: str | Path, labels_path: str | Path
+) -> tuple[np.ndarray, np.ndarray]:
+    """An instructor's held-out set: MNIST-format IDX files of 28x28 images and labels 0..9."""
+    images, labels = load_idx_pair(images_path, labels_path)
+    if images.shape[1:] != IMAGE_SHAPE:
+        raise MNISTError(
+            f"{images_path} holds images of shape {images.shape[1:]}; an evaluation set "
+            f"must hold {IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]} images like MNIST"
+        )
+    return images, labels
+
+
 def clear_cache() -> None:
     """Forget every parsed file (the cache otherwise holds them for the process)."""
     _cached_pair.cache_clear()

@@ -8,6 +8,7 @@ from graders.core.results import (
     LabResult,
     format_points,
 )
+from graders.sandbox.confinement import BASE_LAYERS
 
 
 def points_line(report: LabResult, lab_total: bool) -> str:
@@ -27,7 +28,10 @@ def minimum_line(report: LabResult) -> str:
 
 
 def provenance(result: AssignmentResult) -> str:
+    """Grader version, seed and sandbox in one line (the JSON report lists every layer)."""
+    extra = [layer for layer in result.layers if layer not in BASE_LAYERS]
     return (
-        f"nngrade {result.grader_version}, seed {result.seed}, confinement "
-        f"{result.confinement} ({', '.join(result.layers)}); limits: {result.limits}"
+        f"nngrade {result.grader_version}, seed {result.seed}, sandbox {result.confinement}"
+        f" ({', '.join(extra) or 'base layers only'}; plus {len(BASE_LAYERS)} base layers); "
+        f"limits: {result.limits}"
     )
