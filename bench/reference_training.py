@@ -79,6 +79,7 @@ def main() -> None:
     for key, trainer, budget, threshold in (
         ("a2", train_a2, 120, 0.90),
         ("a3", train_a3, 300, 0.95),
+        ("a4", train_a4, 300, 0.98),
     ):
         runs = [trainer(seed, args.data_dir) for seed in args.seeds]
         accuracies = [a for a, _ in runs]
