@@ -132,7 +132,14 @@ def run_check(args: argparse.Namespace) -> LabResult:
     missing = [k for k in catalog.KEYS if k not in graded]
     if not present:
         raise CommandError(f"no assignment folder (a1 ... a5) found in {submission}")
-    return LabResult([_grade(k, submission, options) for k in graded], missing=missing)
+    results = []
+    for key in graded:
+        try:
+            results.append(_grade(key, submission, options))
+        except MissingExtra as error:  # grade what can be graded; say what was skipped
+            print(f"nngrade: warning: skipped {key}: {error}", file=sys.stderr)
+            missing.append(key)
+    return LabResult(results, missing=sorted(missing))
 
 
 def write_report(text: str, args: argparse.Namespace) -> None:

@@ -82,7 +82,7 @@ def test_all_reports_the_lab_total_and_the_minimum(tmp_path):
     shutil.copytree(REFERENCE / "a1", only_a1 / "a1")
     done = nngrade("check", "--all", "--submission", str(only_a1))
     assert "does NOT meet the course minimum of 35 points" in done.stdout
-    assert "a2: not found in the submission (0 points)" in done.stdout
+    assert "a2: not graded (not found, or its extra is not installed): 0 points" in done.stdout
     assert done.stdout.splitlines()[-1] == "Points 10/100"
 
 
@@ -167,3 +167,23 @@ def test_a_missing_extra_is_named_with_the_install_command():
     spec = dataclasses.replace(ASSIGNMENT, requires=("no_such_package_here",), extra="torch")
     with pytest.raises(MissingExtra, match=r'pip install "nngrade\[torch\]"'):
         grade(spec, REFERENCE)
+
+
+def test_all_skips_an_assignment_whose_extra_is_missing(monkeypatch, capsys):
+    from graders import catalog, cli
+
+    real = catalog.grader_spec
+
+    def without_torch(key):
+        spec = real(key)
+        return (
+            dataclasses.replace(spec, requires=("no_such_package_here",)) if key == "a1" else spec
+        )
+
+    monkeypatch.setattr(catalog, "grader_spec", without_torch)
+    status = cli.main(
+        ["check", "--all", "--submission", str(REFERENCE), "--data-dir", str(SHARED_DATA)]
+    )
+    out = capsys.readouterr()
+    assert status == 0
+    assert "skipped a1" in out.err and "a1: not graded" in out.out

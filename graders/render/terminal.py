@@ -61,7 +61,9 @@ def render(report: LabResult, lab_total: bool) -> str:
     if lab_total:
         lines.append("")
         for key in report.missing:
-            lines.append(f"  {key}: not found in the submission (0 points)")
+            lines.append(
+                f"  {key}: not graded (not found, or its extra is not installed): 0 points"
+            )
         lines.append(minimum_line(report))
     lines.append(points_line(report, lab_total))
     return "\n".join(lines) + "\n"
