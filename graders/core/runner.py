@@ -64,6 +64,7 @@ def grade(
         else:
             load_evaluation_set(*options.eval_set)
     staged = stage(submission, spec)
+    context: GradingContext | None = None
     try:
         static_violations, unparsable = scan(staged.root, spec, staged.local_modules)
         notices = list(staged.notices)
@@ -82,10 +83,11 @@ def grade(
         )
         plugin = GradingPlugin(context)
         log = _run_pytest(spec, plugin)
-        context.close()
-        runtime_violations = _runtime_violations(context, spec)
     finally:
+        if context is not None:
+            context.close()  # kill every worker, whatever happened above
         staged.cleanup()
+    runtime_violations = _runtime_violations(context, spec)
     if plugin.collection_errors or len(plugin.results) == 0:
         raise GraderBroken(
             f"the grader of {spec.key} could not run: "
