@@ -32,33 +32,30 @@ FULL = {
 LAYERS = [kind for kind in confinement.KINDS if confinement.available(kind)]
 
 
-def worker_processes() -> list[str]:
-    """Command lines of every live sandbox worker on this machine."""
-    found = []
+def live_processes() -> dict[int, str]:
+    """Command line of every live (not zombie) process on this machine, by pid."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                cmdline = (
+                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                )
                 state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
             except OSError:
                 continue
-            if "graders/sandbox/worker.py" in cmdline and state != "Z":
-                found.append(cmdline[:200])
+            if state != "Z":
+                found[int(entry.name)] = cmdline
     return found
 
 
+def worker_processes() -> list[str]:
+    """Command lines of every live sandbox worker on this machine."""
+    return [cmd[:200] for cmd in live_processes().values() if "graders/sandbox/worker.py" in cmd]
+
+
 def processes_with(marker: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-                    if state != "Z":
-                        pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
+    return [pid for pid, cmd in live_processes().items() if marker in cmd]
 
 
 @pytest.fixture(autouse=True)

@@ -43,6 +43,16 @@ def _dict(answer: object, what: str) -> dict:
     return answer
 
 
+def _require_small_module(found: dict, returned: str, has: str) -> None:
+    """The probe saw an nn.Module within the parameter cap (model contract and training)."""
+    if not found["is_module"]:
+        raise CriterionFailed(f"{returned} a {found.get('type')}; expected a torch.nn.Module")
+    if found["parameters"] > MAX_PARAMETERS:
+        raise CriterionFailed(
+            f"{has} {found['parameters']:,} parameters; the limit is {MAX_PARAMETERS:,}"
+        )
+
+
 @criterion("dataset", 2, "MNISTDataset: items, types, scaling and transform")
 def test_dataset(sandbox: Sandbox, sample: tuple[np.ndarray, np.ndarray]) -> None:
     images, labels = sample
@@ -85,14 +95,7 @@ def test_model(sandbox: Sandbox, sample: tuple[np.ndarray, np.ndarray]) -> None:
     found = _dict(
         sandbox.call(f"{PROBES}:model_contract", (batch,), label="build_model"), "build_model"
     )
-    if not found["is_module"]:
-        raise CriterionFailed(
-            f"build_model returned a {found.get('type')}; expected a torch.nn.Module"
-        )
-    if found["parameters"] > MAX_PARAMETERS:
-        raise CriterionFailed(
-            f"the model has {found['parameters']:,} parameters; the limit is {MAX_PARAMETERS:,}"
-        )
+    _require_small_module(found, "build_model returned", "the model has")
     output = expect.array(
         found["output"], (8, 10), "the model's output for 8 images", numpy_only=True
     )
@@ -281,14 +284,7 @@ def test_accuracy(sandbox: Sandbox, grading: GradingContext, credit: Credit, see
         ),
         "train",
     )
-    if not found["is_module"]:
-        raise CriterionFailed(
-            f"train returned a {found.get('type')}; expected the trained torch.nn.Module"
-        )
-    if found["parameters"] > MAX_PARAMETERS:
-        raise CriterionFailed(
-            f"the trained model has {found['parameters']:,} parameters; the limit is {MAX_PARAMETERS:,}"
-        )
+    _require_small_module(found, "train returned", "the trained model has")
     predicted = expect.array(
         found["predictions"], test_labels.shape, "the trained model's predictions", numpy_only=True
     )

@@ -61,6 +61,18 @@ class Violation:
         return f"{location} imports {self.module} ({self.detected_by}): {self.summary}"
 
 
+def unique_violations(violations: list[Violation]) -> list[Violation]:
+    """One report per rule, file, line and top-level module (``from x import y`` yields both)."""
+    seen: set[tuple] = set()
+    unique = []
+    for v in violations:
+        key = (v.rule, v.file, v.line, v.module.partition(".")[0])
+        if key not in seen:
+            seen.add(key)
+            unique.append(v)
+    return unique
+
+
 @dataclass
 class AssignmentResult:
     assignment: str

@@ -17,7 +17,14 @@ from graders import __version__
 from graders.core.assignment import AssignmentSpec
 from graders.core.context import DEFAULT_SEED, GradingContext
 from graders.core.plugin import GradingPlugin
-from graders.core.results import ERROR, VIOLATION, AssignmentResult, Violation, clean_text
+from graders.core.results import (
+    ERROR,
+    VIOLATION,
+    AssignmentResult,
+    Violation,
+    clean_text,
+    unique_violations,
+)
 from graders.core.rules import ImportRule
 from graders.core.static_scan import scan
 from graders.core.submission import stage
@@ -172,7 +179,7 @@ def _runtime_violations(context: GradingContext, spec: AssignmentSpec) -> list[V
                 )
             )
         found += _library_violations(sandbox.libraries, spec.sandbox(name).rules, name)
-    return _unique(found)
+    return unique_violations(found)
 
 
 _PACKAGE_DIR = re.compile(r"/(?:site|dist)-packages/([A-Za-z0-9_]+?)(?:\.libs)?/")
@@ -198,17 +205,6 @@ def _library_violations(
                     )
                 )
     return found
-
-
-def _unique(violations: list[Violation]) -> list[Violation]:
-    seen: set[tuple] = set()
-    out = []
-    for v in violations:
-        key = (v.rule, v.module.partition(".")[0], v.file, v.line)
-        if key not in seen:
-            seen.add(key)
-            out.append(v)
-    return out
 
 
 def _clean(result: AssignmentResult) -> None:

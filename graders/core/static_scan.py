@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graders.core.assignment import AssignmentSpec, RulePolicy
-from graders.core.results import Violation
+from graders.core.results import Violation, unique_violations
 
 _DYNAMIC_IMPORTERS = {"__import__", "import_module"}
 
@@ -134,19 +134,7 @@ class Scanner:
                             detected_by="static scan",
                         )
                     )
-        return _dedupe(found)
-
-
-def _dedupe(violations: list[Violation]) -> list[Violation]:
-    """One report per file, line and top-level module (``from x import y`` yields both)."""
-    seen: set[tuple] = set()
-    unique = []
-    for v in violations:
-        key = (v.rule, v.file, v.line, v.module.partition(".")[0])
-        if key not in seen:
-            seen.add(key)
-            unique.append(v)
-    return unique
+        return unique_violations(found)
 
 
 def scan(

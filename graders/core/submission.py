@@ -14,9 +14,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from graders import catalog
 from graders.core.assignment import AssignmentSpec
 
-ASSIGNMENT_FOLDERS = ("a1", "a2", "a3", "a4", "a5")
 #: Files that configure test runners or the interpreter: never taken from a submission.
 CONFIG_FILES = frozenset(
     {"conftest.py", "pytest.ini", "tox.ini", "setup.cfg", "sitecustomize.py", "usercustomize.py"}
@@ -72,7 +72,7 @@ def stage(source: Path, assignment: AssignmentSpec) -> StagedSubmission:
     for entry in sorted(source.iterdir()):
         name = _top_level_name(entry)
         is_assignment = entry.name == assignment.folder and entry.is_dir()
-        if entry.name in ASSIGNMENT_FOLDERS and not is_assignment:
+        if entry.name in catalog.KEYS and not is_assignment:
             continue  # other assignments are graded on their own
         if entry.name in CONFIG_FILES:
             staged.notices.append(

@@ -90,11 +90,9 @@ def _reap_zombies() -> None:
     if not _subreaper_set:
         return
     for pid, ppid in _parent_map().items():
-        if ppid == os.getpid():
+        if ppid == os.getpid() and _is_zombie(pid):
             with contextlib.suppress(ChildProcessError, OSError):
-                state = Path(f"/proc/{pid}/stat").read_text()
-                if state[state.rfind(")") + 2] == "Z":
-                    os.waitpid(pid, os.WNOHANG)
+                os.waitpid(pid, os.WNOHANG)
 
 
 def kill_tree(root: int, marker: bytes, *, attempts: int = 20) -> None:
@@ -121,6 +119,7 @@ def _marked_survivors(marker: bytes) -> list[int]:
 
 
 def _is_zombie(pid: int) -> bool:
+    """True for a zombie, or for a process that is already gone."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
