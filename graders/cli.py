@@ -14,7 +14,8 @@ from pathlib import Path
 
 from graders import __version__, catalog
 from graders.core.results import AssignmentResult, LabResult
-from graders.core.runner import GradeOptions, GraderBroken, MissingExtra, grade
+from graders.core.runner import GradeOptions, GraderBroken, MissingExtra, UnknownCriteria, grade
+from graders.core.secrets import ENVIRONMENT_VARIABLE, SecretsError, load_secrets
 from graders.core.submission import SubmissionError
 from graders.data.mnist import MNISTError
 from graders.render import FORMATS
@@ -73,6 +74,19 @@ def build_parser() -> argparse.ArgumentParser:
         "MNIST test set (their labels never reach student code)",
     )  # fmt: skip
     check.add_argument(
+        "--secrets", type=Path, default=None, metavar="FILE",
+        help="instructors: JSON file of grading secrets, e.g. hidden evaluation seeds "
+        f"(default: ${ENVIRONMENT_VARIABLE} when set); never shown in reports",
+    )  # fmt: skip
+    check.add_argument(
+        "--artifacts", type=Path, default=None, metavar="DIR",
+        help="save report files here, e.g. an animation of your a5 agent's episode",
+    )  # fmt: skip
+    check.add_argument(
+        "--only", action="append", default=[], metavar="CRITERION",
+        help="grade only this criterion (repeatable; the others score 0 and show as not run)",
+    )  # fmt: skip
+    check.add_argument(
         "--no-download", action="store_true",
         help="never download MNIST; fail with instructions when the files are missing",
     )  # fmt: skip
@@ -117,6 +131,9 @@ def run_check(args: argparse.Namespace) -> LabResult:
         data_dir=args.data_dir,
         download=not args.no_download,
         eval_set=tuple(args.eval_set) if args.eval_set else None,
+        secrets=load_secrets(args.secrets),
+        artifacts_dir=args.artifacts,
+        only=tuple(args.only),
         **({"seed": args.seed} if args.seed is not None else {}),
     )
     if args.assignment:
@@ -176,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as error:
         print(f"nngrade: error: {error}", file=sys.stderr)
         return error.status
-    except SubmissionError as error:
+    except (SubmissionError, SecretsError, UnknownCriteria) as error:
         print(f"nngrade: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except (MNISTError, MissingExtra) as error:

@@ -27,6 +27,14 @@ class GradingContext:
     download: bool = True
     #: An instructor's held-out (images, labels) IDX files that replace the MNIST test set.
     eval_set: tuple[Path, Path] | None = None
+    #: The instructor's secrets (see graders.core.secrets); never shown to students.
+    secrets: dict = field(default_factory=dict)
+    #: Where criteria may save files for the report (e.g. an episode animation); None: don't.
+    artifacts_dir: Path | None = None
+    #: Grade only these criteria (the others are reported as not run); empty: all.
+    only: tuple[str, ...] = ()
+    #: Files saved for the report, as "description: path".
+    artifacts: list[str] = field(default_factory=list)
     #: Results shared between criteria of one run (e.g. one training run, two criteria).
     memo: dict = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
@@ -72,6 +80,16 @@ class GradingContext:
         if split == "test" and self.eval_set is not None:
             return load_evaluation_set(*self.eval_set)
         return load_mnist(split, self.data_root, download=self.download)
+
+    def secret(self, name: str, default=None):
+        """This assignment's secret ``name`` (e.g. hidden evaluation seeds), or ``default``."""
+        return self.secrets.get(self.assignment.key, {}).get(name, default)
+
+    def artifact_path(self, filename: str) -> Path | None:
+        """Where to save a report file for this submission, or None when not wanted."""
+        if self.artifacts_dir is None:
+            return None
+        return Path(self.artifacts_dir) / f"{self.assignment.key}-{filename}"
 
     def close(self) -> None:
         for sandbox in self._sandboxes.values():

@@ -16,7 +16,15 @@ from collections.abc import Iterator
 import pytest
 
 from graders.core.context import GradingContext
-from graders.core.results import ERROR, FAILED, PARTIAL, PASSED, CriterionResult, round_points
+from graders.core.results import (
+    ERROR,
+    FAILED,
+    NOT_RUN,
+    PARTIAL,
+    PASSED,
+    CriterionResult,
+    round_points,
+)
 from graders.sandbox.sandbox import StudentCodeError
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -104,6 +112,21 @@ class GradingPlugin:
         self.collection_errors: list[str] = []
         self._credit: dict[str, Credit] = {}
         self._started: dict[str, float] = {}
+        #: Criteria named in ``only`` that this grader does not have.
+        self.unknown_criteria: list[str] = []
+        #: Every criterion id of the grader, in order.
+        self.criterion_ids: list[str] = []
+
+    def _not_run(self, declared: dict) -> None:
+        self.results[declared["id"]] = CriterionResult(
+            id=declared["id"],
+            title=declared["title"],
+            max_points=float(declared["points"]),
+            points=0.0,
+            status=NOT_RUN,
+            reason="not graded in this run (--only)",
+            visibility=declared.get("visibility", "visible"),
+        )
 
     # -- configuration and collection ------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -115,7 +138,9 @@ class GradingPlugin:
         if report.failed:
             self.collection_errors.append(str(report.longrepr)[-2000:])
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
         total = 0.0
         seen: set[str] = set()
         for item in items:
@@ -126,10 +151,22 @@ class GradingPlugin:
             if cid in seen:
                 raise pytest.UsageError(f"criterion {cid} is declared twice")
             seen.add(cid)
+            self.criterion_ids.append(cid)
             total += marker.kwargs["points"]
         expected = self.context.assignment.points
         if items and round_points(total) != round_points(expected):
             raise pytest.UsageError(f"grader criteria add up to {total}, not {expected} points")
+        only = self.context.only
+        if only:
+            self.unknown_criteria = sorted(set(only) - seen)
+            kept = [i for i in items if i.get_closest_marker("criterion").kwargs["id"] in only]
+            if self.unknown_criteria:  # a typo: run nothing, the runner reports it
+                kept = []
+            for item in items:
+                if item not in kept:
+                    self._not_run(item.get_closest_marker("criterion").kwargs)
+            config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+            items[:] = kept
 
     # -- running ---------------------------------------------------------------------------
     def pytest_runtest_setup(self, item: pytest.Item) -> None:

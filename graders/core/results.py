@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PASSED, PARTIAL, FAILED, VIOLATION, ERROR = "passed", "partial", "failed", "violation", "error"
+#: A criterion left out of a partial run (``--only``): no points, and nothing was judged.
+NOT_RUN = "not run"
 LAB_MAX_POINTS = 100
 LAB_MINIMUM_POINTS = 35
 
@@ -90,6 +92,8 @@ class AssignmentResult:
     duration_s: float = 0.0
     internal_errors: list[str] = field(default_factory=list)
     output_tail: dict[str, str] = field(default_factory=dict)
+    #: Files saved for the report, e.g. "episode animation: a5-episode.gif".
+    artifacts: list[str] = field(default_factory=list)
 
     @property
     def points(self) -> float:

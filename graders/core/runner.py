@@ -8,7 +8,7 @@ import io
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -40,6 +40,10 @@ class MissingExtra(Exception):
     """The grader of this assignment needs a package that is not installed (an extra)."""
 
 
+class UnknownCriteria(ValueError):
+    """``only`` names a criterion the grader does not have."""
+
+
 @dataclass(frozen=True)
 class GradeOptions:
     confinement: str = "auto"
@@ -49,6 +53,10 @@ class GradeOptions:
     data_dir: Path | None = None
     download: bool = True
     eval_set: tuple[Path, Path] | None = None
+    secrets: dict = field(default_factory=dict)
+    artifacts_dir: Path | None = None
+    #: Grade only these criteria (e.g. while working on one part); the rest score 0.
+    only: tuple[str, ...] = ()
 
 
 def grade(
@@ -87,6 +95,9 @@ def grade(
             data_root=resolve_data_root(options.data_dir) if spec.uses_mnist else None,
             download=options.download,
             eval_set=options.eval_set,
+            secrets=options.secrets,
+            artifacts_dir=options.artifacts_dir,
+            only=tuple(options.only),
         )
         plugin = GradingPlugin(context)
         log = _run_pytest(spec, plugin)
@@ -94,6 +105,11 @@ def grade(
         if context is not None:
             context.close()  # kill every worker, whatever happened above
         staged.cleanup()
+    if plugin.unknown_criteria:
+        raise UnknownCriteria(
+            f"{spec.key} has no criterion {', '.join(plugin.unknown_criteria)}; its criteria "
+            f"are {', '.join(plugin.criterion_ids)}"
+        )
     runtime_violations = _runtime_violations(context, spec)
     if plugin.collection_errors or len(plugin.results) == 0:
         raise GraderBroken(
@@ -104,7 +120,7 @@ def grade(
         assignment=spec.key,
         title=spec.title,
         max_points=spec.points,
-        criteria=list(plugin.results.values()),
+        criteria=[plugin.results[c] for c in plugin.criterion_ids if c in plugin.results],
         violations=static_violations + runtime_violations,
         notices=notices,
         grader_version=__version__,
@@ -113,6 +129,7 @@ def grade(
         layers=list(confinement.layers),
         limits=spec.limits.describe(),
         submission=str(Path(submission).resolve()),
+        artifacts=list(context.artifacts),
     )
     _apply_rules(result, spec)
     _clean(result)

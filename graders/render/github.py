@@ -5,7 +5,14 @@ from __future__ import annotations
 from graders.core.results import LabResult, format_points
 from graders.render.summary import minimum_line, points_line, provenance
 
-_ICONS = {"passed": "✅", "partial": "🟡", "failed": "❌", "violation": "⛔", "error": "⚠️"}
+_ICONS = {
+    "passed": "✅",
+    "partial": "🟡",
+    "failed": "❌",
+    "violation": "⛔",
+    "error": "⚠️",
+    "not run": "➖",
+}
 
 
 def _cell(text: str) -> str:
@@ -30,6 +37,7 @@ def render(report: LabResult, lab_total: bool) -> str:
             lines.append(
                 f"| {_ICONS.get(c.status, '')} | `{c.id}` {_cell(c.title)} | {score} | {_cell(c.reason)} |"
             )
+        lines += [f"- saved {_cell(a)}" for a in result.artifacts]
         lines += ["", f"<sub>{_cell(provenance(result))}</sub>", ""]
     if lab_total:
         lines += [minimum_line(report), ""]

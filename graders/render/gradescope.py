@@ -32,6 +32,7 @@ def render(report: LabResult, lab_total: bool) -> str:
         )
         summary += [f"note: {n}" for n in result.notices]
         summary += [f"rule broken: {v.describe()}" for v in result.violations]
+        summary += [f"saved {a}" for a in result.artifacts]
         summary.append(provenance(result))
     if lab_total:
         summary.append(minimum_line(report))

@@ -6,17 +6,17 @@ import shutil
 import sys
 import textwrap
 
-from graders.core.results import PASSED, AssignmentResult, LabResult, format_points
+from graders.core.results import AssignmentResult, LabResult, format_points
 from graders.render.summary import minimum_line, points_line, provenance
 
 _MARKS = {"passed": ("✔", "ok"), "partial": ("◐", "~~"), "failed": ("✘", "XX"),
-          "violation": ("⛔", "!!"), "error": ("⚠", "??")}  # fmt: skip
+          "violation": ("⛔", "!!"), "error": ("⚠", "??"), "not run": ("·", "--")}  # fmt: skip
 
 
 def _unicode_ok() -> bool:
     encoding = getattr(sys.stdout, "encoding", None) or "ascii"
     try:
-        "✔◐✘⛔⚠─│".encode(encoding)
+        "✔◐✘⛔⚠·─│".encode(encoding)
     except (UnicodeEncodeError, LookupError):
         return False
     return True
@@ -38,9 +38,11 @@ def _assignment(result: AssignmentResult, width: int, fancy: bool) -> list[str]:
         mark = _MARKS.get(c.status, ("?", "?"))[0 if fancy else 1]
         score = f"{format_points(c.points)}/{format_points(c.max_points)}"
         lines.append(f"  {mark} {score:>9}  {c.id}: {c.title}")
-        if c.status != PASSED and c.reason:
+        if c.reason:  # why points were lost, or what was measured (e.g. a mean score)
             for piece in textwrap.wrap(c.reason, width=max(40, width - 16)):
                 lines.append(f"{'':15}{piece}")
+    for artifact in result.artifacts:
+        lines.append(f"  saved {artifact}")
     for error in result.internal_errors:
         lines.append(f"  GRADER ERROR (not your fault): {error}")
     for sandbox, text in result.output_tail.items():

@@ -1,0 +1,54 @@
+"""Instructor secrets: values that decide grades and must never reach a student.
+
+A secrets file is JSON with one object per assignment, for example::
+
+    {"a5": {"evaluation_seed": 829301}}
+
+It comes from ``--secrets FILE`` or, failing that, the ``NNGRADE_SECRETS`` environment
+variable (a path), so a CI secret or a batch run can supply it without editing any
+command. Graders read their own section with :func:`section`; reports never print it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENT_VARIABLE = "NNGRADE_SECRETS"
+
+
+class SecretsError(ValueError):
+    """The secrets file is missing or malformed; the message says how to fix it."""
+
+
+def load_secrets(path: Path | None = None) -> dict[str, Any]:
+    """The instructor's secrets from ``path``, else from $NNGRADE_SECRETS, else none."""
+    if path is None:
+        named = os.environ.get(ENVIRONMENT_VARIABLE, "").strip()
+        if not named:
+            return {}
+        path = Path(named)
+    path = Path(path).expanduser()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SecretsError(f"secrets file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SecretsError(f"cannot read secrets file {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise SecretsError(
+            f"secrets file {path} is not valid JSON (line {exc.lineno}: {exc.msg}); "
+            'expected e.g. {"a5": {"evaluation_seed": 829301}}'
+        ) from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise SecretsError(
+            f"secrets file {path} must hold one JSON object per assignment, "
+            'e.g. {"a5": {"evaluation_seed": 829301}}'
+        )
+    return data
+
+
+def section(secrets: dict[str, Any], assignment: str) -> dict[str, Any]:
+    return dict(secrets.get(assignment, {}))

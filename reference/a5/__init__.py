@@ -1,0 +1,1 @@
+"""Assignment 5 reference solution: a DQN agent that lands LunarLander."""
