@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 from graders import __version__, catalog
+from graders.batch.engines import ENGINES, EngineUnavailable
+from graders.batch.run import BatchError, BatchOptions, grade_class, resolve_assignments
 from graders.core.results import AssignmentResult, LabResult
 from graders.core.runner import GradeOptions, GraderBroken, MissingExtra, UnknownCriteria, grade
 from graders.core.secrets import ENVIRONMENT_VARIABLE, SecretsError, load_secrets
@@ -28,6 +30,40 @@ class CommandError(Exception):
     def __init__(self, message: str, status: int = EXIT_USAGE):
         super().__init__(message)
         self.status = status
+
+
+def add_grading_options(parser: argparse.ArgumentParser) -> None:
+    """Options that decide how grading runs, shared by `check` and `grade`."""
+    parser.add_argument(
+        "--confinement", choices=("auto",) + KINDS, default="auto",
+        help="sandbox wrapper (default: the strongest available)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--require", action="append", default=[], metavar="LAYER",
+        help=f"refuse to grade unless this confinement layer is active ({', '.join(KNOWN_LAYERS)})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seed", type=int, default=None, help="base seed (default: the course's fixed seed)"
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=None,
+        help="folder holding MNIST/raw/ (torchvision layout); default: $NNGRADE_DATA, "
+        "else a per-user cache, downloading MNIST with torchvision when it is missing",
+    )  # fmt: skip
+    parser.add_argument(
+        "--eval-set", nargs=2, type=Path, metavar=("IMAGES", "LABELS"), default=None,
+        help="instructors: grade accuracy on these MNIST-format IDX files instead of the "
+        "MNIST test set (their labels never reach student code)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--secrets", type=Path, default=None, metavar="FILE",
+        help="instructors: JSON file of grading secrets, e.g. hidden evaluation seeds "
+        f"(default: ${ENVIRONMENT_VARIABLE} when set); never shown in reports",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-download", action="store_true",
+        help="never download MNIST; fail with instructions when the files are missing",
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,32 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", type=Path, help="write the report to this file instead of stdout"
     )
     check.add_argument("--verbose", action="store_true", help="show what your code printed")
-    check.add_argument(
-        "--confinement", choices=("auto",) + KINDS, default="auto",
-        help="sandbox wrapper (default: the strongest available)",
-    )  # fmt: skip
-    check.add_argument(
-        "--require", action="append", default=[], metavar="LAYER",
-        help=f"refuse to grade unless this confinement layer is active ({', '.join(KNOWN_LAYERS)})",
-    )  # fmt: skip
-    check.add_argument(
-        "--seed", type=int, default=None, help="base seed (default: the course's fixed seed)"
-    )
-    check.add_argument(
-        "--data-dir", type=Path, default=None,
-        help="folder holding MNIST/raw/ (torchvision layout); default: $NNGRADE_DATA, "
-        "else a per-user cache, downloading MNIST with torchvision when it is missing",
-    )  # fmt: skip
-    check.add_argument(
-        "--eval-set", nargs=2, type=Path, metavar=("IMAGES", "LABELS"), default=None,
-        help="instructors: grade accuracy on these MNIST-format IDX files instead of the "
-        "MNIST test set (their labels never reach student code)",
-    )  # fmt: skip
-    check.add_argument(
-        "--secrets", type=Path, default=None, metavar="FILE",
-        help="instructors: JSON file of grading secrets, e.g. hidden evaluation seeds "
-        f"(default: ${ENVIRONMENT_VARIABLE} when set); never shown in reports",
-    )  # fmt: skip
+    add_grading_options(check)
     check.add_argument(
         "--artifacts", type=Path, default=None, metavar="DIR",
         help="save report files here, e.g. an animation of your a5 agent's episode",
@@ -86,10 +97,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--only", action="append", default=[], metavar="CRITERION",
         help="grade only this criterion (repeatable; the others score 0 and show as not run)",
     )  # fmt: skip
-    check.add_argument(
-        "--no-download", action="store_true",
-        help="never download MNIST; fail with instructions when the files are missing",
+
+    grade = commands.add_parser(
+        "grade", help="grade a whole class: a folder of student folders or zip files"
+    )
+    grade.add_argument("assignment", choices=(*catalog.KEYS, "all"), help="a1 ... a5, or all")
+    grade.add_argument(
+        "submissions", type=Path, help="folder with one folder or zip file per student"
+    )
+    grade.add_argument("--out", type=Path, required=True, metavar="DIR",
+                       help="gradebook, per-student results and feedback go here")  # fmt: skip
+    grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
+    grade.add_argument(
+        "--engine", choices=ENGINES, default="local",
+        help="local: this machine; dask: a Dask cluster (pip install \"nngrade[cluster]\")",
     )  # fmt: skip
+    grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")  # fmt: skip
+    grade.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_grading_options(grade)
+
+    bundle = commands.add_parser(
+        "gradescope-bundle", help="write a Gradescope autograder zip for one assignment"
+    )
+    bundle.add_argument("assignment", choices=catalog.KEYS)
+    bundle.add_argument("--output", type=Path, default=None, metavar="ZIP",
+                        help="default: nngrade-<assignment>-gradescope.zip")  # fmt: skip
+    bundle.add_argument("--secrets", type=Path, default=None, metavar="FILE",
+                        help="instructor secrets to ship inside the bundle (never shown to students)")  # fmt: skip
 
     commands.add_parser("list", help="the assignments, their points, deadlines and rules")
     return parser
@@ -159,6 +195,49 @@ def run_check(args: argparse.Namespace) -> LabResult:
     return LabResult(results, missing=sorted(missing))
 
 
+def run_grade(args: argparse.Namespace) -> int:
+    """Grade a class; 0 when the run completed, even if some submissions could not be graded."""
+    if args.jobs < 1:
+        raise CommandError("--jobs must be at least 1")
+    options = BatchOptions(
+        assignments=resolve_assignments(args.assignment),
+        submissions=args.submissions,
+        out=args.out,
+        jobs=args.jobs,
+        engine=args.engine,
+        scheduler=args.scheduler,
+        confinement=args.confinement,
+        require=tuple(args.require),
+        data_dir=args.data_dir,
+        download=not args.no_download,
+        eval_set=tuple(args.eval_set) if args.eval_set else None,
+        secrets_file=args.secrets,
+        force=args.force,
+        progress=not args.no_progress,
+        **({"seed": args.seed} if args.seed is not None else {}),
+    )
+    if not options.assignments:
+        raise CommandError("no assignment can be graded here (see the warnings above)")
+    report = grade_class(options)
+    print(report.summary)
+    print(f"{report.line()}\nGradebook: {args.out / 'gradebook.csv'}")
+    return EXIT_OK
+
+
+def run_bundle(args: argparse.Namespace) -> int:
+    from graders.integrations.gradescope import build_bundle
+
+    repo = Path(__file__).resolve().parents[1]
+    if not (repo / "pyproject.toml").is_file():
+        raise CommandError("gradescope-bundle needs a source checkout of nngrade (git clone)")
+    output = args.output or Path(f"nngrade-{args.assignment}-gradescope.zip")
+    if args.secrets is not None:
+        load_secrets(args.secrets)  # fail now on a malformed file, not in Gradescope
+    build_bundle(args.assignment, output, repo, args.secrets)
+    print(f"wrote {output}: upload it on Gradescope's Configure Autograder page")
+    return EXIT_OK
+
+
 def write_report(text: str, args: argparse.Namespace) -> None:
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -180,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             sys.stdout.write(list_assignments())
             return EXIT_OK
+        if args.command == "grade":
+            return run_grade(args)
+        if args.command == "gradescope-bundle":
+            return run_bundle(args)
         if args.command != "check":
             parser.print_help()
             return EXIT_USAGE
@@ -190,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
                   "it to the course staff", file=sys.stderr)  # fmt: skip
             return EXIT_INFRASTRUCTURE
         return EXIT_OK
+    except (BatchError, EngineUnavailable) as error:
+        print(f"nngrade: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except CommandError as error:
         print(f"nngrade: error: {error}", file=sys.stderr)
         return error.status

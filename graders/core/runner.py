@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import io
 import os
@@ -57,6 +58,9 @@ class GradeOptions:
     artifacts_dir: Path | None = None
     #: Grade only these criteria (e.g. while working on one part); the rest score 0.
     only: tuple[str, ...] = ()
+    #: Threads each worker may use (BLAS, torch); None keeps the assignment's limit. Batch
+    #: grading with several jobs lowers it so that jobs do not fight over the cores.
+    threads: int | None = None
 
 
 def grade(
@@ -65,6 +69,9 @@ def grade(
     """Grade ``submission`` against ``spec``; never runs student code in this process."""
     options = options or GradeOptions()
     started = time.monotonic()
+    if options.threads is not None:
+        limits = dataclasses.replace(spec.limits, threads=max(1, options.threads))
+        spec = dataclasses.replace(spec, limits=limits)
     missing = [name for name in spec.requires if importlib.util.find_spec(name) is None]
     if missing:
         raise MissingExtra(

@@ -1,0 +1,1 @@
+"""Grading a whole class: intake, isolated jobs, gradebook, feedback and summary."""

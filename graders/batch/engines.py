@@ -1,0 +1,99 @@
+"""Where jobs run: threads on this machine, or the workers of a Dask cluster.
+
+Both run the same function, :func:`graders.batch.job.run_isolated`, which starts one
+grading process per job, so a class graded on a cluster gets exactly the points it
+would get here. Outcomes come back in completion order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from graders.batch.job import FAILED, Job, Outcome, run_isolated
+
+ENGINES = ("local", "dask")
+
+
+class EngineUnavailable(RuntimeError):
+    """The chosen engine is not installed or cannot be reached; the message says what to do."""
+
+
+def _lost(job: Job, error: BaseException) -> Outcome:
+    return Outcome(job.student, job.assignment, job.fingerprint, FAILED,
+                   error=f"the job was lost by the engine: {type(error).__name__}: {error}"[:500])  # fmt: skip
+
+
+class LocalEngine:
+    """``jobs`` grading processes at a time on this machine (needs nothing extra)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = max(1, jobs)
+
+    def run(self, jobs: list[Job]) -> Iterator[Outcome]:
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            futures = {pool.submit(run_isolated, job): job for job in jobs}
+            for future in as_completed(futures):
+                try:
+                    yield future.result()
+                except Exception as error:  # noqa: BLE001 - run_isolated should not raise
+                    yield _lost(futures[future], error)
+
+
+class DaskEngine:
+    """Jobs on a Dask distributed cluster (``scheduler`` address), or on a local one.
+
+    Workers need nngrade installed and must see the same paths (submissions, output and
+    data folders on a shared file system).
+    """
+
+    def __init__(self, jobs: int, scheduler: str | None = None) -> None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise EngineUnavailable(
+                'the dask engine needs Dask distributed: pip install "nngrade[cluster]"'
+            ) from None
+        self.jobs = max(1, jobs)
+        self.scheduler = scheduler
+
+    def run(self, jobs: list[Job]) -> Iterator[Outcome]:
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as completed
+
+        cluster = None
+        try:
+            if self.scheduler:
+                client = Client(self.scheduler, timeout="30s")
+            else:
+                cluster = LocalCluster(
+                    n_workers=self.jobs, threads_per_worker=1, processes=True,
+                    dashboard_address=None,
+                )  # fmt: skip
+                client = Client(cluster)
+        except OSError as error:
+            raise EngineUnavailable(
+                f"cannot reach the Dask scheduler {self.scheduler}: {error}"
+            ) from None
+        try:
+            futures = {
+                client.submit(run_isolated, job, key=f"nngrade-{job.student}-{job.assignment}-{i}"): job
+                for i, job in enumerate(jobs)
+            }  # fmt: skip
+            for future in completed(futures):
+                try:
+                    yield future.result()
+                except Exception as error:  # noqa: BLE001 - a worker died: record, go on
+                    yield _lost(futures[future], error)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def make_engine(name: str, jobs: int, scheduler: str | None = None) -> LocalEngine | DaskEngine:
+    if name == "dask":
+        return DaskEngine(jobs, scheduler)
+    if scheduler:
+        raise EngineUnavailable("--scheduler needs --engine dask")
+    return LocalEngine(jobs)

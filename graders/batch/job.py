@@ -1,0 +1,164 @@
+"""One grading job (a student and an assignment), run in a process of its own.
+
+Each job runs ``python -m graders.batch.job`` so that nothing one submission does, not even
+a crash of the grading harness itself, can touch the batch process or another job. The
+job and its outcome travel as JSON files. The same function runs a job on this machine or
+on a distributed engine's worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: Seconds a job may take beyond its assignment's own submission timeout (start-up, data).
+GRACE_S = 180.0
+
+OK, REJECTED, FAILED = "ok", "rejected", "error"
+
+
+@dataclass(frozen=True)
+class Job:
+    student: str
+    assignment: str
+    folder: str  # the folder to grade (already unpacked)
+    fingerprint: str
+    seed: int
+    confinement: str = "auto"
+    require: tuple[str, ...] = ()
+    data_dir: str | None = None
+    download: bool = False
+    eval_set: tuple[str, str] | None = None
+    secrets_file: str | None = None
+    threads: int | None = None
+    artifacts_dir: str | None = None
+    notices: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Job:
+        data = dict(data)
+        data["require"] = tuple(data.get("require", ()))
+        data["notices"] = tuple(data.get("notices", ()))
+        if data.get("eval_set"):
+            data["eval_set"] = tuple(data["eval_set"])
+        return cls(**data)
+
+
+@dataclass
+class Outcome:
+    """What became of a job: a result (``ok``) or a reason it has none."""
+
+    student: str
+    assignment: str
+    fingerprint: str
+    status: str  # ok | rejected | error
+    result: dict[str, Any] | None = None
+    error: str = ""
+    seconds: float = 0.0
+    environment: dict[str, Any] = field(default_factory=dict)
+
+
+def run_isolated(job: Job, timeout_s: float | None = None) -> Outcome:
+    """Run ``job`` in a child process; every failure becomes an Outcome, never an exception."""
+    from graders import catalog
+
+    spec = catalog.grader_spec(job.assignment)
+    limit = timeout_s or ((spec.submission_timeout_s if spec else 600.0) + GRACE_S)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="nngrade-job-") as scratch:
+        job_file, outcome_file = Path(scratch, "job.json"), Path(scratch, "outcome.json")
+        job_file.write_text(json.dumps(job.to_json()))
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "graders.batch.job", str(job_file), str(outcome_file)],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=limit,
+                start_new_session=True,
+                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            )
+        except subprocess.TimeoutExpired:
+            return _failure(job, f"grading did not finish within {limit:.0f} s", started)
+        if outcome_file.is_file():
+            try:
+                data = json.loads(outcome_file.read_text())
+                return Outcome(**data)
+            except (ValueError, TypeError) as error:
+                return _failure(job, f"unreadable grading outcome ({error})", started)
+        tail = (done.stderr or done.stdout or "").strip().splitlines()[-3:]
+        return _failure(
+            job, f"the grading process exited with status {done.returncode}: {' | '.join(tail)}"[:500], started
+        )  # fmt: skip
+
+
+def _failure(job: Job, message: str, started: float) -> Outcome:
+    return Outcome(
+        job.student, job.assignment, job.fingerprint, FAILED, error=message,
+        seconds=round(time.monotonic() - started, 2),
+    )  # fmt: skip
+
+
+def run_here(job: Job) -> Outcome:
+    """Grade ``job`` in this process (the child side of :func:`run_isolated`)."""
+    from graders import catalog
+    from graders.batch.environment import describe_environment
+    from graders.core.runner import GradeOptions, GraderBroken, MissingExtra, grade
+    from graders.core.secrets import SecretsError, load_secrets
+    from graders.core.submission import SubmissionError
+    from graders.data.mnist import MNISTError
+    from graders.sandbox.confinement import ConfinementUnavailable
+
+    started = time.monotonic()
+    outcome = Outcome(job.student, job.assignment, job.fingerprint, FAILED)
+    outcome.environment = describe_environment()
+    try:
+        spec = catalog.grader_spec(job.assignment)
+        if spec is None:
+            raise GraderBroken(f"no grader is available for {job.assignment}")
+        options = GradeOptions(
+            confinement=job.confinement,
+            require=job.require,
+            seed=job.seed,
+            data_dir=Path(job.data_dir) if job.data_dir else None,
+            download=job.download,
+            eval_set=tuple(Path(p) for p in job.eval_set) if job.eval_set else None,
+            secrets=load_secrets(Path(job.secrets_file)) if job.secrets_file else {},
+            artifacts_dir=Path(job.artifacts_dir) if job.artifacts_dir else None,
+            threads=job.threads,
+        )
+        result = grade(spec, Path(job.folder), options)
+        result.notices = list(job.notices) + result.notices
+        result.submission = job.student  # not the grading machine's path
+        outcome.status, outcome.result = OK, result.to_dict()
+    except SubmissionError as error:
+        outcome.status, outcome.error = REJECTED, str(error)
+    except (MissingExtra, MNISTError, ConfinementUnavailable, SecretsError, GraderBroken) as error:
+        outcome.error = f"{type(error).__name__}: {error}"[:1000]
+    except Exception as error:  # noqa: BLE001 - a harness bug must not lose the batch
+        outcome.error = f"internal error {type(error).__name__}: {error}"[:1000]
+    outcome.seconds = round(time.monotonic() - started, 2)
+    return outcome
+
+
+def main(argv: list[str]) -> int:
+    job_file, outcome_file = Path(argv[0]), Path(argv[1])
+    outcome = run_here(Job.from_json(json.loads(job_file.read_text())))
+    temporary = outcome_file.with_suffix(".tmp")
+    temporary.write_text(json.dumps(asdict(outcome)))
+    os.replace(temporary, outcome_file)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,81 @@
+"""Per-student records: one JSON file per student that accumulates every assignment graded.
+
+A record maps each assignment to its latest outcome (points or the reason there are none)
+and the fingerprint it was graded with, so a later run can tell what is unchanged.
+Records are written atomically: an interrupted run leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from graders.batch.job import Outcome
+from graders.core.results import LAB_MINIMUM_POINTS, AssignmentResult, round_points
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+class StudentRecord:
+    def __init__(self, student: str, outcomes: dict[str, Outcome] | None = None) -> None:
+        self.student = student
+        self.outcomes: dict[str, Outcome] = dict(outcomes or {})
+
+    # -- persistence --------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: Path) -> StudentRecord | None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            outcomes = {key: Outcome(**value) for key, value in data["outcomes"].items()}
+            return cls(data["student"], outcomes)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # missing or damaged: that student is simply graded again
+
+    def save(self, path: Path) -> None:
+        data = {
+            "student": self.student,
+            "lab_points": self.lab_points,
+            "meets_minimum": self.meets_minimum,
+            "outcomes": {key: asdict(outcome) for key, outcome in sorted(self.outcomes.items())},
+        }
+        write_atomically(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+    # -- views --------------------------------------------------------------------------
+    def result(self, assignment: str) -> AssignmentResult | None:
+        outcome = self.outcomes.get(assignment)
+        if outcome is None or outcome.result is None:
+            return None
+        return AssignmentResult.from_dict(outcome.result)
+
+    def points(self, assignment: str) -> float:
+        result = self.result(assignment)
+        return result.points if result is not None else 0.0
+
+    @property
+    def lab_points(self) -> float:
+        return round_points(sum(self.points(key) for key in self.outcomes))
+
+    @property
+    def meets_minimum(self) -> bool:
+        return self.lab_points >= LAB_MINIMUM_POINTS
+
+    def up_to_date(self, assignment: str, fingerprint: str) -> bool:
+        """Graded before with this fingerprint (submission, grader, secrets and options)."""
+        outcome = self.outcomes.get(assignment)
+        return (
+            outcome is not None and outcome.fingerprint == fingerprint and outcome.status != "error"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "student": self.student,
+            "outcomes": {k: asdict(v) for k, v in self.outcomes.items()},
+        }

@@ -1,0 +1,244 @@
+"""Grade a whole class: ``nngrade grade <assignment|all> SUBMISSIONS --out DIR``.
+
+The output folder accumulates: each run grades what changed and keeps the rest.
+
+    DIR/gradebook.csv           one row per student (written atomically after every job)
+    DIR/students/<id>.json      every outcome of that student, with what it was graded with
+    DIR/feedback/<id>.md|.html  what the student reads: every lost point and why
+    DIR/artifacts/<id>/         report files (e.g. an episode animation for a5)
+    DIR/summary.md              distributions, costly criteria, what could not be graded
+    DIR/histogram-<a>.svg       totals of assignment <a>
+    DIR/run.json                how the last run was made: versions, seed, engine, timings
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from graders import __version__, catalog
+from graders.batch import feedback, gradebook, summary
+from graders.batch.engines import make_engine
+from graders.batch.environment import describe_environment, secrets_digest
+from graders.batch.intake import RejectedSubmission, Submission, discover, fingerprint, take_in
+from graders.batch.job import REJECTED, Job, Outcome
+from graders.batch.records import StudentRecord, write_atomically
+from graders.core.context import DEFAULT_SEED
+from graders.core.secrets import load_secrets
+
+
+class BatchError(Exception):
+    """The run cannot start (bad folder, unknown assignment, missing extra)."""
+
+
+@dataclass
+class BatchOptions:
+    assignments: tuple[str, ...]
+    submissions: Path
+    out: Path
+    jobs: int = 1
+    engine: str = "local"
+    scheduler: str | None = None
+    seed: int = DEFAULT_SEED
+    confinement: str = "auto"
+    require: tuple[str, ...] = ()
+    data_dir: Path | None = None
+    download: bool = True
+    eval_set: tuple[Path, Path] | None = None
+    secrets_file: Path | None = None
+    force: bool = False
+    progress: bool = True
+
+
+@dataclass
+class BatchReport:
+    submissions: int = 0
+    graded: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    summary: str = ""
+    graded_jobs: list[tuple[str, str]] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"{self.submissions} submissions: {self.graded} graded, {self.skipped} unchanged "
+            f"(skipped), {self.rejected} rejected, {self.errors} errors in {self.seconds:.0f} s"
+        )
+
+
+def resolve_assignments(name: str) -> tuple[str, ...]:
+    """``all`` means every assignment whose grader and extra are installed here."""
+    keys = catalog.KEYS if name == "all" else (name,)
+    usable = []
+    for key in keys:
+        spec = catalog.grader_spec(key)
+        missing = [
+            m for m in (spec.requires if spec else ()) if importlib.util.find_spec(m) is None
+        ]
+        if spec is None or missing:
+            if name != "all":
+                why = "no grader exists yet" if spec is None else f"install nngrade[{spec.extra}]"
+                raise BatchError(f"cannot grade {key}: {why}")
+            print(f"nngrade: warning: skipping {key} ({'no grader' if spec is None else 'install nngrade[' + spec.extra + ']'})", file=sys.stderr)  # fmt: skip
+            continue
+        usable.append(key)
+    return tuple(usable)
+
+
+def _settings_digest(options: BatchOptions, secrets: dict) -> str:
+    """What besides the submission decides the points: grader version, seed, secrets, data."""
+    eval_set = [hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in options.eval_set or ()]
+    parts = [__version__, str(options.seed), secrets_digest(secrets), *eval_set]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="job", disable=not enabled or total == 0, dynamic_ncols=True,
+                file=sys.stderr, desc="grading", smoothing=0.1)  # fmt: skip
+
+
+def grade_class(options: BatchOptions) -> BatchReport:
+    started = time.monotonic()
+    out = Path(options.out)
+    try:
+        submissions = discover(options.submissions)
+    except FileNotFoundError as error:
+        raise BatchError(str(error)) from None
+    secrets = load_secrets(options.secrets_file)
+    settings = _settings_digest(options, secrets)
+    out.mkdir(parents=True, exist_ok=True)
+    students_dir = out / "students"
+    records = {
+        s.student: StudentRecord.load(students_dir / f"{s.student}.json")
+        or StudentRecord(s.student)
+        for s in submissions
+    }
+    report = BatchReport(submissions=len(submissions))
+    threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
+    secrets_file = options.secrets_file or (Path(os.environ["NNGRADE_SECRETS"]) if os.environ.get("NNGRADE_SECRETS") else None)  # fmt: skip
+
+    def save(student: str) -> None:
+        records[student].save(students_dir / f"{student}.json")
+        write_atomically(out / "gradebook.csv", gradebook.render(list(records.values())))
+
+    with tempfile.TemporaryDirectory(dir=out, prefix=".intake-") as workdir:
+        jobs: list[Job] = []
+        for submission in submissions:
+            jobs += _plan(submission, options, settings, records, report, Path(workdir), out,
+                          threads, secrets_file, save)  # fmt: skip
+        bar = _progress(len(jobs), options.progress)
+        try:
+            for outcome in make_engine(options.engine, options.jobs, options.scheduler).run(jobs):
+                records[outcome.student].outcomes[outcome.assignment] = outcome
+                save(outcome.student)
+                report.graded_jobs.append((outcome.student, outcome.assignment))
+                if outcome.status == "ok":
+                    report.graded += 1
+                elif outcome.status == REJECTED:
+                    report.rejected += 1
+                else:
+                    report.errors += 1
+                bar.update(1)
+                bar.set_postfix(errors=report.errors, rejected=report.rejected, refresh=False)
+        finally:
+            bar.close()
+
+    _write_reports(list(records.values()), out, report, options, started)
+    return report
+
+
+def _plan(
+    submission: Submission,
+    options: BatchOptions,
+    settings: str,
+    records: dict[str, StudentRecord],
+    report: BatchReport,
+    workdir: Path,
+    out: Path,
+    threads: int,
+    secrets_file: Path | None,
+    save,
+) -> list[Job]:
+    """The jobs this submission needs; rejections are recorded at once."""
+    record = records[submission.student]
+    digest = fingerprint(submission)
+    pending = []
+    for key in options.assignments:
+        job_fingerprint = hashlib.sha256(f"{digest}:{key}:{settings}".encode()).hexdigest()
+        if not options.force and record.up_to_date(key, job_fingerprint):
+            report.skipped += 1
+        else:
+            pending.append((key, job_fingerprint))
+    if not pending:
+        return []
+    try:
+        folder, notices = take_in(submission, workdir)
+    except RejectedSubmission as why:
+        for key, job_fingerprint in pending:
+            record.outcomes[key] = Outcome(submission.student, key, job_fingerprint, REJECTED,
+                                           error=str(why))  # fmt: skip
+            report.rejected += 1
+            report.graded_jobs.append((submission.student, key))
+        save(submission.student)
+        return []
+    return [
+        Job(
+            student=submission.student,
+            assignment=key,
+            folder=str(folder),
+            fingerprint=job_fingerprint,
+            seed=options.seed,
+            confinement=options.confinement,
+            require=options.require,
+            data_dir=str(options.data_dir) if options.data_dir else None,
+            download=options.download,
+            eval_set=tuple(str(p) for p in options.eval_set) if options.eval_set else None,
+            secrets_file=str(secrets_file) if secrets_file else None,
+            threads=threads if options.engine == "local" else None,
+            artifacts_dir=str(out / "artifacts" / submission.student),
+            notices=tuple(notices),
+        )
+        for key, job_fingerprint in pending
+    ]
+
+
+def _write_reports(
+    records: list[StudentRecord],
+    out: Path,
+    report: BatchReport,
+    options: BatchOptions,
+    started: float,
+) -> None:
+    write_atomically(out / "gradebook.csv", gradebook.render(records))
+    for record in records:
+        write_atomically(out / "feedback" / f"{record.student}.md", feedback.markdown(record))
+        write_atomically(out / "feedback" / f"{record.student}.html", feedback.html_page(record))
+    report.seconds = time.monotonic() - started
+    report.summary = summary.write_summary(records, out)
+    write_atomically(out / "summary.md", report.summary + "\n" + report.line() + "\n")
+    run = {
+        "line": report.line(),
+        "assignments": list(options.assignments),
+        "seed": options.seed,
+        "engine": options.engine,
+        "jobs": options.jobs,
+        "secrets": "instructor secrets used" if options.secrets_file or os.environ.get("NNGRADE_SECRETS") else "none",
+        "environment": describe_environment(),
+        "graded": report.graded,
+        "skipped": report.skipped,
+        "rejected": report.rejected,
+        "errors": report.errors,
+        "seconds": round(report.seconds, 1),
+    }  # fmt: skip
+    write_atomically(out / "run.json", json.dumps(run, indent=2) + "\n")

@@ -1,0 +1,1 @@
+"""Autograding platforms: Gradescope bundles (GitHub Actions needs only the CLI)."""
