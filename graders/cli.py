@@ -115,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")  # fmt: skip
     grade.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    grade.add_argument(
+        "--job-timeout", type=float, default=None, metavar="SECONDS",
+        help="give up on one submission's assignment after this long (default: the "
+        "assignment's own limit plus 3 minutes)",
+    )  # fmt: skip
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_grading_options(grade)
 
@@ -214,6 +219,7 @@ def run_grade(args: argparse.Namespace) -> int:
         secrets_file=args.secrets,
         force=args.force,
         progress=not args.no_progress,
+        job_timeout_s=args.job_timeout,
         **({"seed": args.seed} if args.seed is not None else {}),
     )
     if not options.assignments:

@@ -76,7 +76,9 @@ def test_all_reports_the_lab_total_and_the_minimum(tmp_path):
     done = nngrade("check", "--all", "--submission", str(REFERENCE))
     assert done.returncode == 0, done.stderr
     assert "meets the course minimum of 35 points" in done.stdout
-    expected = 10 + 15 + 30 + (15 if importlib.util.find_spec("torch") else 0)
+    has = importlib.util.find_spec
+    expected = 10 + 15 + 30 + (15 if has("torch") else 0)
+    expected += 30 if all(has(m) for m in ("torch", "gymnasium", "Box2D")) else 0
     assert done.stdout.splitlines()[-1] == f"Points {expected}/100"
     only_a1 = tmp_path / "only_a1"
     shutil.copytree(REFERENCE / "a1", only_a1 / "a1")
@@ -174,11 +176,10 @@ def test_all_skips_an_assignment_whose_extra_is_missing(monkeypatch, capsys):
 
     real = catalog.grader_spec
 
-    def without_torch(key):
+    def without_torch(key):  # a1 (fast to check) and a5 (slow to grade) lack their extra
         spec = real(key)
-        return (
-            dataclasses.replace(spec, requires=("no_such_package_here",)) if key == "a1" else spec
-        )
+        missing = key in ("a1", "a5")
+        return dataclasses.replace(spec, requires=("no_such_package_here",)) if missing else spec
 
     monkeypatch.setattr(catalog, "grader_spec", without_torch)
     status = cli.main(
@@ -187,3 +188,30 @@ def test_all_skips_an_assignment_whose_extra_is_missing(monkeypatch, capsys):
     out = capsys.readouterr()
     assert status == 0
     assert "skipped a1" in out.err and "a1: not graded" in out.out
+    assert "skipped a5" in out.err
+
+
+def test_only_grades_one_criterion_and_names_the_valid_ones():
+    done = nngrade("check", "a1", "--submission", str(REFERENCE), "--only", "agreement")
+    assert done.returncode == 0, done.stderr
+    assert "not graded in this run (--only)" in done.stdout
+    assert done.stdout.splitlines()[-1] == "Points 2/10"
+    typo = nngrade("check", "a1", "--submission", str(REFERENCE), "--only", "agreemnt")
+    assert typo.returncode == 2 and "a1 has no criterion agreemnt" in typo.stderr
+    assert "pure.load_system" in typo.stderr and "Traceback" not in typo.stderr
+
+
+def test_malformed_secrets_are_a_clear_usage_error(tmp_path):
+    bad = tmp_path / "secrets.json"
+    bad.write_text('{"a5": {"evaluation_seed": 1},}')
+    done = nngrade("check", "a1", "--submission", str(REFERENCE), "--secrets", str(bad))
+    assert done.returncode == 2 and "is not valid JSON (line 1" in done.stderr
+    bad.write_text('{"a5": 7}')
+    done = nngrade("check", "a1", "--submission", str(REFERENCE), "--secrets", str(bad))
+    assert done.returncode == 2 and "one JSON object per assignment" in done.stderr
+    missing = nngrade(
+        "check", "a1", "--submission", str(REFERENCE),
+        env={"NNGRADE_SECRETS": str(tmp_path / "nope.json")},
+    )  # fmt: skip
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert "Traceback" not in done.stderr + missing.stderr

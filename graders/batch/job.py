@@ -14,14 +14,19 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graders.sandbox.processes import kill_tree
+
 #: Seconds a job may take beyond its assignment's own submission timeout (start-up, data).
 GRACE_S = 180.0
 
-OK, REJECTED, FAILED = "ok", "rejected", "error"
+#: ok: graded; rejected: the submission cannot be graded (bad zip, ...); timeout: grading it
+#: took longer than the job's limit; error: an infrastructure problem (retried next run).
+OK, REJECTED, TIMEOUT, FAILED = "ok", "rejected", "timeout", "error"
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class Job:
     threads: int | None = None
     artifacts_dir: str | None = None
     notices: tuple[str, ...] = ()
+    #: Wall-clock limit of the whole job; None: the assignment's own limit plus GRACE_S.
+    timeout_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,38 +75,43 @@ class Outcome:
     environment: dict[str, Any] = field(default_factory=dict)
 
 
-def run_isolated(job: Job, timeout_s: float | None = None) -> Outcome:
+def run_isolated(job: Job) -> Outcome:
     """Run ``job`` in a child process; every failure becomes an Outcome, never an exception."""
     from graders import catalog
 
     spec = catalog.grader_spec(job.assignment)
-    limit = timeout_s or ((spec.submission_timeout_s if spec else 600.0) + GRACE_S)
+    limit = job.timeout_s or ((spec.submission_timeout_s if spec else 600.0) + GRACE_S)
     started = time.monotonic()
+    marker = f"NNGRADE_JOB={uuid.uuid4().hex}"
     with tempfile.TemporaryDirectory(prefix="nngrade-job-") as scratch:
         job_file, outcome_file = Path(scratch, "job.json"), Path(scratch, "outcome.json")
         job_file.write_text(json.dumps(job.to_json()))
+        child = subprocess.Popen(
+            [sys.executable, "-m", "graders.batch.job", str(job_file), str(outcome_file)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", marker.split("=")[0]: marker},
+        )
         try:
-            done = subprocess.run(
-                [sys.executable, "-m", "graders.batch.job", str(job_file), str(outcome_file)],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=limit,
-                start_new_session=True,
-                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-            )
+            log, _ = child.communicate(timeout=limit)
         except subprocess.TimeoutExpired:
-            return _failure(job, f"grading did not finish within {limit:.0f} s", started)
+            kill_tree(child.pid, marker.encode())  # the job and every process it started
+            child.communicate()
+            outcome = _failure(job, f"grading did not finish within {limit:.0f} s", started)
+            outcome.status = TIMEOUT
+            return outcome
         if outcome_file.is_file():
             try:
-                data = json.loads(outcome_file.read_text())
-                return Outcome(**data)
+                return Outcome(**json.loads(outcome_file.read_text()))
             except (ValueError, TypeError) as error:
                 return _failure(job, f"unreadable grading outcome ({error})", started)
-        tail = (done.stderr or done.stdout or "").strip().splitlines()[-3:]
+        tail = " | ".join((log or "").strip().splitlines()[-3:])
         return _failure(
-            job, f"the grading process exited with status {done.returncode}: {' | '.join(tail)}"[:500], started
-        )  # fmt: skip
+            job, f"the grading process exited with status {child.returncode}: {tail}"[:500], started
+        )
 
 
 def _failure(job: Job, message: str, started: float) -> Outcome:

@@ -68,7 +68,9 @@ class StudentRecord:
         return self.lab_points >= LAB_MINIMUM_POINTS
 
     def up_to_date(self, assignment: str, fingerprint: str) -> bool:
-        """Graded before with this fingerprint (submission, grader, secrets and options)."""
+        """Graded before with this fingerprint (submission, grader, secrets and options).
+
+        An infrastructure error is not final: that job runs again next time."""
         outcome = self.outcomes.get(assignment)
         return (
             outcome is not None and outcome.fingerprint == fingerprint and outcome.status != "error"

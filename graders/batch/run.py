@@ -28,7 +28,7 @@ from graders.batch import feedback, gradebook, summary
 from graders.batch.engines import make_engine
 from graders.batch.environment import describe_environment, secrets_digest
 from graders.batch.intake import RejectedSubmission, Submission, discover, fingerprint, take_in
-from graders.batch.job import REJECTED, Job, Outcome
+from graders.batch.job import REJECTED, TIMEOUT, Job, Outcome
 from graders.batch.records import StudentRecord, write_atomically
 from graders.core.context import DEFAULT_SEED
 from graders.core.secrets import load_secrets
@@ -55,6 +55,8 @@ class BatchOptions:
     secrets_file: Path | None = None
     force: bool = False
     progress: bool = True
+    #: Wall-clock limit per submission and assignment; None: the assignment's own limit.
+    job_timeout_s: float | None = None
 
 
 @dataclass
@@ -63,6 +65,7 @@ class BatchReport:
     graded: int = 0
     skipped: int = 0
     rejected: int = 0
+    timed_out: int = 0
     errors: int = 0
     seconds: float = 0.0
     summary: str = ""
@@ -71,7 +74,8 @@ class BatchReport:
     def line(self) -> str:
         return (
             f"{self.submissions} submissions: {self.graded} graded, {self.skipped} unchanged "
-            f"(skipped), {self.rejected} rejected, {self.errors} errors in {self.seconds:.0f} s"
+            f"(skipped), {self.rejected} rejected, {self.timed_out} timed out, {self.errors} "
+            f"errors in {self.seconds:.0f} s"
         )
 
 
@@ -147,6 +151,8 @@ def grade_class(options: BatchOptions) -> BatchReport:
                     report.graded += 1
                 elif outcome.status == REJECTED:
                     report.rejected += 1
+                elif outcome.status == TIMEOUT:
+                    report.timed_out += 1
                 else:
                     report.errors += 1
                 bar.update(1)
@@ -208,6 +214,7 @@ def _plan(
             threads=threads if options.engine == "local" else None,
             artifacts_dir=str(out / "artifacts" / submission.student),
             notices=tuple(notices),
+            timeout_s=options.job_timeout_s,
         )
         for key, job_fingerprint in pending
     ]
@@ -238,6 +245,7 @@ def _write_reports(
         "graded": report.graded,
         "skipped": report.skipped,
         "rejected": report.rejected,
+        "timed_out": report.timed_out,
         "errors": report.errors,
         "seconds": round(report.seconds, 1),
     }  # fmt: skip

@@ -36,7 +36,7 @@ set -euo pipefail
 cd /autograder/source
 apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip bubblewrap >/dev/null
 python3 -m venv /autograder/nngrade-venv
-/autograder/nngrade-venv/bin/pip install --quiet "./nngrade[{extra}]"
+/autograder/nngrade-venv/bin/pip install --quiet "{requirement}"
 {prefetch}
 """
 
@@ -62,10 +62,10 @@ def build_bundle(assignment: str, output: Path, repo: Path, secrets: Path | None
     spec = catalog.grader_spec(assignment)
     if spec is None:
         raise ValueError(f"no grader is available for {assignment}")
-    extra = ",".join(e for e in (spec.extra,) if e)
+    requirement = f"./nngrade[{spec.extra}]" if spec.extra else "./nngrade"
     files: dict[str, bytes] = {
         "setup.sh": SETUP_SH.format(
-            extra=extra, prefetch=PREFETCH if spec.uses_mnist else ""
+            requirement=requirement, prefetch=PREFETCH if spec.uses_mnist else ""
         ).encode(),
         "run_autograder": RUN_AUTOGRADER.format(assignment=assignment).encode(),
     }

@@ -1,0 +1,93 @@
+"""Class-grading throughput: submissions per hour per core for each assignment, and how
+grading scales from 1 to 2 jobs on this machine.
+
+Each class is N copies of the reference solution (the slowest kind of submission: every
+criterion runs to the end), graded with `nngrade grade` from scratch (--force).
+
+Run: python bench/class_throughput.py [--sizes a1=8 a2=4 a3=4 a4=2 a5=2] [--data-dir ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from results_file import write_section  # noqa: E402
+
+from graders.batch.run import BatchOptions, grade_class  # noqa: E402
+
+DEFAULT_SIZES = {"a1": 8, "a2": 4, "a3": 4, "a4": 2, "a5": 2}
+
+
+def build_class(root: Path, assignment: str, size: int) -> Path:
+    for i in range(size):
+        shutil.copytree(REPO / "reference" / assignment, root / f"student-{i:03d}" / assignment)
+    return root
+
+
+def measure(assignment: str, size: int, jobs: int, data_dir: Path) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory(prefix="nngrade-bench-") as scratch:
+        submissions = build_class(Path(scratch) / "class", assignment, size)
+        started = time.perf_counter()
+        report = grade_class(
+            BatchOptions(
+                (assignment,),
+                submissions,
+                Path(scratch) / "out",
+                jobs=jobs,
+                data_dir=data_dir,
+                download=False,
+                force=True,
+                progress=False,
+            )  # fmt: skip
+        )
+        return time.perf_counter() - started, report.graded
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes", nargs="+", default=[f"{k}={v}" for k, v in DEFAULT_SIZES.items()]
+    )
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    rows = []
+    for item in args.sizes:
+        assignment, size = item.split("=")
+        timings = {}
+        for jobs in (1, 2):
+            seconds, graded = measure(assignment, int(size), jobs, args.data_dir)
+            timings[jobs] = seconds
+            print(
+                f"{assignment}: {size} submissions, {jobs} job(s): {seconds:.1f} s ({graded} graded)"
+            )
+        per_core = int(size) / (timings[1] / 3600)  # one job keeps about one core busy
+        rows.append(
+            f"| {assignment} | {size} | {timings[1] / int(size):.1f} s | {per_core:.0f} | "
+            f"{timings[1]:.0f} s | {timings[2]:.0f} s | {timings[1] / timings[2]:.2f}x |"
+        )
+    body = (
+        f"`nngrade grade` on classes of reference solutions (every criterion runs to the end), "
+        f"local engine, {cores} cores, bubblewrap when available. Throughput per core is "
+        "measured with one job; the last column is the speed-up of `--jobs 2` over "
+        "`--jobs 1` (each job's workers get cores/jobs threads).\n\n"
+        "| assignment | submissions | seconds per submission | submissions per hour per core "
+        "| wall, 1 job | wall, 2 jobs | scaling 1 -> 2 jobs |\n|---|---|---|---|---|---|---|\n"
+        + "\n".join(rows)
+    )
+    write_section("bench/class_throughput.py", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""Grading a whole class: a synthetic class of 32 submissions (correct, partial, broken,
+hostile, malformed) checked cell by cell in the gradebook, resumed runs, reports, engines."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import REFERENCE, REPO, TEMPLATE, build_submission, replace_once
+from synthetic_class import REJECTED, TIMEOUT, build_class
+from test_a1_grader import FULL
+
+from graders.batch.intake import RejectedSubmission, Submission, take_in
+from graders.batch.run import BatchOptions, grade_class
+
+JOB_TIMEOUT_S = 25.0  # the hanging submission is given up on after this long
+
+
+def run_batch(submissions: Path, out: Path, **options) -> object:
+    settings = {"jobs": 2, "progress": False, "job_timeout_s": JOB_TIMEOUT_S, **options}
+    return grade_class(BatchOptions(("a1",), submissions, out, **settings))
+
+
+def read_gradebook(out: Path) -> dict[str, dict[str, str]]:
+    with (out / "gradebook.csv").open(newline="") as stream:
+        return {row["student"]: row for row in csv.DictReader(stream)}
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    expected = build_class(root / "submissions")
+    out = root / "out"
+    report = run_batch(root / "submissions", out)
+    return root, expected, out, report
+
+
+def test_the_gradebook_matches_every_expected_cell(graded_class):
+    _, expected, out, report = graded_class
+    assert len(expected) >= 30
+    rows = read_gradebook(out)
+    assert sorted(rows) == sorted(expected)  # roster.csv is not a submission
+    for student, want in expected.items():
+        row = rows[student]
+        if want in (REJECTED, TIMEOUT):
+            assert row["status"] == "not graded: a1", (student, row)
+            assert row["problems"].startswith(f"a1: {want}: "), (student, row["problems"])
+            assert row["a1"] == "0" and row["lab_total"] == "0" and row["meets_minimum"] == "no"
+            assert all(row[f"a1:{cid}"] == "" for cid in FULL)
+            continue
+        got = {cid: float(row[f"a1:{cid}"]) for cid in FULL}
+        assert got == want, (student, row)
+        assert float(row["a1"]) == sum(want.values()) == float(row["lab_total"])
+        assert row["status"] == "ok" and row["meets_minimum"] == "no"  # 10 < 35
+    assert report.submissions == len(expected)
+    assert report.rejected == sum(w == REJECTED for w in expected.values())
+    assert report.timed_out == 1 and report.errors == 0
+    assert report.graded == len(expected) - report.rejected - report.timed_out
+
+
+def test_reasons_name_what_was_wrong(graded_class):
+    _, _, out, _ = graded_class
+    rows = read_gradebook(out)
+    assert "points outside the submission" in rows["zip-traversal"]["problems"]
+    assert "zip bomb" in rows["zip-bomb"]["problems"]
+    assert "not a valid zip file" in rows["not-a-zip"]["problems"]
+    assert "symbolic link (to /etc)" in rows["linked-elsewhere"]["problems"]
+    assert f"did not finish within {JOB_TIMEOUT_S:.0f} s" in rows["hangs"]["problems"]
+    assert "rule broken: a1/pure.py:10 imports numpy" in rows["numpy-in-pure"]["problems"]
+    inner = json.loads((out / "students" / "inner-symlink.json").read_text())
+    notices = inner["outcomes"]["a1"]["result"]["notices"]
+    assert any("symbolic link" in n for n in notices), notices
+    zipped = json.loads((out / "students" / "zip-with-symlink.json").read_text())
+    assert any("is a symbolic link in the zip; ignored" in n
+               for n in zipped["outcomes"]["a1"]["result"]["notices"])  # fmt: skip
+
+
+def test_hostile_work_changes_nothing_outside_itself(graded_class):
+    root, _, out, _ = graded_class
+    assert not list(root.rglob("escaped.txt")) and not list(root.rglob("outside.py"))
+    assert not Path("/tmp/nngrade-escaped.txt").exists()
+    assert not Path("/tmp/nngrade-absolute.py").exists()
+    assert not list(out.glob(".intake-*"))  # unpacked zips are cleaned up
+
+
+def test_every_student_has_a_record_and_feedback(graded_class):
+    _, expected, out, _ = graded_class
+    for student in expected:
+        record = json.loads((out / "students" / f"{student}.json").read_text())
+        assert record["student"] == student and "a1" in record["outcomes"]
+        markdown = (out / "feedback" / f"{student}.md").read_text()
+        page = (out / "feedback" / f"{student}.html").read_text()
+        assert markdown.startswith(f"# Feedback for {student}")
+        assert page.startswith("<!doctype html>") and f"Feedback for {student}" in page
+    partial = (out / "feedback" / "partial-1.md").read_text()
+    assert "| ❌ | `pure.solve_cramer`" in partial and "Lab total 5.7/100" in partial
+    record = json.loads((out / "students" / "partial-1.json").read_text())
+    reason = next(c["reason"] for c in record["outcomes"]["a1"]["result"]["criteria"]
+                  if c["id"] == "pure.solve_cramer")  # fmt: skip
+    assert reason and reason.replace("|", "\\|")[:60] in partial  # every lost point explained
+    rejected = (out / "feedback" / "zip-bomb.md").read_text()
+    assert "0 points (not graded)" in rejected and "zip bomb" in rejected
+
+
+def test_summary_histogram_and_provenance(graded_class):
+    _, expected, out, _ = graded_class
+    summary = (out / "summary.md").read_text()
+    assert f"{len(expected)} submissions." in summary
+    assert "| `agreement` |" in summary and "## Not graded" in summary
+    assert "| zip-bomb | a1 | rejected |" in summary and "| hangs | a1 | timeout |" in summary
+    svg = ET.parse(out / "histogram-a1.svg").getroot()
+    bars = [int(rect.find("{http://www.w3.org/2000/svg}title").text.split()[0])
+            for rect in svg.iter("{http://www.w3.org/2000/svg}rect")]  # fmt: skip
+    assert sum(bars) == len(expected) and len(bars) == 10
+    totals = [sum(w.values()) for w in expected.values() if isinstance(w, dict)]
+    assert bars[-1] == sum(t >= 9 for t in totals)  # the last bin is [9, 10]
+    assert bars[0] == sum(t < 1 for t in totals) + sum(
+        not isinstance(w, dict) for w in expected.values()
+    )
+    run = json.loads((out / "run.json").read_text())
+    assert run["environment"]["nngrade"] and run["environment"]["python"]
+    assert "numpy" in run["environment"]["libraries"] and run["seed"] == 20251
+    record = json.loads((out / "students" / "correct-1.json").read_text())
+    outcome = record["outcomes"]["a1"]
+    assert outcome["environment"]["libraries"]["numpy"]
+    assert outcome["result"]["grader_version"] and outcome["result"]["seed"] == 20251
+
+
+def test_a_resumed_run_grades_nothing_twice_and_regrades_what_changed(graded_class, tmp_path):
+    root, expected, out, _ = graded_class
+    work = tmp_path / "out"
+    shutil.copytree(out, work)
+    before = (work / "gradebook.csv").read_text()
+    again = run_batch(root / "submissions", work)
+    assert again.graded_jobs == [] and again.graded == 0
+    assert again.skipped == len(expected)
+    assert (work / "gradebook.csv").read_text() == before
+    # One student pushes a fix: only that submission is graded again.
+    changed = root / "submissions" / "partial-1" / "a1" / "pure.py"
+    original = changed.read_text()
+    changed.write_text((REFERENCE / "a1" / "pure.py").read_text())
+    try:
+        third = run_batch(root / "submissions", work)
+    finally:
+        changed.write_text(original)
+    assert third.graded_jobs == [("partial-1", "a1")]
+    assert read_gradebook(work)["partial-1"]["a1"] == "10"
+
+
+def test_an_interrupted_gradebook_write_leaves_the_old_one(graded_class, tmp_path, monkeypatch):
+    from graders.batch import records
+
+    root, _, out, _ = graded_class
+    work = tmp_path / "out"
+    shutil.copytree(out, work)
+    before = (work / "gradebook.csv").read_text()
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(records.os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        records.write_atomically(work / "gradebook.csv", "half a file")
+    assert (work / "gradebook.csv").read_text() == before
+
+
+def test_secrets_change_the_fingerprint_and_never_reach_any_output(tmp_path):
+    submissions = tmp_path / "submissions"
+    build_submission(submissions / "ann", assignment="a1")
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text(json.dumps({"a5": {"evaluation_seed": 918273645}}))
+    out = tmp_path / "out"
+    first = run_batch(submissions, out)
+    second = run_batch(submissions, out, secrets_file=secrets)
+    assert first.graded == 1 and second.graded == 1  # new secrets: graded again
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert "918273645" not in path.read_text(errors="replace"), path
+    assert json.loads((out / "run.json").read_text())["secrets"] == "instructor secrets used"
+
+
+def test_the_dask_engine_gives_the_same_gradebook(tmp_path):
+    pytest.importorskip("distributed")
+    submissions = tmp_path / "submissions"
+    build_submission(submissions / "ann", assignment="a1")
+    shutil.copytree(TEMPLATE / "a1", submissions / "ben" / "a1")
+    build_submission(submissions / "cat", edits={
+        "a1/pure.py": replace_once("(-1) ** (row + col)", "(-1) ** row")})  # fmt: skip
+    local = run_batch(submissions, tmp_path / "local")
+    dask = run_batch(submissions, tmp_path / "dask", engine="dask")
+    assert local.graded == dask.graded == 3
+    assert read_gradebook(tmp_path / "local") == read_gradebook(tmp_path / "dask")
+
+
+def test_zip_entries_are_checked_before_anything_is_written(tmp_path):
+    import zipfile
+
+    archive = tmp_path / "sneaky.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("a1/pure.py", "x = 1\n")  # harmless first entry...
+        bundle.writestr("a1/../../../escaped.py", "owned = True\n")  # ...then the attack
+    with pytest.raises(RejectedSubmission, match="points outside the submission"):
+        take_in(Submission("sneaky", archive, "zip"), tmp_path / "work")
+    assert not (tmp_path / "work" / "sneaky" / "a1" / "pure.py").exists()
+    assert not list(tmp_path.rglob("escaped.py"))
+
+
+def test_the_cli_shows_progress_and_the_summary(tmp_path):
+    submissions = tmp_path / "submissions"
+    build_submission(submissions / "ann", assignment="a1")
+    shutil.copytree(TEMPLATE / "a1", submissions / "ben" / "a1")
+    done = subprocess.run(
+        [sys.executable, "-m", "graders.cli", "grade", "a1", str(submissions),
+         "--out", str(tmp_path / "out"), "--jobs", "2"],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "2/2" in done.stderr and "grading" in done.stderr  # the progress bar
+    assert "2 submissions: 2 graded" in done.stdout and "gradebook.csv" in done.stdout
+    missing = subprocess.run(
+        [sys.executable, "-m", "graders.cli", "grade", "a1", str(tmp_path / "nope"),
+         "--out", str(tmp_path / "out2")],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )  # fmt: skip
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert "Traceback" not in missing.stderr
