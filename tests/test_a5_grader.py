@@ -152,15 +152,20 @@ def test_seeded_bug_loses_exactly_its_criteria(name, tmp_path):
     assert reason in first.reason
 
 
+def q_network():
+    """The reference's network shape (8 -> 256 -> 256 -> 4), freshly initialised."""
+    import torch
+
+    layers = [torch.nn.Linear(8, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers, torch.nn.Linear(256, 4))
+
+
 def _save_whole_module(submission) -> None:
     import torch
 
     from graders.a5.probes import CHECKPOINT
 
-    network = torch.nn.Sequential(
-        torch.nn.Linear(8, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(),
-        torch.nn.Linear(256, 4),
-    )  # fmt: skip
+    network = q_network()
     network.load_state_dict(torch.load(REFERENCE / CHECKPOINT, weights_only=True))
     torch.save(network, submission / CHECKPOINT)
 
@@ -208,10 +213,7 @@ def test_editing_the_environment_reward_changes_nothing(tmp_path):
         edits={"a5/agent.py": lambda source: source + REWARD_HACK},
     )
     torch.manual_seed(0)
-    untrained = torch.nn.Sequential(
-        torch.nn.Linear(8, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(),
-        torch.nn.Linear(256, 4),
-    )  # fmt: skip
+    untrained = q_network()
     torch.save(untrained.state_dict(), submission / CHECKPOINT)
     result = grade_a5(submission, only=FAST)
     assert points_by_criterion(result) == {**FULL, "learning": 0, "performance": 0}

@@ -119,6 +119,8 @@ def grade_class(options: BatchOptions) -> BatchReport:
         submissions = discover(options.submissions)
     except FileNotFoundError as error:
         raise BatchError(str(error)) from None
+    # --out inside the submissions folder is not a student.
+    submissions = [s for s in submissions if s.source.resolve() != out.resolve()]
     secrets = load_secrets(options.secrets_file)
     settings = _settings_digest(options, secrets)
     out.mkdir(parents=True, exist_ok=True)
