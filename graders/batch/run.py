@@ -89,10 +89,10 @@ def resolve_assignments(name: str) -> tuple[str, ...]:
             m for m in (spec.requires if spec else ()) if importlib.util.find_spec(m) is None
         ]
         if spec is None or missing:
+            why = "no grader exists yet" if spec is None else f'pip install "nngrade[{spec.extra}]"'
             if name != "all":
-                why = "no grader exists yet" if spec is None else f"install nngrade[{spec.extra}]"
                 raise BatchError(f"cannot grade {key}: {why}")
-            print(f"nngrade: warning: skipping {key} ({'no grader' if spec is None else 'install nngrade[' + spec.extra + ']'})", file=sys.stderr)  # fmt: skip
+            print(f"nngrade: warning: skipping {key} ({why})", file=sys.stderr)
             continue
         usable.append(key)
     return tuple(usable)
