@@ -49,6 +49,7 @@ def test_reference_gets_full_marks_and_a_watchable_episode(tmp_path):
     assert "public evaluation seeds" in performance.reason
     learning = next(c for c in result.criteria if c.id == "learning")
     assert learning.duration_s < 240, learning
+    assert "the greedy agent scores a mean" in learning.reason and "(needed " in learning.reason
     gif = tmp_path / "a5-episode.gif"
     assert result.artifacts == [f"episode animation: {gif}"]
     with Image.open(gif) as animation:

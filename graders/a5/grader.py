@@ -391,7 +391,7 @@ def test_performance(sandbox: Sandbox, grading: GradingContext, credit: Credit) 
 
 
 @criterion("learning", 5, "train: a short run from your code clearly beats a random policy")
-def test_learning(sandbox: Sandbox, grading: GradingContext, seed: int) -> None:
+def test_learning(sandbox: Sandbox, grading: GradingContext, credit: Credit, seed: int) -> None:
     budget = grading.assignment.budgets["learn"]
     _, seeds, _ = evaluation_seeds(grading)
     _dict(
@@ -414,3 +414,4 @@ def test_learning(sandbox: Sandbox, grading: GradingContext, seed: int) -> None:
         raise CriterionFailed(
             f"{outcome}; needed at least {needed:.1f} (random + {LEARNING_MARGIN:.0f})"
         )
+    credit.award(1.0, f"{outcome} (needed {needed:.1f})")
