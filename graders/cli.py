@@ -24,6 +24,9 @@ from graders.render import FORMATS
 from graders.sandbox.confinement import KINDS, KNOWN_LAYERS, ConfinementUnavailable
 
 EXIT_OK, EXIT_USAGE, EXIT_INFRASTRUCTURE = 0, 2, 3
+#: Errors in what the user gave (exit 2), and in what grading needs to run (exit 3).
+USAGE_ERRORS = (SubmissionError, SecretsError, UnknownCriteria, BatchError, EngineUnavailable)
+INFRASTRUCTURE_ERRORS = (MNISTError, MissingExtra, ConfinementUnavailable)
 
 
 class CommandError(Exception):
@@ -279,19 +282,13 @@ def main(argv: list[str] | None = None) -> int:
                   "it to the course staff", file=sys.stderr)  # fmt: skip
             return EXIT_INFRASTRUCTURE
         return EXIT_OK
-    except (BatchError, EngineUnavailable) as error:
-        print(f"nngrade: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
     except CommandError as error:
         print(f"nngrade: error: {error}", file=sys.stderr)
         return error.status
-    except (SubmissionError, SecretsError, UnknownCriteria) as error:
+    except USAGE_ERRORS as error:
         print(f"nngrade: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (MNISTError, MissingExtra) as error:
-        print(f"nngrade: error: {error}", file=sys.stderr)
-        return EXIT_INFRASTRUCTURE
-    except ConfinementUnavailable as error:
+    except INFRASTRUCTURE_ERRORS as error:
         print(f"nngrade: error: {error}", file=sys.stderr)
         return EXIT_INFRASTRUCTURE
     except GraderBroken as error:

@@ -76,9 +76,7 @@ def fingerprint(submission: Submission) -> str:
     if source.is_symlink():
         digest.update(b"symlink:" + str(source.readlink()).encode())
     elif submission.kind == "zip" and source.is_file():
-        with source.open("rb") as stream:
-            for chunk in iter(lambda: stream.read(CHUNK), b""):
-                digest.update(chunk)
+        _hash_file(source, digest)
     elif source.is_dir():
         for path in sorted(source.rglob("*")):
             relative = path.relative_to(source).as_posix()
@@ -88,10 +86,14 @@ def fingerprint(submission: Submission) -> str:
                 digest.update(f"L {relative} -> {path.readlink()}\n".encode())
             elif path.is_file():
                 digest.update(f"F {relative} {path.stat().st_size}\n".encode())
-                with path.open("rb") as stream:
-                    for chunk in iter(lambda: stream.read(CHUNK), b""):
-                        digest.update(chunk)
+                _hash_file(path, digest)
     return digest.hexdigest()
+
+
+def _hash_file(path: Path, digest) -> None:
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(CHUNK), b""):
+            digest.update(chunk)
 
 
 def take_in(submission: Submission, workdir: Path) -> tuple[Path, list[str]]:
@@ -107,13 +109,13 @@ def take_in(submission: Submission, workdir: Path) -> tuple[Path, list[str]]:
             "submit the files themselves"
         )
     if submission.kind == "folder":
-        return _unwrap(source), []
+        return repository_root(source), []
     target = Path(workdir) / submission.student
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
     notices = unpack_zip(source, target)
-    return _unwrap(target), notices
+    return repository_root(target), notices
 
 
 def unpack_zip(archive: Path, target: Path) -> list[str]:
@@ -179,7 +181,7 @@ def _is_link(entry: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(entry.external_attr >> 16)
 
 
-def _unwrap(folder: Path) -> Path:
+def repository_root(folder: Path) -> Path:
     """The folder that holds a1/ ... a5/: zips often wrap a repository in one top folder."""
     current = folder
     for _ in range(3):

@@ -31,7 +31,7 @@ from graders.batch.intake import RejectedSubmission, Submission, discover, finge
 from graders.batch.job import REJECTED, TIMEOUT, Job, Outcome
 from graders.batch.records import StudentRecord, write_atomically
 from graders.core.context import DEFAULT_SEED
-from graders.core.secrets import load_secrets
+from graders.core.secrets import load_secrets, secrets_path
 
 
 class BatchError(Exception):
@@ -132,7 +132,7 @@ def grade_class(options: BatchOptions) -> BatchReport:
     }
     report = BatchReport(submissions=len(submissions))
     threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
-    secrets_file = options.secrets_file or (Path(os.environ["NNGRADE_SECRETS"]) if os.environ.get("NNGRADE_SECRETS") else None)  # fmt: skip
+    secrets_file = secrets_path(options.secrets_file)  # the jobs read the same file
 
     def save(student: str) -> None:
         records[student].save(students_dir / f"{student}.json")
@@ -162,7 +162,7 @@ def grade_class(options: BatchOptions) -> BatchReport:
         finally:
             bar.close()
 
-    _write_reports(list(records.values()), out, report, options, started)
+    _write_reports(list(records.values()), out, report, options, started, bool(secrets))
     return report
 
 
@@ -228,6 +228,7 @@ def _write_reports(
     report: BatchReport,
     options: BatchOptions,
     started: float,
+    secrets_used: bool,
 ) -> None:
     write_atomically(out / "gradebook.csv", gradebook.render(records))
     for record in records:
@@ -242,7 +243,7 @@ def _write_reports(
         "seed": options.seed,
         "engine": options.engine,
         "jobs": options.jobs,
-        "secrets": "instructor secrets used" if options.secrets_file or os.environ.get("NNGRADE_SECRETS") else "none",
+        "secrets": "instructor secrets used" if secrets_used else "none",
         "environment": describe_environment(),
         "graded": report.graded,
         "skipped": report.skipped,

@@ -23,14 +23,21 @@ class SecretsError(ValueError):
     """The secrets file is missing or malformed; the message says how to fix it."""
 
 
-def load_secrets(path: Path | None = None) -> dict[str, Any]:
-    """The instructor's secrets from ``path``, else from $NNGRADE_SECRETS, else none."""
+def secrets_path(path: Path | None = None) -> Path | None:
+    """``path``, else the file $NNGRADE_SECRETS names, else None (no secrets)."""
     if path is None:
         named = os.environ.get(ENVIRONMENT_VARIABLE, "").strip()
         if not named:
-            return {}
+            return None
         path = Path(named)
-    path = Path(path).expanduser()
+    return Path(path).expanduser()
+
+
+def load_secrets(path: Path | None = None) -> dict[str, Any]:
+    """The instructor's secrets from ``path``, else from $NNGRADE_SECRETS, else none."""
+    path = secrets_path(path)
+    if path is None:
+        return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -91,9 +91,9 @@ def build_bundle(assignment: str, output: Path, repo: Path, secrets: Path | None
 
 def arrange_submission(uploaded: Path, assignment: str, target: Path) -> Path:
     """A folder shaped like student_template/: as uploaded, or bare files put in <assignment>/."""
-    from graders.batch.intake import _unwrap
+    from graders.batch.intake import repository_root
 
-    root = _unwrap(uploaded)
+    root = repository_root(uploaded)
     if (root / assignment).is_dir():
         return root
     folder = target / assignment
