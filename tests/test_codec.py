@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from graders.sandbox import channel
-from graders.sandbox.codec import Opaque, ProtocolError, encode_message, parse_header
+from graders.sandbox.inside.codec import Opaque, ProtocolError, encode_message, parse_header
 
 
 def round_trip(value, max_bytes: int = 1 << 30):

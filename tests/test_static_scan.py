@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from graders.a1 import ASSIGNMENT
-from graders.core.rules import NO_ML_FRAMEWORKS, NO_RL_LIBRARIES, STDLIB_ONLY
 from graders.core.static_scan import import_sites, scan
+from graders.sandbox.inside.rules import NO_ML_FRAMEWORKS, NO_RL_LIBRARIES, STDLIB_ONLY
 
 
 def modules(source: str, package: str = "a1") -> list[str]:

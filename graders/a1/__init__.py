@@ -1,8 +1,8 @@
 """Assignment 1 (10 points, week 3): linear systems with and without numpy."""
 
 from graders.core.assignment import AssignmentSpec, RulePolicy, SandboxSpec
-from graders.core.rules import NO_ML_FRAMEWORKS, STDLIB_ONLY
 from graders.sandbox.client import Limits
+from graders.sandbox.inside.rules import NO_ML_FRAMEWORKS, STDLIB_ONLY
 
 ASSIGNMENT = AssignmentSpec(
     key="a1",
@@ -14,8 +14,8 @@ ASSIGNMENT = AssignmentSpec(
     "once in pure Python and once with numpy.",
     required_files=("a1/pure.py", "a1/vectorized.py"),
     sandboxes=(
-        SandboxSpec("pure", (STDLIB_ONLY, NO_ML_FRAMEWORKS)),
-        SandboxSpec("vectorized", (NO_ML_FRAMEWORKS,)),
+        SandboxSpec("pure", (STDLIB_ONLY, NO_ML_FRAMEWORKS), libraries=()),
+        SandboxSpec("vectorized", (NO_ML_FRAMEWORKS,), libraries=("numpy",)),
     ),
     policies=(
         RulePolicy(STDLIB_ONLY, files=("a1/pure.py",), criteria=("pure.*", "agreement")),

@@ -1,8 +1,8 @@
 """Assignment 3 (30 points, week 7): an MLP with backpropagation on MNIST, numpy only."""
 
 from graders.core.assignment import AssignmentSpec, RulePolicy, SandboxSpec
-from graders.core.rules import NO_ML_FRAMEWORKS
 from graders.sandbox.client import Limits
+from graders.sandbox.inside.rules import NO_ML_FRAMEWORKS
 
 ASSIGNMENT = AssignmentSpec(
     key="a3",
@@ -13,9 +13,10 @@ ASSIGNMENT = AssignmentSpec(
     summary="Forward and backward passes of a multi-layer perceptron, batched training on "
     "MNIST, and one of dropout, L2 regularisation or a plateau scheduler.",
     required_files=("a3/mlp.py",),
-    sandboxes=(SandboxSpec("numpy", (NO_ML_FRAMEWORKS,)),),
+    sandboxes=(SandboxSpec("numpy", (NO_ML_FRAMEWORKS,), libraries=("numpy",)),),
     policies=(RulePolicy(NO_ML_FRAMEWORKS, files=("a3/*.py", "a3/**/*.py")),),
     grader_module="graders.a3.grader",
+    worker_modules=("graders.a3.probes",),
     limits=Limits(memory_bytes=6 * 2**30, cpu_seconds=1500, call_timeout_s=30),
     submission_timeout_s=900,
     rules_text="numpy only, no machine-learning framework",

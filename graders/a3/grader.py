@@ -46,7 +46,9 @@ def mlp(grading: GradingContext) -> RemoteModule:
 def declared(sandbox: Sandbox) -> dict:
     """The student's module constants, validated."""
     found = sandbox.call(
-        "graders.core.probes:module_constants", (MODULE, list(CONSTANTS)), label="a3/mlp.py"
+        "graders.sandbox.inside.probes:module_constants",
+        (MODULE, list(CONSTANTS)),
+        label="a3/mlp.py",
     )
     if found.get("ACTIVATION") not in network.ACTIVATIONS:
         raise CriterionFailed(

@@ -12,9 +12,10 @@ ASSIGNMENT = AssignmentSpec(
     summary="Dataset, CNN, training loop, evaluation and checkpoints in PyTorch; a CNN "
     "that reaches 98% test accuracy within 5 minutes on 2 CPU cores.",
     required_files=("a4/pipeline.py",),
-    sandboxes=(SandboxSpec("torch", ()),),
+    sandboxes=(SandboxSpec("torch", (), libraries=("torch", "torchvision")),),
     policies=(),
     grader_module="graders.a4.grader",
+    worker_modules=("graders.a4.probes", "graders.a4.models"),
     # Importing torch alone reserves about 3.5 GiB of address space.
     limits=Limits(memory_bytes=12 * 2**30, cpu_seconds=1500, call_timeout_s=60),
     submission_timeout_s=900,

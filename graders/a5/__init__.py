@@ -1,8 +1,8 @@
 """Assignment 5 (30 points, week 13): a deep RL agent that lands LunarLander."""
 
 from graders.core.assignment import AssignmentSpec, RulePolicy, SandboxSpec
-from graders.core.rules import NO_RL_LIBRARIES
 from graders.sandbox.client import Limits
+from graders.sandbox.inside.rules import NO_RL_LIBRARIES
 
 ASSIGNMENT = AssignmentSpec(
     key="a5",
@@ -13,9 +13,10 @@ ASSIGNMENT = AssignmentSpec(
     summary="Replay buffer, exploration schedule, TD targets and returns; an agent trained "
     "by the student's own DQN or actor-critic that scores a mean >= 200 on LunarLander-v3.",
     required_files=("a5/agent.py", "a5/agent.pt"),
-    sandboxes=(SandboxSpec("rl", (NO_RL_LIBRARIES,)),),
+    sandboxes=(SandboxSpec("rl", (NO_RL_LIBRARIES,), libraries=("torch", "gymnasium[box2d]")),),
     policies=(RulePolicy(NO_RL_LIBRARIES, files=("a5/*.py", "a5/**/*.py")),),
     grader_module="graders.a5.grader",
+    worker_modules=("graders.a5.probes",),
     # Importing torch alone reserves about 3.5 GiB of address space.
     limits=Limits(memory_bytes=12 * 2**30, cpu_seconds=2400, call_timeout_s=60),
     submission_timeout_s=1200,

@@ -8,16 +8,20 @@ import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graders.core.rules import ImportRule
 from graders.sandbox.client import Limits
+from graders.sandbox.inside.rules import ImportRule
 
 
 @dataclass(frozen=True)
 class SandboxSpec:
-    """A worker flavour: the import rules enforced at run time inside it."""
+    """A worker flavour: the libraries it can see (nothing else is on its filesystem) and
+    the import rules enforced at run time inside it (for their clear file:line reasons)."""
 
     name: str
     rules: tuple[ImportRule, ...]
+    #: Installed distributions visible to the worker, with all they require
+    #: (e.g. ("numpy",)); empty: the standard library only.
+    libraries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class AssignmentSpec:
     requires: tuple[str, ...] = ()
     #: The optional dependency group of nngrade that provides ``requires``.
     extra: str = ""
+    #: Modules of nngrade that run inside the worker (probes), staged into its runtime.
+    worker_modules: tuple[str, ...] = ()
 
     @property
     def folder(self) -> str:

@@ -22,7 +22,6 @@ class GradingContext:
     staged: StagedSubmission
     confinement: Confinement
     seed: int = DEFAULT_SEED
-    hidden_paths: tuple[Path, ...] = ()
     data_root: Path | None = None
     download: bool = True
     #: An instructor's held-out (images, labels) IDX files that replace the MNIST test set.
@@ -58,7 +57,8 @@ class GradingContext:
                 local_modules=self.staged.local_modules,
                 limits=self.assignment.limits,
                 confinement=self.confinement,
-                hidden_paths=self.hidden_paths,
+                libraries=spec.libraries,
+                worker_modules=self.assignment.worker_modules,
             )
             self._sandboxes[name] = Sandbox(worker, self.deadline)
         return self._sandboxes[name]

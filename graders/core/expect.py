@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import HealthCheck, settings
 
 from graders.core.plugin import CriterionFailed
-from graders.sandbox.codec import Opaque
+from graders.sandbox.inside.codec import Opaque
 from graders.sandbox.sandbox import StudentCodeError
 
 #: Hypothesis settings for graders: the same examples every run, no database, no deadline.

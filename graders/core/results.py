@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from graders.sandbox.text import clean_line
+
 PASSED, PARTIAL, FAILED, VIOLATION, ERROR = "passed", "partial", "failed", "violation", "error"
 #: A criterion left out of a partial run (``--only``): no points, and nothing was judged.
 NOT_RUN = "not run"
@@ -17,13 +19,9 @@ def round_points(value: float) -> float:
     return round(value + 0.0, 2)
 
 
-_CONTROL = dict.fromkeys([*range(0, 32), 127], " ")
-
-
 def clean_text(text: str, limit: int = 500) -> str:
     """Student-controlled text on one line: no control characters, bounded length."""
-    flat = " ".join(str(text).translate(_CONTROL).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+    return clean_line(text, limit)
 
 
 def format_points(value: float) -> str:

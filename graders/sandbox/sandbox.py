@@ -18,6 +18,8 @@ from graders.sandbox.client import (
     WorkerFailure,
     WorkerSpec,
 )
+from graders.sandbox.text import clean_block
+from graders.sandbox.workspace import Workspace
 
 
 class StudentCodeError(Exception):
@@ -27,10 +29,6 @@ class StudentCodeError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.student_raised = student_raised
-
-    @property
-    def type_name(self) -> str | None:
-        return self.student_raised.type_name if self.student_raised else None
 
     def raised(self, exception_name: str) -> bool:
         """Whether student code raised ``exception_name`` or a subclass of it."""
@@ -52,12 +50,12 @@ class Sandbox:
         self.spec = spec
         self.deadline = deadline
         self._worker: Worker | None = None
+        self._workspace: Workspace | None = None
         self.attempts: list[dict] = []
+        self.audit: list[dict] = []
         self.libraries: set[str] = set()
         self.failures_in_criterion = 0
         self.last_output = ""
-        self.starts = 0
-        self._files: dict[str, bytes] = {}
 
     def begin_criterion(self) -> None:
         self.failures_in_criterion = 0
@@ -105,19 +103,24 @@ class Sandbox:
         finally:
             self._collect(worker)
 
+    @property
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            self._workspace = Workspace(self.spec.worker_modules)
+        return self._workspace
+
     def _ensure_worker(self) -> Worker:
         if self._worker is None or not self._worker.alive:
             self._discard_worker()
-            self._worker = Worker(self.spec)
+            self._worker = Worker(self.spec, self.workspace)
             self._worker.start()
-            self.starts += 1
-            for relative, data in self._files.items():
-                self._worker.write_file(relative, data)
         return self._worker
 
     def _collect(self, worker: Worker) -> None:
         self.attempts.extend(worker.attempts)
         worker.attempts.clear()
+        self.audit.extend(worker.audit)
+        worker.audit.clear()
         self.libraries |= worker.libraries
 
     def _discard_worker(self) -> None:
@@ -125,23 +128,24 @@ class Sandbox:
             self._worker.stop()
             self._collect(self._worker)
             if self._worker.output is not None:
-                self.last_output = self._worker.output.text()
+                self.last_output = clean_block(self._worker.output.text())
             self._worker = None
 
     def put_file(self, relative: str, data: bytes | str) -> str:
-        """Place an input file in the worker's working directory (also after restarts).
+        """Hand the worker an input file, read-only to it (also after restarts).
 
-        Returns the path relative to the worker's working directory, which stays valid
-        when the worker is replaced by a fresh one.
+        The file is written by the grader into the sandbox's inputs folder, which no worker
+        can write, so no link made by student code is ever followed. Returns the path by
+        which the worker reads it.
         """
         payload = data.encode() if isinstance(data, str) else data
-        self._files[relative] = payload
-        if self._worker is not None and self._worker.alive:
-            self._worker.write_file(relative, payload)
-        return relative
+        return str(self.workspace.put_input(relative, payload))
 
     def close(self) -> None:
         self._discard_worker()
+        if self._workspace is not None:
+            self._workspace.close()
+            self._workspace = None
 
     def module(self, name: str) -> RemoteModule:
         return RemoteModule(self, name)

@@ -7,7 +7,7 @@ import select
 import time
 from typing import Any
 
-from graders.sandbox.codec import (
+from graders.sandbox.inside.codec import (
     LENGTH_PREFIX_BYTES,
     MAX_HEADER_BYTES,
     ProtocolError,

@@ -8,11 +8,12 @@ file and line that asked for the module.
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-from graders.core.rules import ImportRule
+from graders.sandbox.inside.rules import ImportRule
 
 _MACHINERY = ("<frozen importlib", "<frozen zipimport")
 
@@ -28,12 +29,14 @@ class Attempt:
 class ImportGuard:
     """A meta-path finder that refuses the modules the active rules forbid."""
 
-    def __init__(self, rules: list[ImportRule], student_root: Path, local_modules: frozenset[str]):
+    def __init__(
+        self, rules: list[ImportRule], student_roots: tuple[str, ...], local_modules: frozenset[str]
+    ):
         self.rules = rules
-        self.student_root = str(student_root.resolve()) + "/"
+        self.student_roots = tuple(root.rstrip("/") + "/" for root in student_roots)
         self.local_modules = local_modules
         self.attempts: list[Attempt] = []
-        self._importlib_dir = str(Path(__import__("importlib").__file__).parent) + "/"
+        self._importlib_dir = os.path.dirname(importlib.__file__) + "/"
 
     def install(self) -> None:
         for name in list(sys.modules):
@@ -56,7 +59,7 @@ class ImportGuard:
         if student_frame is None:
             student_frame = self._any_student_frame()
         if student_frame is not None:
-            file = student_frame[0][len(self.student_root) :]
+            file = self._relative(student_frame[0])
             for rule in broken:
                 self.attempts.append(Attempt(rule.name, fullname, file, student_frame[1]))
         raise ImportError(
@@ -65,7 +68,11 @@ class ImportGuard:
         )
 
     def _is_student(self, filename: str) -> bool:
-        return filename.startswith(self.student_root)
+        return filename.startswith(self.student_roots)
+
+    def _relative(self, filename: str) -> str:
+        root = next(r for r in self.student_roots if filename.startswith(r))
+        return filename[len(root) :]
 
     def _importer(self) -> tuple[str, int] | None:
         """The first frame outside the import machinery: the code that asked for the module."""

@@ -1,7 +1,9 @@
 """Trusted probes: functions from the graders package that run inside the worker.
 
 They observe how student code runs (not just what it returns) and send back plain data.
-Whatever they return is still treated as untrusted by the grader.
+Whatever they return is still treated as untrusted by the grader. A probe whose
+instrumentation student code switches off raises :class:`ProbeDisabled`, which the
+grader scores as 0 with the place where it happened.
 """
 
 from __future__ import annotations
@@ -9,7 +11,17 @@ from __future__ import annotations
 import importlib
 import sys
 
-from graders.sandbox import runtime
+from graders.sandbox.inside import audit
+
+#: The student's folder as the worker sees it (set by the worker before student code runs).
+STUDENT_ROOTS: tuple[str, ...] = ()
+#: The tracing functions as they were before any student code ran.
+_SETTRACE = sys.settrace
+_GETTRACE = sys.gettrace
+
+
+class ProbeDisabled(Exception):
+    """Student code removed or replaced the grader's instrumentation during a probe."""
 
 
 def _resolve(target: str):
@@ -24,7 +36,8 @@ def count_student_lines(target: str, args: list, kwargs: dict) -> int:
     a Python loop over samples executes a number proportional to the batch size.
     """
     function = _resolve(target)
-    root = runtime.STUDENT_ROOT
+    roots = STUDENT_ROOTS
+    watcher = audit.CURRENT
     count = 0
 
     def local(frame, event, arg):
@@ -34,13 +47,26 @@ def count_student_lines(target: str, args: list, kwargs: dict) -> int:
         return local
 
     def tracer(frame, event, arg):
-        return local if frame.f_code.co_filename.startswith(root) else None
+        return local if frame.f_code.co_filename.startswith(roots) else None
 
-    sys.settrace(tracer)
+    if watcher is not None:
+        watcher.probe_disabled = ""
+        watcher.probe_running = True
+    _SETTRACE(tracer)
+    still_tracing = True
     try:
         function(*args, **kwargs)
+        still_tracing = _GETTRACE() is tracer
+    except BaseException:
+        if watcher is None or not watcher.probe_disabled:
+            raise
     finally:
-        sys.settrace(None)
+        _SETTRACE(None)
+        if watcher is not None:
+            watcher.probe_running = False
+    disabled = watcher.probe_disabled if watcher is not None else ""
+    if disabled or not still_tracing:
+        raise ProbeDisabled(disabled or "the line tracer was replaced")
     return count
 
 

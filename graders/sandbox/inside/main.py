@@ -1,8 +1,11 @@
-"""Entry point of the worker process that runs student code (started as ``python -I -B``).
+"""Entry point of the worker process that runs student code.
 
-Order matters: limits are set and the import blocker is installed before any student
-module is imported. After that the worker answers requests on a dedicated pipe until the
-grader closes it. Nothing here is trusted by the grader: answers are data to check.
+It is started as ``python -I -S -B main.py CONFIG`` from the staged runtime folder (a
+grader-made copy of this package, never the checkout). Order matters: limits, then the
+lockdown (uid, Landlock, seccomp), then the audit hook and the import blocker, then
+``sys.path`` is set to exactly the runtime, the standard library, the allowed libraries
+and the student's scratch folder. Only then is student code imported, on request. Nothing
+here is trusted by the grader: answers are data to check.
 """
 
 from __future__ import annotations
@@ -38,12 +41,13 @@ def _apply_limits(limits: dict) -> None:
         resource.setrlimit(which, (soft, hard))
 
 
-def _where(tb, student_root: str) -> str:
+def _where(tb, student_roots: tuple[str, ...]) -> str:
     """The innermost student frame of a traceback, as ``file:line in function``."""
     where = ""
     for frame in traceback.extract_tb(tb):
-        if frame.filename.startswith(student_root):
-            where = f"{frame.filename[len(student_root) :]}:{frame.lineno} in {frame.name}"
+        for root in student_roots:
+            if frame.filename.startswith(root):
+                where = f"{frame.filename[len(root) :]}:{frame.lineno} in {frame.name}"
     return where
 
 
@@ -59,7 +63,10 @@ class _Stage(Exception):
 def _message(error: BaseException) -> str:
     if isinstance(error, SyntaxError):
         return f"{error.msg} ({Path(error.filename or '?').name}, line {error.lineno})"
-    return str(error)
+    try:
+        return str(error)
+    except BaseException:  # a student exception whose __str__ itself fails
+        return f"<{type(error).__name__} whose message cannot be shown>"
 
 
 def _resolve(target: str):
@@ -78,24 +85,49 @@ def _resolve(target: str):
     return obj
 
 
-def serve(config: dict) -> None:
-    from graders.core.rules import ImportRule
-    from graders.sandbox import channel, runtime
-    from graders.sandbox.import_guard import ImportGuard
+def _lock_down(config: dict) -> tuple[list[str], dict[str, str]]:
+    from graders.sandbox.inside import lockdown
 
-    student_root = config["student_root"]
+    try:
+        return lockdown.apply(config["lockdown"])
+    except lockdown.LockdownFailed as exc:
+        sys.stderr.write(f"nngrade worker: confinement failed: {exc}\n")
+        os._exit(70)
+
+
+def _set_path(config: dict, anchors: dict[str, str]) -> str:
+    """``sys.path``: runtime, standard library, allowed libraries, the student's folder."""
+    from graders.sandbox.inside.lockdown import rewrite_path
+
+    student_root = rewrite_path(config["student_root"], anchors)
+    sys.path[:] = [rewrite_path(p, anchors) for p in config["sys_path"]] + [student_root]
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
+    return student_root
+
+
+def serve(config: dict, guarantees: list[str], anchors: dict[str, str]) -> None:
+    real_root = config["student_root"].rstrip("/") + "/"
+    student_root = _set_path(config, anchors).rstrip("/") + "/"
+    from graders.sandbox.inside import audit, channel, probes
+    from graders.sandbox.inside.import_guard import ImportGuard
+    from graders.sandbox.inside.rules import ImportRule
+
+    roots = tuple(dict.fromkeys((student_root, real_root)))
+    watcher = audit.Audit(roots)
+    watcher.install()
+    audit.CURRENT = watcher
+    probes.STUDENT_ROOTS = roots
     guard = ImportGuard(
         [ImportRule.from_json(r) for r in config["rules"]],
-        Path(student_root),
+        roots,
         frozenset(config["local_modules"]),
     )
     guard.install()
-    sys.path.append(student_root)
     os.chdir(student_root)
+    os.environ.pop("NNGRADE_CONFIG", None)
     request_fd, response_fd = config["request_fd"], config["response_fd"]
     max_request = config["max_request_bytes"]
-    prefix = student_root.rstrip("/") + "/"
-    runtime.STUDENT_ROOT = prefix
 
     while True:
         try:
@@ -106,7 +138,7 @@ def serve(config: dict) -> None:
         result = None
         try:
             if header.get("op") == "ping":
-                result = os.getpid()
+                result = {"pid": os.getpid(), "guarantees": guarantees}
             else:
                 function = _resolve(header["target"])
                 result = function(*values["args"], **values["kwargs"])
@@ -118,31 +150,34 @@ def serve(config: dict) -> None:
             reply["error"] = {
                 "type": type(error).__name__,
                 "message": _message(error)[:2000],
-                "where": _where(error.__traceback__, prefix),
+                "where": _where(error.__traceback__, roots),
                 "stage": stage,
                 "bases": [cls.__name__ for cls in type(error).__mro__][:20],
             }
         reply["attempts"] = guard.drain()
+        reply["audit"] = watcher.drain()
         try:
             channel.send(response_fd, reply, {"value": result} if reply["ok"] else {})
-        except Exception as exc:  # the answer could not be encoded
+        except BaseException as exc:  # the answer could not be encoded
             reply = {
                 "id": header.get("id"),
                 "ok": False,
-                "error": {"type": "UnsendableAnswer", "message": str(exc)[:500], "where": ""},
+                "error": {"type": "UnsendableAnswer", "message": _message(exc)[:500], "where": ""},
                 "attempts": reply["attempts"],
+                "audit": reply["audit"],
             }
             channel.send(response_fd, reply)
 
 
 def main() -> None:
     config = json.loads(sys.argv[1])
-    _apply_limits(config["limits"])
-    harness_root = config["harness_root"]
-    if harness_root not in sys.path:
-        sys.path.insert(0, harness_root)
+    runtime_root = str(Path(__file__).resolve().parents[3])
+    if runtime_root not in sys.path:
+        sys.path.insert(0, runtime_root)
     sys.dont_write_bytecode = True
-    serve(config)
+    _apply_limits(config["limits"])
+    guarantees, anchors = _lock_down(config)
+    serve(config, guarantees, anchors)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,118 @@
+"""Lock the worker down before any student code runs: uid, filesystem, system calls.
+
+The worker calls :func:`apply` first thing, while only this trusted code has run. In
+order: open the allowed paths (some may be reachable only by the grader's user), drop to
+a uid that owns nothing, forbid new privileges, restrict the filesystem to the allowlist
+with Landlock, and load the seccomp filter that refuses new programs, new processes and
+sockets. Each step is kernel-enforced and cannot be undone by the process. A step that
+the grader asked for and that fails stops the worker: a missing layer is never skipped.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+from graders.sandbox.inside import landlock
+
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+
+_RIGHTS = {
+    "ro": landlock.READ_ONLY,
+    "list": landlock.READ_DIR,
+    "rw": landlock.READ_WRITE_TRUNCATE,
+    "device": landlock.READ_FILE | landlock.WRITE_FILE | landlock.IOCTL_DEV,
+}
+
+
+class LockdownFailed(RuntimeError):
+    """A confinement step the grader required could not be applied."""
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def apply(config: dict) -> tuple[list[str], dict[str, str]]:
+    """Apply the lockdown that ``config`` asks for.
+
+    Returns the guarantees in force and the anchors: paths that only the grader's user
+    could reach, mapped to ``/proc/self/fd/N`` aliases that stay usable after the uid drop.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    guarantees: list[str] = []
+    anchors: dict[str, str] = {}
+    rules: list[tuple[int, int]] = []
+    for entry in config.get("paths", ()):
+        try:
+            fd = os.open(entry["path"], os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            continue  # an optional system path that this machine does not have
+        if entry.get("anchor"):
+            anchors[entry["path"]] = f"/proc/self/fd/{fd}"
+            os.set_inheritable(fd, False)
+        rules.append((fd, _RIGHTS[entry["access"]]))
+
+    uid = config.get("uid")
+    if uid is not None:
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        except OSError as exc:
+            raise LockdownFailed(f"could not switch to uid {uid}: {exc}") from None
+        if os.getuid() != uid or os.geteuid() != uid or os.getgroups():
+            raise LockdownFailed(f"still not running as uid {uid}")
+        guarantees.append("separate-uid")
+    if os.geteuid() != 0 and os.getuid() != 0:
+        guarantees.append("non-root")
+
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise LockdownFailed("prctl(PR_SET_NO_NEW_PRIVS) failed")
+
+    abi = int(config.get("landlock_abi") or 0)
+    if abi:
+        try:
+            guarantees += landlock.restrict(rules, abi)
+        except OSError as exc:
+            raise LockdownFailed(f"Landlock: {exc}") from None
+    for fd, _ in rules:
+        if f"/proc/self/fd/{fd}" not in anchors.values():
+            os.close(fd)
+
+    filter_path = config.get("seccomp_filter")
+    if filter_path:
+        _load_seccomp(libc, Path(filter_path).read_bytes())
+        guarantees += ["seccomp", "no-exec", "no-new-processes", "no-sockets"]
+    return guarantees, anchors
+
+
+def _load_seccomp(libc, program: bytes) -> None:
+    """Load a compiled BPF program (made by libseccomp in the grader) for this process."""
+    if not program or len(program) % 8:
+        raise LockdownFailed("the seccomp filter is missing or malformed")
+    count = len(program) // 8
+    instructions = (_SockFilter * count).from_buffer_copy(program)
+    prog = _SockFprog(len=count, filter=instructions)
+    if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
+        raise LockdownFailed(f"loading the seccomp filter failed (errno {ctypes.get_errno()})")
+
+
+def rewrite_path(path: str, anchors: dict[str, str]) -> str:
+    """``path`` as the worker can reach it after the uid drop (through an anchor if needed)."""
+    for original, alias in sorted(anchors.items(), key=lambda item: -len(item[0])):
+        if path == original or path.startswith(original.rstrip("/") + "/"):
+            return alias + path[len(original.rstrip("/")) :]
+    return path

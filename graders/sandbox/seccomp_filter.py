@@ -1,0 +1,90 @@
+"""The worker's system-call filter, compiled once by libseccomp in the grader.
+
+The worker loads the compiled BPF program with one ``prctl`` before any student code
+runs, so it needs no library of its own. The filter allows everything a numeric Python
+program needs and refuses, with an error the program sees:
+
+* new programs: ``execve``, ``execveat``;
+* new processes: ``fork``, ``vfork`` and ``clone`` without ``CLONE_THREAD`` (threads, which
+  BLAS and PyTorch use, stay allowed; ``clone3`` answers ENOSYS so the C library falls back
+  to ``clone``, whose flags the filter can read);
+* sockets: ``socket``, ``connect`` (no network, no local services);
+* kernel interfaces a grader never needs: tracing, namespaces, mounts, BPF, keyrings,
+  io_uring, modules, perf, userfaultfd, device nodes.
+
+Other architectures' system calls (x32, i386 on x86_64) kill the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import os
+import tempfile
+
+_CLONE_THREAD = 0x00010000
+
+REFUSED = (
+    "execve", "execveat", "fork", "vfork", "ptrace", "process_vm_readv", "process_vm_writev",
+    "pidfd_getfd", "mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "bpf",
+    "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key", "io_uring_setup",
+    "io_uring_enter", "io_uring_register", "kexec_load", "kexec_file_load", "init_module",
+    "finit_module", "delete_module", "reboot", "swapon", "swapoff", "acct", "quotactl",
+    "open_by_handle_at", "name_to_handle_at", "syslog", "mknod", "mknodat", "fanotify_init",
+    "kcmp", "move_mount", "open_tree", "fsopen", "fsmount", "fsconfig", "fspick",
+    "mount_setattr", "landlock_create_ruleset", "iopl", "ioperm",
+)  # fmt: skip
+NO_SOCKETS = ("socket", "connect")
+
+
+class SeccompUnavailable(Exception):
+    """libseccomp (and so the system-call filter) is not available on this machine."""
+
+
+@functools.cache
+def compiled() -> bytes:
+    """The BPF program (raw ``struct sock_filter`` array) for this machine's architecture."""
+    try:
+        import pyseccomp as seccomp
+    except (ImportError, RuntimeError, OSError) as exc:
+        raise SeccompUnavailable(f"libseccomp is not available ({exc})") from None
+    deny = seccomp.ERRNO(errno.EPERM)
+    flt = seccomp.SyscallFilter(seccomp.ALLOW)
+    for name in REFUSED:
+        _add(seccomp, flt, deny, name)
+    for name in NO_SOCKETS:
+        _add(seccomp, flt, seccomp.ERRNO(errno.EACCES), name)
+    _add(seccomp, flt, seccomp.ERRNO(errno.ENOSYS), "clone3")
+    flt.add_rule(
+        deny, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, _CLONE_THREAD, 0)
+    )  # a new process, not a thread
+    with tempfile.TemporaryFile() as out:
+        flt.export_bpf(out)
+        out.flush()
+        out.seek(0)
+        program = out.read()
+    if not program or len(program) % 8:
+        raise SeccompUnavailable("libseccomp produced no filter")
+    return program
+
+
+def _add(seccomp, flt, action: int, name: str) -> None:
+    # A system call this architecture does not have (e.g. fork on arm64) is skipped.
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        flt.add_rule(action, name)
+
+
+def available() -> bool:
+    try:
+        compiled()
+    except SeccompUnavailable:
+        return False
+    return True
+
+
+def write(path: str) -> None:
+    """Write the compiled filter to ``path`` (read by the worker before student code)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as stream:
+        stream.write(compiled())

@@ -1,0 +1,252 @@
+"""The folders of one sandbox on the host, and the only host operations on them.
+
+::
+
+    nngrade-sandbox-XXXX/     grader's, 0711: workers may pass through, not list
+        runtime/              grader's, read-only to workers: the staged worker code
+        inputs/               grader's, read-only to workers: files the grader hands in
+        work-1/, work-2/ ...  one scratch copy of the submission per worker (its uid's)
+
+The worker's code comes from ``runtime/``, a copy made here of the few modules it needs,
+never from the checkout or the install. Inputs are written by the grader into a folder
+no worker can write, so the grader never meets a link a student made. The scratch is the
+only student-writable place; the host touches it only to fill it before the worker starts
+and to remove it after every process of the worker is gone, without following links.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import shutil
+import stat
+import tempfile
+import time
+from pathlib import Path
+
+from graders.sandbox import seccomp_filter
+
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the graders package
+_INSIDE = Path(__file__).resolve().with_name("inside")
+WORKER_MAIN = "graders/sandbox/inside/main.py"
+
+#: Dedicated uids for workers: a random one per worker from a range no system assigns.
+UID_BASE = 1_900_000_000
+UID_SPAN = 90_000_000
+
+
+class WorkspaceError(Exception):
+    """A host-side operation on a sandbox folder was refused (a link, a device, too slow)."""
+
+
+def _traversable_by_anyone(path: Path) -> bool:
+    """Whether a uid that owns nothing can walk down to ``path``."""
+    current = path.resolve()
+    for folder in [current, *current.parents]:
+        try:
+            if not os.stat(folder).st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _base_folder() -> Path:
+    """A temporary folder that a worker with another uid can reach."""
+    for candidate in (
+        os.environ.get("NNGRADE_WORK_DIR"),
+        tempfile.gettempdir(),
+        "/tmp",
+        "/var/tmp",
+        "/dev/shm",
+    ):
+        if candidate and Path(candidate).is_dir() and _traversable_by_anyone(Path(candidate)):
+            return Path(candidate)
+    return Path(tempfile.gettempdir())
+
+
+def allocate_uid() -> int:
+    """A uid that owns nothing: random in a reserved range, and used by no process now."""
+    busy = _uids_in_use()
+    while True:
+        uid = UID_BASE + random.SystemRandom().randrange(UID_SPAN)
+        if uid not in busy:
+            return uid
+
+
+def _uids_in_use() -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir() if Path("/proc/self").exists() else ():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                found.add(entry.stat().st_uid)
+    return found
+
+
+class Workspace:
+    """The folders of one sandbox: runtime and inputs shared by its workers, one scratch each."""
+
+    def __init__(self, worker_modules: tuple[str, ...] = ()):
+        self.root = Path(tempfile.mkdtemp(prefix="nngrade-sandbox-", dir=_base_folder()))
+        os.chmod(self.root, 0o711)
+        self.runtime = self.root / "runtime"
+        self.inputs = self.root / "inputs"
+        self.inputs.mkdir(mode=0o755)
+        os.chmod(self.inputs, 0o755)
+        self._stage_runtime(worker_modules)
+        self._scratches = 0
+
+    # -- runtime --------------------------------------------------------------------------
+    def _stage_runtime(self, worker_modules: tuple[str, ...]) -> None:
+        target = self.runtime / "graders"
+        (target / "sandbox" / "inside").mkdir(parents=True)
+        for name in ("graders/__init__.py", "graders/sandbox/__init__.py"):
+            (self.runtime / name).write_text('"""Staged worker runtime of nngrade."""\n')
+        for source in sorted(_INSIDE.glob("*.py")):
+            shutil.copyfile(source, target / "sandbox" / "inside" / source.name)
+        for module in worker_modules:
+            parts = module.split(".")
+            if parts[0] != "graders":
+                raise ValueError(f"worker module {module} is not part of nngrade")
+            folder = self.runtime.joinpath(*parts[:-1])
+            folder.mkdir(parents=True, exist_ok=True)
+            for depth in range(1, len(parts)):
+                init = self.runtime.joinpath(*parts[:depth], "__init__.py")
+                if not init.exists():
+                    init.write_text("")
+            shutil.copyfile(_PACKAGE_ROOT.joinpath(*parts[1:-1], parts[-1] + ".py"),
+                            folder / (parts[-1] + ".py"))  # fmt: skip
+        if seccomp_filter.available():
+            seccomp_filter.write(str(self.runtime / "seccomp.bpf"))
+        for path in [self.runtime, *self.runtime.rglob("*")]:
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
+
+    @property
+    def seccomp_path(self) -> str | None:
+        path = self.runtime / "seccomp.bpf"
+        return str(path) if path.is_file() else None
+
+    @property
+    def worker_main(self) -> Path:
+        return self.runtime / WORKER_MAIN
+
+    # -- inputs ---------------------------------------------------------------------------
+    def put_input(self, relative: str, data: bytes) -> Path:
+        """Write an input file (grader-owned, read-only to workers) and return its path."""
+        parts = Path(relative).parts
+        if not parts or any(p in ("..", "") or p.startswith("/") for p in parts):
+            raise WorkspaceError(f"input name {relative!r} must stay inside the inputs folder")
+        folder = self.inputs
+        for part in parts[:-1]:
+            folder = folder / part
+            if folder.is_symlink():
+                raise WorkspaceError(f"{folder} is a link")
+            folder.mkdir(mode=0o755, exist_ok=True)
+        target = folder / parts[-1]
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(target, flags, 0o644)
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+        os.chmod(target, 0o644, follow_symlinks=False)
+        return target
+
+    # -- scratch --------------------------------------------------------------------------
+    def new_scratch(self, source: Path, uid: int | None) -> Path:
+        """A fresh scratch folder with a copy of ``source`` (made before the worker starts)."""
+        self._scratches += 1
+        scratch = self.root / f"work-{self._scratches}"
+        scratch.mkdir(mode=0o700)
+        shutil.copytree(source, scratch, dirs_exist_ok=True, symlinks=True)
+        (scratch / ".tmp").mkdir(exist_ok=True)
+        if uid is not None:
+            _chown_fresh_tree(scratch, uid)
+        return scratch
+
+    def remove_scratch(self, scratch: Path, timeout_s: float = 60.0) -> None:
+        remove_tree(scratch, timeout_s)
+
+    def close(self) -> None:
+        remove_tree(self.root, 120.0)
+
+
+def _chown_fresh_tree(root: Path, uid: int) -> None:
+    """Give a tree the grader just made to ``uid``; refuses anything but folders and files."""
+    for directory, dirnames, filenames in os.walk(root):
+        os.chown(directory, uid, uid, follow_symlinks=False)
+        for name in dirnames + filenames:
+            path = os.path.join(directory, name)
+            mode = os.lstat(path).st_mode
+            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                raise WorkspaceError(f"refusing to hand {path} to a worker: not a plain file")
+            os.chown(path, uid, uid, follow_symlinks=False)
+
+
+def remove_tree(root: Path, timeout_s: float) -> None:
+    """Delete ``root`` without following links or opening devices, within ``timeout_s``.
+
+    Every folder is opened relative to its parent's descriptor with ``O_NOFOLLOW``, so a
+    link swapped in mid-way is unlinked, never entered.
+    """
+    deadline = time.monotonic() + timeout_s
+    try:
+        parent_fd = os.open(root.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        _remove_entry(parent_fd, root.name, deadline)
+    finally:
+        os.close(parent_fd)
+
+
+def _remove_entry(parent_fd: int, name: str, deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise WorkspaceError("removing a sandbox folder took too long")
+    try:
+        mode = os.lstat(name, dir_fd=parent_fd).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(mode):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=parent_fd)
+        return
+    try:
+        fd = os.open(
+            name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent_fd
+        )
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(name, dir_fd=parent_fd)  # it became a link: remove the link itself
+        return
+    try:
+        with os.scandir(fd) as entries:
+            names = [entry.name for entry in entries]
+        for child in names:
+            _remove_entry(fd, child, deadline)
+    finally:
+        os.close(fd)
+    with contextlib.suppress(FileNotFoundError):
+        os.rmdir(name, dir_fd=parent_fd)
+
+
+def usage(root: Path, max_entries: int) -> tuple[int, int]:
+    """Bytes and entries under ``root`` (stops counting past ``max_entries``)."""
+    total = entries = 0
+    stack = [str(root)]
+    while stack and entries <= max_entries:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as found:
+                for entry in found:
+                    entries += 1
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if stat.S_ISDIR(info.st_mode):
+                        stack.append(entry.path)
+                    else:
+                        total += info.st_blocks * 512
+        except OSError:
+            continue
+    return total, entries
