@@ -21,7 +21,12 @@ from graders.core.secrets import ENVIRONMENT_VARIABLE, SecretsError, load_secret
 from graders.core.submission import SubmissionError
 from graders.data.mnist import MNISTError
 from graders.render import FORMATS
-from graders.sandbox.confinement import KINDS, KNOWN_LAYERS, ConfinementUnavailable
+from graders.sandbox.confinement import (
+    KINDS,
+    KNOWN_LAYERS,
+    STRICT_LAYERS,
+    ConfinementUnavailable,
+)
 
 EXIT_OK, EXIT_USAGE, EXIT_INFRASTRUCTURE = 0, 2, 3
 #: Errors in what the user gave (exit 2), and in what grading needs to run (exit 3).
@@ -44,6 +49,11 @@ def add_grading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--require", action="append", default=[], metavar="LAYER",
         help=f"refuse to grade unless this confinement layer is active ({', '.join(KNOWN_LAYERS)})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--insecure-sandbox", action="store_true",
+        help="grade even where the sandbox lacks a layer that grades others rely on need "
+        f"({', '.join(STRICT_LAYERS)}); every report then says so. Never for grades that count",
     )  # fmt: skip
     parser.add_argument(
         "--seed", type=int, default=None, help="base seed (default: the course's fixed seed)"
@@ -157,6 +167,19 @@ def _grade(key: str, submission: Path, options: GradeOptions) -> AssignmentResul
     return grade(spec, submission, options)
 
 
+#: Report formats whose points others rely on: they refuse a weaker sandbox.
+SHARED_FORMATS = ("gradescope", "github")
+
+
+def _required_layers(args: argparse.Namespace, shared: bool) -> tuple[str, ...]:
+    """The layers to insist on: the user's ``--require``, plus the full set when the points
+    are for others (unless ``--insecure-sandbox`` says otherwise, loudly)."""
+    required = list(args.require)
+    if shared and not args.insecure_sandbox:
+        required += [layer for layer in STRICT_LAYERS if layer not in required]
+    return tuple(required)
+
+
 def run_check(args: argparse.Namespace) -> LabResult:
     if not args.assignment and not args.all:
         raise CommandError("say which assignment to grade (e.g. `nngrade check a1`) or use --all")
@@ -168,9 +191,13 @@ def run_check(args: argparse.Namespace) -> LabResult:
             f"submission folder '{submission}' does not exist; run nngrade from the root of your "
             "repository or pass --submission PATH"
         )
+    # Reports that others rely on (CI, Gradescope) need the full sandbox; a student's own
+    # check may fall back, with a warning in the report.
+    shared = args.format in SHARED_FORMATS
     options = GradeOptions(
         confinement=args.confinement,
-        require=tuple(args.require),
+        require=_required_layers(args, shared),
+        insecure_sandbox=args.insecure_sandbox,
         verbose=args.verbose,
         data_dir=args.data_dir,
         download=not args.no_download,
@@ -215,7 +242,8 @@ def run_grade(args: argparse.Namespace) -> int:
         engine=args.engine,
         scheduler=args.scheduler,
         confinement=args.confinement,
-        require=tuple(args.require),
+        require=_required_layers(args, shared=True),
+        insecure_sandbox=args.insecure_sandbox,
         data_dir=args.data_dir,
         download=not args.no_download,
         eval_set=tuple(args.eval_set) if args.eval_set else None,

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from graders.sandbox import channel
+from graders.sandbox.inside import channel
 from graders.sandbox.inside.codec import Opaque, ProtocolError, encode_message, parse_header
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from graders.sandbox.processes import kill_tree
+from graders.sandbox.workspace import remove_tree
 
 #: Seconds a job may take beyond its assignment's own submission timeout (start-up, data).
 GRACE_S = 180.0
@@ -38,6 +39,7 @@ class Job:
     seed: int
     confinement: str = "auto"
     require: tuple[str, ...] = ()
+    insecure_sandbox: bool = False
     data_dir: str | None = None
     download: bool = False
     eval_set: tuple[str, str] | None = None
@@ -86,6 +88,12 @@ def run_isolated(job: Job) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="nngrade-job-") as scratch:
         job_file, outcome_file = Path(scratch, "job.json"), Path(scratch, "outcome.json")
         job_file.write_text(json.dumps(job.to_json()))
+        # Every folder the job makes (staged copy, sandboxes) lies here, so that the driver
+        # removes them itself, also after a timeout kill; workers of other uids pass through.
+        work = Path(scratch, "work")
+        work.mkdir(mode=0o711)
+        os.chmod(scratch, 0o711)
+        os.chmod(work, 0o711)
         child = subprocess.Popen(
             [sys.executable, "-m", "graders.batch.job", str(job_file), str(outcome_file)],
             stdin=subprocess.DEVNULL,
@@ -93,13 +101,19 @@ def run_isolated(job: Job) -> Outcome:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", marker.split("=")[0]: marker},
+            env={
+                **os.environ,
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "NNGRADE_WORK_DIR": str(work),
+                marker.split("=")[0]: marker,
+            },
         )
         try:
             log, _ = child.communicate(timeout=limit)
         except subprocess.TimeoutExpired:
             kill_tree(child.pid, marker.encode())  # the job and every process it started
             child.communicate()
+            remove_tree(work, 120.0)  # its sandboxes and staged copies, whoever owns them
             outcome = _failure(job, f"grading did not finish within {limit:.0f} s", started)
             outcome.status = TIMEOUT
             return outcome
@@ -141,6 +155,7 @@ def run_here(job: Job) -> Outcome:
         options = GradeOptions(
             confinement=job.confinement,
             require=job.require,
+            insecure_sandbox=job.insecure_sandbox,
             seed=job.seed,
             data_dir=Path(job.data_dir) if job.data_dir else None,
             download=job.download,

@@ -32,6 +32,7 @@ from graders.batch.job import REJECTED, TIMEOUT, Job, Outcome
 from graders.batch.records import StudentRecord, write_atomically
 from graders.core.context import DEFAULT_SEED
 from graders.core.secrets import load_secrets, secrets_path
+from graders.sandbox import confinement
 
 
 class BatchError(Exception):
@@ -49,6 +50,7 @@ class BatchOptions:
     seed: int = DEFAULT_SEED
     confinement: str = "auto"
     require: tuple[str, ...] = ()
+    insecure_sandbox: bool = False
     data_dir: Path | None = None
     download: bool = True
     eval_set: tuple[Path, Path] | None = None
@@ -122,6 +124,8 @@ def grade_class(options: BatchOptions) -> BatchReport:
     # --out inside the submissions folder is not a student.
     submissions = [s for s in submissions if s.source.resolve() != out.resolve()]
     secrets = load_secrets(options.secrets_file)
+    # Refuse the whole run up front when this machine's sandbox lacks a required layer.
+    confinement.select(options.confinement, options.require)
     settings = _settings_digest(options, secrets)
     out.mkdir(parents=True, exist_ok=True)
     students_dir = out / "students"
@@ -209,6 +213,7 @@ def _plan(
             seed=options.seed,
             confinement=options.confinement,
             require=options.require,
+            insecure_sandbox=options.insecure_sandbox,
             data_dir=str(options.data_dir) if options.data_dir else None,
             download=options.download,
             eval_set=tuple(str(p) for p in options.eval_set) if options.eval_set else None,

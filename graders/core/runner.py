@@ -30,6 +30,7 @@ from graders.core.static_scan import scan
 from graders.core.submission import stage
 from graders.data.mnist import load_evaluation_set, load_mnist, resolve_data_root
 from graders.sandbox import confinement as confinement_module
+from graders.sandbox.confinement import STRICT_LAYERS, Confinement
 from graders.sandbox.inside.rules import ImportRule
 
 
@@ -49,6 +50,8 @@ class UnknownCriteria(ValueError):
 class GradeOptions:
     confinement: str = "auto"
     require: tuple[str, ...] = ()
+    #: Grade although the sandbox lacks layers that shared grading needs (said in reports).
+    insecure_sandbox: bool = False
     seed: int = DEFAULT_SEED
     verbose: bool = False
     data_dir: Path | None = None
@@ -89,7 +92,7 @@ def grade(
     context: GradingContext | None = None
     try:
         static_violations, unparsable = scan(staged.root, spec, staged.local_modules)
-        notices = list(staged.notices)
+        notices = _sandbox_warnings(confinement, options) + list(staged.notices)
         notices += [f"{f} is missing from the submission" for f in spec.required_files
                     if not (staged.root / f).is_file()]  # fmt: skip
         notices += [f"cannot parse {e}" for e in unparsable]
@@ -117,6 +120,7 @@ def grade(
             f"are {', '.join(plugin.criterion_ids)}"
         )
     runtime_violations = _runtime_violations(context, spec)
+    notices += _audit_notices(context)
     if plugin.collection_errors or len(plugin.results) == 0:
         raise GraderBroken(
             f"the grader of {spec.key} could not run: "
@@ -146,6 +150,40 @@ def grade(
         }
     result.duration_s = round(time.monotonic() - started, 2)
     return result
+
+
+def _audit_notices(context: GradingContext) -> list[str]:
+    """What student code tried that the sandbox refused, with its file and line."""
+    seen: dict[str, None] = {}
+    for sandbox in context.sandboxes.values():
+        for record in sandbox.audit:
+            if record.get("kind") != "program":
+                continue
+            where = (
+                f"{record.get('file')}:{record.get('line')}" if record.get("file") else "your code"
+            )
+            seen[
+                f"{where} tried to start another program or process ({record.get('what')}): "
+                "not allowed in the grader's sandbox, so it failed"
+            ] = None
+    return list(seen)[:20]
+
+
+def _sandbox_warnings(confinement: Confinement, options: GradeOptions) -> list[str]:
+    """Loud notices when student code ran with less confinement than shared grading needs."""
+    weak = confinement.missing(STRICT_LAYERS)
+    warnings = []
+    if options.insecure_sandbox:
+        warnings.append(
+            "INSECURE: graded with --insecure-sandbox; these points must not count for a grade"
+        )
+    if weak:
+        warnings.append(
+            f"warning: the sandbox here ({confinement.kind}) lacks {', '.join(weak)}: fine for "
+            "checking your own work, but course grading refuses it. "
+            + confinement_module.advice(weak)
+        )
+    return warnings
 
 
 def _run_pytest(spec: AssignmentSpec, plugin: GradingPlugin) -> str:

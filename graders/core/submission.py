@@ -16,6 +16,7 @@ from pathlib import Path
 
 from graders import catalog
 from graders.core.assignment import AssignmentSpec
+from graders.sandbox.workspace import base_folder
 
 #: Files that configure test runners or the interpreter: never taken from a submission.
 CONFIG_FILES = frozenset(
@@ -63,7 +64,7 @@ def stage(source: Path, assignment: AssignmentSpec) -> StagedSubmission:
     source = source.resolve()
     if not source.is_dir():
         raise SubmissionError(f"submission folder {source} does not exist")
-    root = Path(tempfile.mkdtemp(prefix="nngrade-submission-"))
+    root = Path(tempfile.mkdtemp(prefix="nngrade-submission-", dir=base_folder()))
     os.chmod(root, 0o755)
     staged = StagedSubmission(source=source, root=root, local_modules=frozenset())
     protected = protected_module_names()

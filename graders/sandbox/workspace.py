@@ -52,7 +52,7 @@ def _traversable_by_anyone(path: Path) -> bool:
     return True
 
 
-def _base_folder() -> Path:
+def base_folder() -> Path:
     """A temporary folder that a worker with another uid can reach."""
     for candidate in (
         os.environ.get("NNGRADE_WORK_DIR"),
@@ -88,7 +88,7 @@ class Workspace:
     """The folders of one sandbox: runtime and inputs shared by its workers, one scratch each."""
 
     def __init__(self, worker_modules: tuple[str, ...] = ()):
-        self.root = Path(tempfile.mkdtemp(prefix="nngrade-sandbox-", dir=_base_folder()))
+        self.root = Path(tempfile.mkdtemp(prefix="nngrade-sandbox-", dir=base_folder()))
         os.chmod(self.root, 0o711)
         self.runtime = self.root / "runtime"
         self.inputs = self.root / "inputs"

@@ -20,6 +20,9 @@ from typing import Any
 
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
+#: Integers beyond this are not answers to anything the course asks: sent as opaque values.
+MAX_BIGINT_BITS = 4096
+MAX_BIGINT_DIGITS = 1300
 _LENGTH = struct.Struct(">Q")
 
 
@@ -50,7 +53,11 @@ def _encode(value: Any, blobs: list[bytes], depth: int) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
-        return value if abs(value) < 2**63 else {"$bigint": str(value)}
+        if abs(value) < 2**63:
+            return int(value)
+        if value.bit_length() > MAX_BIGINT_BITS:
+            return {"$opaque": "int", "repr": f"an integer of about {value.bit_length()} bits"}
+        return {"$bigint": str(value)}
     if isinstance(value, float):
         return value if math.isfinite(value) else {"$float": repr(value)}
     if isinstance(value, (list, tuple)):
@@ -103,9 +110,11 @@ def _decode(node: Any, blobs: list[bytes], depth: int) -> Any:
             _decode(k, blobs, depth + 1): _decode(v, blobs, depth + 1) for k, v in node["$dict"]
         }
     if "$float" in node:
+        if node["$float"] not in ("nan", "inf", "-inf"):
+            raise ProtocolError("malformed float")
         return float(node["$float"])
     if "$bigint" in node:
-        return int(node["$bigint"])
+        return _decode_bigint(node["$bigint"])
     if "$bytes" in node:
         return _blob(blobs, node["$bytes"])
     if "$array" in node:
@@ -113,6 +122,16 @@ def _decode(node: Any, blobs: list[bytes], depth: int) -> Any:
     if "$opaque" in node:
         return Opaque(str(node["$opaque"]), str(node.get("repr", "")))
     raise ProtocolError(f"unknown value tag {sorted(node)[:3]}")
+
+
+def _decode_bigint(text: Any) -> Any:
+    """A large integer answer, or an opaque value when it is too large to be a real answer."""
+    if not isinstance(text, str) or len(text) > MAX_BIGINT_DIGITS:
+        return Opaque("int", "an integer too large to be an answer")
+    try:
+        return int(text)
+    except ValueError:
+        raise ProtocolError("malformed integer") from None
 
 
 def _blob(blobs: list[bytes], index: Any) -> bytes:
@@ -145,8 +164,16 @@ def encode_message(header: dict, values: dict[str, Any]) -> bytes:
 
 
 def decode_values(header: dict, blobs: list[bytes], keys: tuple[str, ...]) -> dict[str, Any]:
-    """Decode the named fields of a received header into Python values."""
-    return {key: _decode(header.get(key), blobs, 0) for key in keys}
+    """Decode the named fields of a received header into Python values.
+
+    Total: whatever the bytes hold, the result is values or a :class:`ProtocolError`.
+    """
+    try:
+        return {key: _decode(header.get(key), blobs, 0) for key in keys}
+    except ProtocolError:
+        raise
+    except (ValueError, TypeError, RecursionError, MemoryError, OverflowError) as exc:
+        raise ProtocolError(f"undecodable value ({type(exc).__name__})") from None
 
 
 def parse_header(raw: bytes) -> dict:

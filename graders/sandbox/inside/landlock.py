@@ -93,48 +93,55 @@ def handled_fs_rights(abi: int) -> int:
     return rights
 
 
-def restrict(rules: list[tuple[int, int]], abi: int) -> list[str]:
-    """Restrict this process to ``rules`` (open fd, rights) and return the guarantees gained.
+class Ruleset:
+    """A Landlock ruleset being built: add rules (any privilege), then restrict the process.
 
-    The caller must have set ``no_new_privs``. Rights a rule names that this ABI does not
-    handle are dropped (the kernel would refuse them). Network and scope restrictions
-    have no rules: they deny everything they handle.
+    Rules are added one open descriptor at a time, so a long allowlist never needs more
+    than one descriptor; the caller may add them before dropping its privileges (paths
+    only root can reach) and restrict afterwards.
     """
-    libc = _libc()
-    handled = handled_fs_rights(abi)
-    attr = _RulesetAttr(handled_access_fs=handled)
-    size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else 16 if abi >= 4 else 8
-    guarantees = ["landlock-filesystem"]
-    if abi >= 4:
-        attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP
-        guarantees.append("landlock-network")
-    if abi >= 6:
-        attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
-        guarantees.append("landlock-scope")
-    ruleset = libc.syscall(
-        _SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)
-    )
-    if ruleset < 0:
-        raise LandlockError(ctypes.get_errno(), "landlock_create_ruleset failed")
-    try:
-        for fd, rights in rules:
-            beneath = _PathBeneathAttr(allowed_access=rights & handled, parent_fd=fd)
-            if _is_file(fd):  # only file rights make sense on a file
-                beneath.allowed_access &= READ_FILE | WRITE_FILE | TRUNCATE | EXECUTE | IOCTL_DEV
-            done = libc.syscall(
-                _SYS_ADD_RULE,
-                ctypes.c_int(ruleset),
-                ctypes.c_int(_RULE_PATH_BENEATH),
-                ctypes.byref(beneath),
-                ctypes.c_uint32(0),
-            )
-            if done < 0:
-                raise LandlockError(ctypes.get_errno(), "landlock_add_rule failed")
-        if libc.syscall(_SYS_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) < 0:
-            raise LandlockError(ctypes.get_errno(), "landlock_restrict_self failed")
-    finally:
-        os.close(ruleset)
-    return guarantees
+
+    def __init__(self, abi: int):
+        self._libc = _libc()
+        self.handled = handled_fs_rights(abi)
+        attr = _RulesetAttr(handled_access_fs=self.handled)
+        size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else 16 if abi >= 4 else 8
+        self.guarantees = ["landlock-filesystem"]
+        if abi >= 4:
+            attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP
+            self.guarantees.append("landlock-network")
+        if abi >= 6:
+            attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
+            self.guarantees.append("landlock-scope")
+        self.fd = self._libc.syscall(
+            _SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)
+        )
+        if self.fd < 0:
+            raise LandlockError(ctypes.get_errno(), "landlock_create_ruleset failed")
+
+    def add(self, fd: int, rights: int) -> None:
+        """Allow ``rights`` beneath the open path ``fd`` (only file rights on a file)."""
+        beneath = _PathBeneathAttr(allowed_access=rights & self.handled, parent_fd=fd)
+        if _is_file(fd):
+            beneath.allowed_access &= READ_FILE | WRITE_FILE | TRUNCATE | EXECUTE | IOCTL_DEV
+        done = self._libc.syscall(
+            _SYS_ADD_RULE,
+            ctypes.c_int(self.fd),
+            ctypes.c_int(_RULE_PATH_BENEATH),
+            ctypes.byref(beneath),
+            ctypes.c_uint32(0),
+        )
+        if done < 0:
+            raise LandlockError(ctypes.get_errno(), "landlock_add_rule failed")
+
+    def restrict(self) -> list[str]:
+        """Enforce the ruleset on this process for good (needs ``no_new_privs``)."""
+        try:
+            if self._libc.syscall(_SYS_RESTRICT_SELF, ctypes.c_int(self.fd), ctypes.c_uint32(0)):
+                raise LandlockError(ctypes.get_errno(), "landlock_restrict_self failed")
+        finally:
+            os.close(self.fd)
+        return list(self.guarantees)
 
 
 def _is_file(fd: int) -> bool:

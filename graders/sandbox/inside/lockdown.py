@@ -54,16 +54,22 @@ def apply(config: dict) -> tuple[list[str], dict[str, str]]:
     libc = ctypes.CDLL(None, use_errno=True)
     guarantees: list[str] = []
     anchors: dict[str, str] = {}
-    rules: list[tuple[int, int]] = []
-    for entry in config.get("paths", ()):
-        try:
-            fd = os.open(entry["path"], os.O_PATH | os.O_CLOEXEC)
-        except OSError:
-            continue  # an optional system path that this machine does not have
-        if entry.get("anchor"):
-            anchors[entry["path"]] = f"/proc/self/fd/{fd}"
-            os.set_inheritable(fd, False)
-        rules.append((fd, _RIGHTS[entry["access"]]))
+    abi = int(config.get("landlock_abi") or 0)
+    try:
+        ruleset = landlock.Ruleset(abi) if abi else None
+        for entry in config.get("paths", ()):
+            try:
+                fd = os.open(entry["path"], os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue  # an optional system path that this machine does not have
+            if ruleset is not None:
+                ruleset.add(fd, _RIGHTS[entry["access"]])
+            if entry.get("anchor"):
+                anchors[entry["path"]] = f"/proc/self/fd/{fd}"  # kept open for good
+            else:
+                os.close(fd)
+    except OSError as exc:
+        raise LockdownFailed(f"Landlock: {exc}") from None
 
     uid = config.get("uid")
     if uid is not None:
@@ -81,16 +87,11 @@ def apply(config: dict) -> tuple[list[str], dict[str, str]]:
 
     if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise LockdownFailed("prctl(PR_SET_NO_NEW_PRIVS) failed")
-
-    abi = int(config.get("landlock_abi") or 0)
-    if abi:
+    if ruleset is not None:
         try:
-            guarantees += landlock.restrict(rules, abi)
+            guarantees += ruleset.restrict()
         except OSError as exc:
             raise LockdownFailed(f"Landlock: {exc}") from None
-    for fd, _ in rules:
-        if f"/proc/self/fd/{fd}" not in anchors.values():
-            os.close(fd)
 
     filter_path = config.get("seccomp_filter")
     if filter_path:

@@ -13,14 +13,13 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import resource  # before the lock-down: imports after it go through sys.path
 import sys
 import traceback
 from pathlib import Path
 
 
 def _apply_limits(limits: dict) -> None:
-    import resource
-
     table = {
         "cpu_seconds": resource.RLIMIT_CPU,
         "address_space_bytes": resource.RLIMIT_AS,
@@ -175,8 +174,8 @@ def main() -> None:
     if runtime_root not in sys.path:
         sys.path.insert(0, runtime_root)
     sys.dont_write_bytecode = True
-    _apply_limits(config["limits"])
     guarantees, anchors = _lock_down(config)
+    _apply_limits(config["limits"])  # after the lock-down, which opens many paths
     serve(config, guarantees, anchors)
 
 

@@ -1,0 +1,349 @@
+"""The hostile corpus: one submission per attack class, under every layer nngrade accepts
+for grading. Each asserts the exact points and that nothing happened outside the worker's
+scratch: the install, the class folder and a canary file are unchanged, nothing secret is
+in any output, and no process and no temporary folder is left behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import (
+    REFERENCE,
+    REPO,
+    TEMPLATE,
+    build_submission,
+    inject_at_start,
+    points_by_criterion,
+    tree_digest,
+)
+
+from graders.sandbox import confinement
+from graders.sandbox.workspace import base_folder
+
+FULL = {
+    "pure.load_system": 1.5, "pure.basic_ops": 1.5, "pure.solve_cramer": 1.0,
+    "pure.solve_inverse": 1.0, "vectorized.load_system": 1.0, "vectorized.basic_ops": 1.0,
+    "vectorized.solvers": 1.0, "agreement": 2.0,
+}  # fmt: skip
+STUB = dict.fromkeys(FULL, 0.0)
+
+#: Every kind that nngrade accepts for grading others' work on this machine.
+STRONG = [
+    kind
+    for kind in ("bubblewrap", "landlock")
+    if confinement.available(kind)
+    and not confinement.build(kind).missing(confinement.STRICT_LAYERS)
+]
+pytestmark = pytest.mark.skipif(not STRONG, reason="no strong confinement layer on this machine")
+
+SECRET = "nngrade-canary-secret-5d1c"
+
+
+def _leftovers() -> set[str]:
+    return {p.name for p in base_folder().glob("nngrade-*")}
+
+
+def _worker_processes() -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if "sandbox/inside/main.py" in cmd:
+                found.append(cmd[:200])
+    return found
+
+
+@pytest.fixture
+def host(tmp_path):
+    """Things a hostile submission must not reach: a canary, a 0600 secret, the install."""
+    canary = tmp_path / "host" / "canary.txt"
+    canary.parent.mkdir()
+    canary.write_text("untouched\n")
+    secret = tmp_path / "host" / "secrets.json"
+    secret.write_text(f'{{"a5": {{"evaluation_seed": 1}}, "note": "{SECRET}"}}')
+    os.chmod(secret, 0o600)
+    state = {
+        "canary": canary,
+        "secret": secret,
+        "install": tree_digest(REPO / "graders"),
+        "reference": tree_digest(REFERENCE),
+        "leftovers": _leftovers(),
+    }
+    yield state
+    assert canary.read_text() == "untouched\n"
+    assert sorted(p.name for p in canary.parent.iterdir()) == ["canary.txt", "secrets.json"]
+    assert tree_digest(REPO / "graders") == state["install"]
+    assert tree_digest(REFERENCE) == state["reference"]
+    assert _worker_processes() == []
+    assert _leftovers() <= state["leftovers"]
+
+
+def _text(result) -> str:
+    return repr(result.to_dict())
+
+
+def grade(grade_a1, submission: Path, layer: str):
+    result = grade_a1(submission, confinement=layer)
+    assert result.confinement == layer
+    assert result.internal_errors == []
+    assert SECRET not in _text(result)
+    return result
+
+
+def at_import(code: str):
+    """An edit that appends ``code`` to a module (it runs when the module is imported)."""
+    return lambda text: text + "\n" + code + "\n"
+
+
+# -- 1. copying the reference: the checkout and the install are not in the sandbox --------
+COPY_REFERENCE = """
+import pathlib as _p, sys as _s
+_found = []
+try:
+    import graders as _g
+    _found.append(_p.Path(_g.__file__).resolve().parents[1])
+except Exception:
+    pass
+_found += [_p.Path(_s.prefix), _p.Path.cwd(), *_p.Path.cwd().parents, _p.Path({repo!r})]
+for _root in _found:
+    for _candidate in (_root / "reference" / "a1" / "pure.py", _root / "a1" / "pure.py"):
+        try:
+            _code = _candidate.read_text()
+        except OSError:
+            continue
+        if "NotImplementedError" not in _code:
+            exec(compile(_code, "copied", "exec"), globals())
+            break
+"""
+
+
+@pytest.mark.parametrize("layer", STRONG)
+def test_the_reference_cannot_be_copied(layer, grade_a1, host, tmp_path):
+    submission = build_submission(
+        tmp_path / "s", base=TEMPLATE,
+        edits={"a1/pure.py": at_import(COPY_REFERENCE.format(repo=str(REPO)))},
+    )  # fmt: skip
+    result = grade(grade_a1, submission, layer)
+    assert points_by_criterion(result) == STUB
+
+
+# -- 2. other programs and processes ----------------------------------------------------
+PROGRAMS = {
+    "subprocess": "import subprocess, sys; subprocess.run([sys.executable, '-c', 'import numpy'])",
+    "os.system": "import os; os.system('python3 -c 1')",
+    "os.execv": "import os, sys; os.execv(sys.executable, [sys.executable, '-c', '1'])",
+    "os.fork": "import os; os.fork() or os._exit(0)",
+    "ctypes execve": (
+        "import ctypes; _r = ctypes.CDLL(None).execve(b'/bin/sh', None, None); "
+        "raise PermissionError(f'execve returned {_r}')"
+    ),
+    "ctypes fork": (
+        "import ctypes; _r = ctypes.CDLL(None).fork(); "
+        "raise PermissionError(f'fork returned {_r}') if _r == -1 else ctypes.CDLL(None)._exit(0)"
+    ),
+}
+
+
+@pytest.mark.parametrize("layer", STRONG)
+@pytest.mark.parametrize("attack", list(PROGRAMS))
+def test_no_other_program_or_process_can_start(attack, layer, grade_a1, host, tmp_path):
+    submission = build_submission(
+        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", PROGRAMS[attack])}
+    )
+    result = grade(grade_a1, submission, layer)
+    assert points_by_criterion(result) == {**FULL, "pure.basic_ops": 1.2, "agreement": 0.0}
+    reason = next(c.reason for c in result.criteria if c.id == "pure.basic_ops")
+    assert "trace raised PermissionError" in reason, reason
+    if not attack.startswith("ctypes"):
+        assert any("not allowed" in n and "a1/pure.py:" in n for n in result.notices), (
+            result.notices
+        )
+
+
+# -- 3. a library the rules forbid, however it is imported ------------------------------
+@pytest.mark.parametrize("layer", STRONG)
+@pytest.mark.parametrize(
+    "how",
+    [
+        "import pkgutil; pkgutil.resolve_name('numpy.linalg:det')",
+        "import importlib; importlib.import_module('numpy')",
+        "import sys; sys.path.append({site!r}); __import__('numpy')",
+    ],
+)
+def test_a_library_that_is_not_mounted_cannot_be_imported(how, layer, grade_a1, host, tmp_path):
+    import numpy
+
+    site = str(Path(numpy.__file__).parents[1])
+    code = how.format(site=site)
+    submission = build_submission(
+        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", code)}
+    )
+    result = grade(grade_a1, submission, layer)
+    assert points_by_criterion(result) == {**FULL, "pure.basic_ops": 1.2, "agreement": 0.0}
+    reason = next(c.reason for c in result.criteria if c.id == "pure.basic_ops")
+    assert "No module named 'numpy'" in reason or "blocked by the grader" in reason, reason
+
+
+# -- 4. links: the grader never follows a link that student code could make --------------
+LINKS = """
+import os as _os
+def _plant(path):
+    _dir = _os.path.dirname(_os.path.abspath(path))
+    for _name in ("system_1.txt", "system_2.txt", "malformed_0.txt", "planted.txt"):
+        for _make in (lambda p: _os.symlink({canary!r}, p), lambda p: open(p, "w").write("x")):
+            try:
+                _make(_os.path.join(_dir, _name))
+            except OSError:
+                pass
+    for _path in ({canary!r}, {reference!r}):
+        try:
+            _os.symlink(_path, "planted-link")
+        except OSError:
+            pass
+        try:
+            open(_path, "a").write("hacked")
+        except OSError:
+            pass
+    for _make in (lambda: _os.mkfifo("pipe"), lambda: _os.mknod("dev", 0o20666, _os.makedev(5, 2))):
+        try:
+            _make()
+        except OSError:
+            pass
+"""
+
+
+@pytest.mark.parametrize("layer", STRONG)
+def test_links_pipes_and_devices_cannot_be_planted(layer, grade_a1, host, tmp_path):
+    code = LINKS.format(canary=str(host["canary"]), reference=str(REFERENCE / "a1" / "pure.py"))
+    submission = build_submission(
+        tmp_path / "s",
+        edits={"a1/pure.py": lambda t: inject_at_start("load_system", "_plant(path)")(t) + code},
+    )
+    result = grade(grade_a1, submission, layer)
+    assert points_by_criterion(result) == FULL  # every later input still read correctly
+
+
+# -- 5. files of the grader's user, /root, the secrets file -----------------------------
+READ_SECRETS = """
+def _peek():
+    import os
+    seen = []
+    for _path in ({secret!r}, "/etc/shadow", "/root", {canary!r}, {data!r}):
+        try:
+            seen.append(open(_path).read(200) if not os.path.isdir(_path) else str(os.listdir(_path)))
+        except OSError:
+            pass
+    if seen:
+        raise ValueError("leak: " + " | ".join(seen))
+"""
+
+
+@pytest.mark.parametrize("layer", STRONG)
+def test_files_of_the_host_are_unreadable(layer, grade_a1, host, tmp_path):
+    code = READ_SECRETS.format(
+        secret=str(host["secret"]), canary=str(host["canary"]),
+        data=str(REPO.parent / "shared" / "data"),
+    )  # fmt: skip
+    submission = build_submission(
+        tmp_path / "s",
+        edits={"a1/pure.py": lambda t: inject_at_start("trace", "_peek()")(t) + code},
+    )
+    result = grade(grade_a1, submission, layer)
+    assert points_by_criterion(result) == FULL, _text(result)
+
+
+# -- 6. the network ---------------------------------------------------------------------
+@pytest.mark.parametrize("layer", STRONG)
+def test_no_network_and_no_local_sockets(layer, grade_a1, host, tmp_path):
+    code = (
+        "import socket; _s = socket.socket(socket.AF_UNIX); "
+        "_s.connect('/run/dbus/system_bus_socket')"
+    )
+    submission = build_submission(
+        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", code)}
+    )
+    result = grade(grade_a1, submission, layer)
+    assert points_by_criterion(result) == {**FULL, "pure.basic_ops": 1.2, "agreement": 0.0}
+    reason = next(c.reason for c in result.criteria if c.id == "pure.basic_ops")
+    assert "PermissionError" in reason, reason
+
+
+# -- 7. filling the disk ----------------------------------------------------------------
+@pytest.mark.parametrize("layer", STRONG)
+def test_filling_the_scratch_folder_stops_the_worker(layer, grade_a1, host, tmp_path):
+    code = (
+        "import os, time\n"
+        "    for _i in range(40):\n"
+        "        open(f'fill{_i}', 'wb').write(os.urandom(1) * (60 * 2**20))\n"
+        "    time.sleep(5)"
+    )
+    submission = build_submission(
+        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", code)}
+    )
+    result = grade(grade_a1, submission, layer)
+    assert points_by_criterion(result) == {**FULL, "pure.basic_ops": 1.2, "agreement": 0.0}
+    reason = next(c.reason for c in result.criteria if c.id == "pure.basic_ops")
+    assert "filled its folder past the limit" in reason or "larger than" in reason, reason
+
+
+# -- 8. answers that are not answers ----------------------------------------------------
+@pytest.mark.parametrize("layer", STRONG)
+@pytest.mark.parametrize(
+    "answer",
+    ["10**5000", "float('nan')", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+     "{1: 2}", "type('X', (), {'__repr__': lambda s: 1/0})()", "2**80"],
+)  # fmt: skip
+def test_any_returned_value_is_just_a_wrong_answer(answer, layer, grade_a1, host, tmp_path):
+    submission = build_submission(
+        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", f"return {answer}")}
+    )
+    result = grade(grade_a1, submission, layer)
+    assert points_by_criterion(result) == {**FULL, "pure.basic_ops": 1.2, "agreement": 0.0}
+
+
+# -- 9. output that drives the terminal -------------------------------------------------
+def test_student_output_loses_its_control_characters(grade_a1, tmp_path):
+    code = (
+        "print('\\x1b[2J\\x1b]0;pwned\\x07\\x9b31m\\u202eevil'); raise ValueError('\\x1b[31mred')"
+    )
+    submission = build_submission(
+        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", code)}
+    )
+    result = grade_a1(submission, verbose=True)
+    text = _text(result)
+    assert "pwned" in text and "red" in text
+    for control in ("\x1b", "\x07", "\x9b", "\u202e"):
+        assert control not in text
+
+
+# -- 10. nothing outlives a job killed by its timeout -----------------------------------
+def test_a_job_killed_by_its_timeout_leaves_no_folder(tmp_path):
+    from graders.batch.job import Job, run_isolated
+
+    submissions = build_submission(
+        tmp_path / "class" / "mallory", edits={"a1/pure.py": at_import("while True: pass")}
+    )
+    before = _leftovers()
+    job = Job("mallory", "a1", str(submissions), "f", 1, timeout_s=8)
+    outcome = run_isolated(job)
+    assert outcome.status == "timeout"
+    assert _leftovers() <= before
+    assert _worker_processes() == []
+
+
+def test_job_temporary_folders_are_the_drivers(tmp_path):
+    """The job's own temporary folder is where its sandboxes live (so it can remove them)."""
+    env = {**os.environ, "NNGRADE_WORK_DIR": str(tmp_path), "PYTHONPATH": str(REPO)}
+    os.chmod(tmp_path, 0o711)
+    done = subprocess.run(
+        [sys.executable, "-c", "from graders.sandbox.workspace import base_folder; print(base_folder())"],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == str(tmp_path)
