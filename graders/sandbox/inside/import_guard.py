@@ -13,7 +13,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from graders.sandbox.inside.rules import ImportRule
+from graders.sandbox.inside.rules import ImportRule, is_stdlib
 
 _MACHINERY = ("<frozen importlib", "<frozen zipimport")
 
@@ -52,12 +52,16 @@ class ImportGuard:
         if not broken:
             return None
         importer = self._importer()
-        student_frame = importer if importer and self._is_student(importer[0]) else None
-        if student_frame is None and not any(rule.forbidden for rule in broken):
+        student_frame = importer[:2] if importer and self._is_student(importer[0]) else None
+        by_library = importer is not None and not is_stdlib(importer[2].partition(".")[0])
+        if student_frame is None and by_library and not any(rule.forbidden for rule in broken):
             # A library's own optional import (not the student's): stdlib-only does not apply.
+            # The standard library's import helpers (importlib, pkgutil) are the student's.
             return None
         if student_frame is None:
             student_frame = self._any_student_frame()
+            if student_frame is None and not any(rule.forbidden for rule in broken):
+                return None
         if student_frame is not None:
             file = self._relative(student_frame[0])
             for rule in broken:
@@ -74,8 +78,9 @@ class ImportGuard:
         root = next(r for r in self.student_roots if filename.startswith(r))
         return filename[len(root) :]
 
-    def _importer(self) -> tuple[str, int] | None:
-        """The first frame outside the import machinery: the code that asked for the module."""
+    def _importer(self) -> tuple[str, int, str] | None:
+        """The first frame outside the import machinery: the code that asked for the module
+        (file, line, module name)."""
         frame = sys._getframe(2)
         while frame is not None:
             name = frame.f_code.co_filename
@@ -85,7 +90,7 @@ class ImportGuard:
                 or name == __file__
                 or name.startswith("<string>")
             ):
-                return name, frame.f_lineno
+                return name, frame.f_lineno, str(frame.f_globals.get("__name__", ""))
             frame = frame.f_back
         return None
 

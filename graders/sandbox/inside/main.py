@@ -100,6 +100,10 @@ def _set_path(config: dict, anchors: dict[str, str]) -> str:
 
     student_root = rewrite_path(config["student_root"], anchors)
     sys.path[:] = [rewrite_path(p, anchors) for p in config["sys_path"]] + [student_root]
+    for module in list(sys.modules.values()):  # packages imported before the uid drop
+        search = getattr(module, "__path__", None)
+        if anchors and isinstance(search, list):
+            search[:] = [rewrite_path(p, anchors) for p in search]
     sys.path_importer_cache.clear()
     importlib.invalidate_caches()
     return student_root
