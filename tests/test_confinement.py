@@ -51,7 +51,7 @@ def live_processes() -> dict[int, str]:
 
 def worker_processes() -> list[str]:
     """Command lines of every live sandbox worker on this machine."""
-    return [cmd[:200] for cmd in live_processes().values() if "graders/sandbox/worker.py" in cmd]
+    return [cmd[:200] for cmd in live_processes().values() if "sandbox/inside/main.py" in cmd]
 
 
 def processes_with(marker: str) -> list[int]:
@@ -83,7 +83,8 @@ CASES = {
     "calls os._exit(0)": ("multiply", "vectorized", "import os; os._exit(0)",
                           {"vectorized.basic_ops": 0.8, "agreement": 0}, "exited with status 0"),
     "calls pytest.exit": ("norm", "vectorized", "import pytest; pytest.exit('grading over', returncode=0)",
-                          {"vectorized.basic_ops": 0.8, "agreement": 0}, "norm raised Exit: grading over"),
+                          {"vectorized.basic_ops": 0.8, "agreement": 0},
+                          "norm raised ModuleNotFoundError: No module named 'pytest'"),
     "calls sys.exit": ("trace", "vectorized", "import sys; sys.exit(0)",
                        {"vectorized.basic_ops": 0.8, "agreement": 0}, "trace raised SystemExit"),
     "garbles the answer pipe": (
@@ -116,8 +117,10 @@ def test_process_tree_with_setsid_is_killed(layer, grade_a1, tmp_path):
     marker = f"nngrade-hostile-{uuid.uuid4().hex}"
     submission = hostile("transpose", "pure", FORK_TREE.format(marker=marker), tmp_path)
     result = grade_a1(submission, confinement=layer)
-    assert result.points == 10  # it computed the right answers: it earned them
     assert result.confinement == layer
+    # Refused under every layer (by the kernel under the strong ones), so transpose fails
+    # everywhere and the same submission gets the same points on every machine.
+    assert points_by_criterion(result) == {**FULL, "pure.basic_ops": 1.2, "agreement": 0}
     assert processes_with(marker) == []
 
 
@@ -250,23 +253,26 @@ def test_symlink_out_of_the_submission_is_not_followed(grade_a1, tmp_path):
     assert "ignored a1/secret: symbolic links are not followed" in result.notices
 
 
-def test_bubblewrap_hides_the_network_and_the_real_tmp(grade_a1, tmp_path):
-    if "bubblewrap" not in LAYERS:
-        pytest.skip("bubblewrap is not installed here")
+@pytest.mark.parametrize("layer", [k for k in LAYERS if k != "none"])
+def test_strong_layers_hide_the_network_and_the_real_tmp(layer, grade_a1, tmp_path):
     probe = (
         "import socket, pathlib\n"
         "try:\n"
         "    socket.create_connection(('1.1.1.1', 53), timeout=2); _net = 'up'\n"
         "except OSError:\n"
         "    _net = 'down'\n"
-        "_tmp = sorted(p.name for p in pathlib.Path('/tmp').iterdir())\n"
+        "try:\n"
+        "    _tmp = sorted(p.name for p in pathlib.Path('/tmp').iterdir())\n"
+        "except OSError:\n"
+        "    _tmp = 'unreadable'\n"
     )
     leak = "raise ValueError(f'net={_net} tmp={_tmp}')"
     submission = build_submission(
         tmp_path, edits={"a1/pure.py": lambda text: inject_at_start("trace", leak)(text) + probe}
     )
-    result = grade_a1(submission, confinement="bubblewrap")
+    result = grade_a1(submission, confinement=layer)
     reason = next(c.reason for c in result.criteria if c.id == "pure.basic_ops")
     assert "net=down" in reason
-    assert "tmp=['nngrade-worker-" in reason and "pytest-of" not in reason
+    assert "pytest-of" not in reason
+    assert "tmp=unreadable" in reason or "tmp=['nngrade-sandbox-" in reason, reason
     assert next(c for c in result.criteria if c.id == "pure.load_system").status == PASSED

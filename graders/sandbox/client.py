@@ -368,7 +368,10 @@ class Worker:
             raise WorkerCrashed(self._death_reason()) from None
         except ProtocolError as exc:
             raise WorkerCrashed(f"sent an invalid answer: {exc}") from None
-        self._observe_libraries()
+        if self.spec.confinement.kind == "none":
+            # Without the allowlist a forbidden library could be loaded, then the worker
+            # crashed on purpose: look after every call. Otherwise looking at stop is enough.
+            self._observe_libraries()
         attempts = header.get("attempts")
         if isinstance(attempts, list):
             self.attempts.extend(a for a in attempts[:100] if isinstance(a, dict))

@@ -51,7 +51,7 @@ class Audit:
             self._record("program", event, where)
             raise PermissionError(
                 f"{event}: starting another program or process is not allowed in the grader's "
-                "sandbox (the kernel refuses it)"
+                "sandbox"
             )
         if self.probe_running and (
             event in TRACE_EVENTS
