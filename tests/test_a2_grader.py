@@ -56,6 +56,17 @@ def test_stub_gets_zero_with_a_reason_per_criterion():
     assert vectorized.reason.startswith("forward is not implemented yet")
 
 
+def _hidden_sample_loop(text: str) -> str:
+    """A per-sample loop that switches the grader's line tracer off while it runs."""
+    return replace_once(
+        "    error = P - Y\n    return X.T @ error / len(X), error.mean(axis=0)\n",
+        "    import sys\n    _saved = sys.gettrace()\n    sys.settrace(None)\n"
+        "    dW = np.zeros((X.shape[1], P.shape[1]))\n    db = np.zeros(P.shape[1])\n"
+        "    for i in range(len(X)):\n        dW += np.outer(X[i], P[i] - Y[i])\n        db += P[i] - Y[i]\n"
+        "    sys.settrace(_saved)\n    return dW / len(X), db / len(X)\n",
+    )(text)
+
+
 def _per_sample_gradients(text: str) -> str:
     return replace_once(
         "    error = P - Y\n    return X.T @ error / len(X), error.mean(axis=0)\n",
@@ -82,6 +93,7 @@ SEEDED_BUGS = {
         {"gradients": 2, "training.accuracy": 3},
     ),
     "gradients loop over the samples": (_per_sample_gradients, {"training.vectorized": 0}),
+    "a sample loop hidden from the probe": (_hidden_sample_loop, {"training.vectorized": 0}),
     "accidental import torch": (
         replace_once("import numpy as np\n", "import numpy as np\n\ntry:\n    import torch  # noqa: F401\nexcept ImportError:\n    pass\n"),
         {key: 0 for key in FULL},
@@ -94,6 +106,9 @@ def test_seeded_bug_loses_exactly_its_criteria(name, tmp_path):
     edit, broken = SEEDED_BUGS[name]
     result = grade_a2(build_submission(tmp_path, assignment="a2", edits={"a2/perceptron.py": edit}))
     assert points_by_criterion(result) == {**FULL, **broken}
+    if name == "a sample loop hidden from the probe":
+        reason = next(c.reason for c in result.criteria if c.id == "training.vectorized")
+        assert "the grader's probe was disabled (sys.settrace at a2/perceptron.py:" in reason
     for criterion in result.criteria:
         assert (criterion.status == PASSED) == (criterion.id not in broken), criterion
         if criterion.id in broken:
