@@ -11,6 +11,7 @@ from conftest import (
     FAST_A1,
     TEMPLATE,
     build_submission,
+    inject_at_start,
     points_by_criterion,
     replace_once,
 )
@@ -112,6 +113,11 @@ SEEDED_BUGS = {
             "    _checked_determinant(A)\n    return np.linalg.inv(A) @ B",
             "    return np.linalg.pinv(A) @ B")},
         {"vectorized.solvers": 0},
+    ),
+    "both modules return the same wrong trace": (
+        {"a1/pure.py": inject_at_start("trace", "return 0.0"),
+         "a1/vectorized.py": inject_at_start("trace", "return 0.0")},
+        {"pure.basic_ops": 1.2, "vectorized.basic_ops": 0.8, "agreement": 0},
     ),
     "malformed line reported without its number (pure)": (
         {"a1/pure.py": _hide_line_numbers},

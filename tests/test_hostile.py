@@ -360,3 +360,106 @@ def test_job_temporary_folders_are_the_drivers(tmp_path):
     )  # fmt: skip
     assert done.stdout.strip() != str(work)
     work.rmdir()
+
+
+# -- 11. a class: classmates, the secrets file and the output folder ---------------------
+CLASSMATE = """
+import os as _os, pathlib as _p
+def _walk(_target):
+    try:
+        return [_p.Path(_target), *_p.Path(_target).rglob("*")]
+    except OSError:
+        return [_p.Path(_target)]
+for _target in ({alice!r}, {out!r}, {secrets!r}):
+    for _path in _walk(_target):
+        try:
+            if _path.is_file():
+                _stolen = _path.read_text()
+                _path.write_text("overwritten by mallory")
+        except OSError:
+            pass
+    try:
+        (_p.Path(_target) / "mallory-was-here").write_text("x")
+    except OSError:
+        pass
+"""
+
+
+@pytest.mark.parametrize("layer", STRONG)
+def test_a_classmate_cannot_reach_the_class(layer, host, tmp_path):
+    import csv
+
+    from graders.batch.run import BatchOptions, grade_class
+
+    submissions, out = tmp_path / "class", tmp_path / "out"
+    alice = build_submission(submissions / "alice")
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text('{"a5": {"evaluation_seed": 5544332211}}')
+    os.chmod(secrets, 0o600)
+    attack = CLASSMATE.format(alice=str(alice), out=str(out), secrets=str(secrets))
+    build_submission(submissions / "mallory", edits={"a1/pure.py": at_import(attack)})
+    before = tree_digest(alice)
+    options = BatchOptions(
+        ("a1",), submissions, out, jobs=2, progress=False, confinement=layer,
+        require=confinement.STRICT_LAYERS, secrets_file=secrets,
+    )  # fmt: skip
+    grade_class(options)
+    assert tree_digest(alice) == before
+    with (out / "gradebook.csv").open(newline="") as stream:
+        rows = {row["student"]: row for row in csv.DictReader(stream)}
+    assert rows["alice"]["a1"] == "10" and rows["mallory"]["a1"] == "10"
+    for path in out.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert "5544332211" not in text and "overwritten by mallory" not in text, path
+    assert not any(p.name == "mallory-was-here" for p in tmp_path.rglob("*"))
+
+
+# -- 12. the policy: shared grading refuses a weaker sandbox, loudly overridable ----------
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "graders.cli", *args], capture_output=True, text=True,
+        cwd=REPO, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+
+
+def test_shared_formats_refuse_a_weak_sandbox_unless_told_loudly(tmp_path):
+    submission = build_submission(tmp_path / "s")
+    refused = _cli("check", "a1", "--submission", str(submission), "--confinement", "none",
+                   "--format", "gradescope")  # fmt: skip
+    assert refused.returncode == 3
+    assert "refusing to grade" in refused.stderr and "separate-uid" in refused.stderr
+    forced = _cli("check", "a1", "--submission", str(submission), "--confinement", "none",
+                  "--format", "json", "--insecure-sandbox")  # fmt: skip
+    assert forced.returncode == 0, forced.stderr
+    assert "INSECURE: graded with --insecure-sandbox" in forced.stdout
+    own = _cli("check", "a1", "--submission", str(submission), "--confinement", "none")
+    assert own.returncode == 0 and own.stdout.rstrip().endswith("Points 10/10")
+    assert "course grading refuses it" in own.stdout
+
+
+def test_a_layer_that_fails_to_apply_stops_grading(tmp_path, monkeypatch):
+    """A worker that cannot apply a layer the grader claims never runs student code."""
+    from graders.core.runner import GradeOptions
+    from graders.core.runner import grade as grade_assignment
+    from graders.sandbox import client
+
+    layer = STRONG[0]
+    real = client.Worker._lockdown
+
+    def broken(self, rules):
+        config = real(self, rules)
+        config["seccomp_filter"] = None  # the filter is claimed but not loaded
+        return config
+
+    monkeypatch.setattr(client.Worker, "_lockdown", broken)
+    from conftest import FAST_A1
+
+    result = grade_assignment(
+        FAST_A1, build_submission(tmp_path / "s"), GradeOptions(confinement=layer)
+    )
+    assert result.points == 0
+    assert result.internal_errors and all(
+        "did not apply seccomp, no-exec, no-new-processes, no-sockets" in e
+        for e in result.internal_errors
+    )

@@ -322,28 +322,47 @@ def test_agreement(pure: RemoteModule, vectorized: RemoteModule, grading: Gradin
                 lambda: vectorized.solve_inverse(numpy_A, numpy_B),
             ),
         }
+        solution = np.linalg.solve(numpy_A, numpy_B)
+        correct = {
+            "load_system": (numpy_A, numpy_B), "determinant": np.linalg.det(numpy_A),
+            "trace": np.trace(numpy_A), "norm": np.linalg.norm(numpy_B),
+            "transpose": numpy_A.T, "multiply": numpy_A @ numpy_B,
+            "solve_cramer": solution, "solve_inverse": solution,
+        }  # fmt: skip
         for name, (from_pure, from_numpy) in calls.items():
             # Compare as soon as both answers are in, so a failing example stops early.
-            _agree(name, from_pure(), from_numpy(), text, pair=name == "load_system")
+            _agree(name, from_pure(), from_numpy(), correct[name], text, pair=name == "load_system")
 
     agree()
 
 
-def _agree(name: str, from_pure: object, from_numpy: object, text: str, *, pair: bool) -> None:
-    """Fail unless both answers hold the same numbers (an (A, B) pair when ``pair``)."""
+def _agree(
+    name: str, from_pure: object, from_numpy: object, correct: object, text: str, *, pair: bool
+) -> None:
+    """Fail unless both answers hold the correct numbers (an (A, B) pair when ``pair``).
+
+    Each module is held to the grader's own answer, so two modules that agree on a wrong
+    answer (both return zeros) do not earn the agreement points.
+    """
     try:
         left = _flatten(from_pure, pair)
         right = _flatten(from_numpy, pair)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise CriterionFailed(
             f"{name}: answers are not numeric (pure: {expect.describe(from_pure)}, "
             f"numpy: {expect.describe(from_numpy)})"
         ) from None
+    expected = _flatten(correct, pair)
+    system = text.strip().replace("\n", "; ")
     if left.shape != right.shape or not np.allclose(left, right, rtol=1e-6, atol=1e-9):
-        system = text.strip().replace("\n", "; ")
         raise CriterionFailed(
             f"{name} disagrees for the system {system}: pure gave {expect.describe(from_pure)}, "
             f"numpy gave {expect.describe(from_numpy)}"
+        )
+    if left.shape != expected.shape or not np.allclose(left, expected, rtol=1e-6, atol=1e-9):
+        raise CriterionFailed(
+            f"{name} is wrong in both modules for the system {system}: both gave "
+            f"{expect.describe(from_pure)}, expected {expect.describe(correct)}"
         )
 
 

@@ -55,10 +55,12 @@ class Sandbox:
         self.audit: list[dict] = []
         self.libraries: set[str] = set()
         self.failures_in_criterion = 0
+        self._last_failure = ""
         self.last_output = ""
 
     def begin_criterion(self) -> None:
         self.failures_in_criterion = 0
+        self._last_failure = ""
 
     def call(
         self,
@@ -75,8 +77,8 @@ class Sandbox:
         label = label or target.rpartition(":")[2] or target
         if self.failures_in_criterion >= MAX_FAILURES_PER_CRITERION:
             raise StudentCodeError(
-                f"{label}: skipped after {self.failures_in_criterion} crashes or timeouts "
-                "in this criterion"
+                f"{self._last_failure}; after {self.failures_in_criterion} crashes or timeouts "
+                f"in this criterion, {label} was not run"
             )
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
@@ -96,6 +98,7 @@ class Sandbox:
                 reason = f"{label} crashed: {failure.reason}"
             else:
                 reason = f"{label}: {failure.reason}"
+            self._last_failure = f"{short_call(label, args, kwargs or {})} {_outcome(failure)}"
             raise StudentCodeError(reason) from None
         except BaseException:
             self._discard_worker()  # interrupted mid-call: the protocol state is unknown
@@ -149,6 +152,31 @@ class Sandbox:
 
     def module(self, name: str) -> RemoteModule:
         return RemoteModule(self, name)
+
+
+def _outcome(failure: WorkerFailure) -> str:
+    return "hung" if isinstance(failure, CallTimedOut) else "crashed"
+
+
+def short_call(label: str, args: tuple, kwargs: dict, limit: int = 80) -> str:
+    """``label(args)`` in short form for a reason, e.g. ``trace([[1.0, 2.0], ...])``."""
+    parts = [_short_value(a) for a in args] + [f"{k}={_short_value(v)}" for k, v in kwargs.items()]
+    text = ", ".join(parts)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{label}({text})"
+
+
+def _short_value(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    if shape is not None and hasattr(value, "dtype"):
+        return f"array{tuple(shape)}"
+    if isinstance(value, (list, tuple)) and len(value) > 3:
+        return f"[{', '.join(_short_value(v) for v in value[:2])}, ... {len(value)} items]"
+    if isinstance(value, str) and len(value) > 40:
+        return repr(value[:37] + "...")
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _raised_reason(label: str, raised: StudentRaised) -> str:
