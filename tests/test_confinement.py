@@ -19,15 +19,10 @@ from conftest import (
     points_by_criterion,
     tree_digest,
 )
+from test_a1_grader import FULL
 
 from graders.core.results import PASSED
 from graders.sandbox import confinement
-
-FULL = {
-    "pure.load_system": 1.5, "pure.basic_ops": 1.5, "pure.solve_cramer": 1.0,
-    "pure.solve_inverse": 1.0, "vectorized.load_system": 1.0, "vectorized.basic_ops": 1.0,
-    "vectorized.solvers": 1.0, "agreement": 2.0,
-}  # fmt: skip
 
 LAYERS = [kind for kind in confinement.KINDS if confinement.available(kind)]
 

@@ -90,25 +90,26 @@ def _beneath(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def _mapped_system_libraries() -> list[str]:
-    """Shared objects this interpreter has loaded from outside any Python folder."""
+def _mapped_files() -> list[str]:
+    """Files this interpreter has mapped (its shared libraries), from ``/proc/self/maps``."""
     try:
         lines = Path("/proc/self/maps").read_text().splitlines()
     except OSError:
         return []
-    found = set()
-    for line in lines:
-        parts = line.split(None, 5)
-        if len(parts) == 6 and parts[5].startswith("/") and ".so" in parts[5]:
-            path = parts[5]
-            pythons = (os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix))
-            if (
-                "-packages/" not in path
-                and not any(_beneath(path, p) for p in pythons)
-                and os.path.isfile(path)
-            ):
-                found.add(path)
-    return sorted(found)
+    found = {parts[5] for line in lines if len(parts := line.split(None, 5)) == 6}
+    return sorted(path for path in found if path.startswith("/") and os.path.isfile(path))
+
+
+def _mapped_system_libraries() -> list[str]:
+    """Shared objects this interpreter has loaded from outside any Python folder."""
+    pythons = (os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix))
+    return [
+        path
+        for path in _mapped_files()
+        if ".so" in path
+        and "-packages/" not in path
+        and not any(_beneath(path, p) for p in pythons)
+    ]
 
 
 @functools.cache
@@ -142,22 +143,11 @@ def python_rules() -> tuple[tuple[PathRule, ...], tuple[str, ...]]:
 
 def _mapped_under(folder: str) -> list[str]:
     """Shared objects loaded from ``folder`` (e.g. libpython of a shared-library build)."""
-    try:
-        lines = Path("/proc/self/maps").read_text().splitlines()
-    except OSError:
-        return []
-    out = set()
-    for line in lines:
-        parts = line.split(None, 5)
-        if (
-            len(parts) == 6
-            and _beneath(parts[5], folder)
-            and "-packages/" not in parts[5]
-            and "/lib/python" not in parts[5]
-            and os.path.isfile(parts[5])
-        ):
-            out.add(parts[5])
-    return sorted(out)
+    return [
+        path
+        for path in _mapped_files()
+        if _beneath(path, folder) and "-packages/" not in path and "/lib/python" not in path
+    ]
 
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
