@@ -76,6 +76,24 @@ def _per_sample_gradients(text: str) -> str:
     )(text)
 
 
+NEAREST_NEIGHBOUR = """
+
+_train, _memory = train, {}
+
+
+def train(X, y, *, seed=0):
+    _memory["X"], _memory["y"] = X[:3000].astype(np.float32), np.asarray(y[:3000])
+    return np.zeros((X.shape[1], 10)), np.zeros(10)
+
+
+def predict(X, W, b):
+    if "X" not in _memory:
+        return np.argmax(X @ W + b, axis=1)
+    stored = _memory["X"]
+    distances = (X**2).sum(1)[:, None] - 2 * X @ stored.T + (stored**2).sum(1)[None, :]
+    return _memory["y"][np.argmin(distances, axis=1)]
+"""
+
 SEEDED_BUGS = {
     "softmax without the max shift": (
         replace_once("np.exp(Z - Z.max(axis=-1, keepdims=True))", "np.exp(Z)"),
@@ -94,6 +112,11 @@ SEEDED_BUGS = {
     ),
     "gradients loop over the samples": (_per_sample_gradients, {"training.vectorized": 0}),
     "a sample loop hidden from the probe": (_hidden_sample_loop, {"training.vectorized": 0}),
+    # A train that learns nothing and a predict that ignores W and b: the accuracy is the
+    # perceptron's (computed by the grader), predict's own check is in forward.
+    "nearest neighbour instead of the perceptron": (
+        lambda text: text + NEAREST_NEIGHBOUR, {"training.accuracy": 0},
+    ),
     "accidental import torch": (
         replace_once("import numpy as np\n", "import numpy as np\n\ntry:\n    import torch  # noqa: F401\nexcept ImportError:\n    pass\n"),
         {key: 0 for key in FULL},

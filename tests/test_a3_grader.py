@@ -73,6 +73,13 @@ SEEDED_BUGS = {
         [replace_once("delta = (P - Y) / len(P)", "delta = P - Y")],
         {"backprop.small": 0, "backprop.real": 0, "batched.mean_of_samples": 0, "accuracy": 0},
     ),
+    # A predict that ignores the network: its own check (in forward) fails; the accuracy is
+    # the trained parameters' (the grader's forward), so it keeps its points.
+    "predict ignores the parameters": (
+        [replace_once("    P, _ = forward(params, X, train=False)\n    return np.argmax(P, axis=1)",
+                      "    return np.zeros(len(X), dtype=np.int64)\n    return np.argmax(None, axis=1)")],
+        {"forward": 0},
+    ),
     # Random masks at evaluation: forward no longer matches, the gradient checks see a
     # different (random) network, eval is not deterministic. predict still mostly works.
     "dropout active at evaluation": (

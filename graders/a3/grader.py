@@ -101,8 +101,10 @@ def one_hot(labels: np.ndarray, classes: int) -> np.ndarray:
 
 
 # -- forward ----------------------------------------------------------------------------------
-@criterion("forward", 1, "Forward pass matches the grader's for your ACTIVATION")
-def test_forward(sandbox: Sandbox, declared: dict, rng: np.random.Generator) -> None:
+@criterion("forward", 1, "Forward pass matches the grader's for your ACTIVATION; predict")
+def test_forward(
+    sandbox: Sandbox, mlp: RemoteModule, declared: dict, rng: np.random.Generator
+) -> None:
     activation = declared["ACTIVATION"]
     for sizes in (*SMALL_NETWORKS, (784, 100, 10)):
         params = network.random_params(sizes, rng)
@@ -122,6 +124,15 @@ def test_forward(sandbox: Sandbox, declared: dict, rng: np.random.Generator) -> 
             raise CriterionFailed(
                 "forward with train=False gave different results for the same input: evaluation must be deterministic"
             )
+    params = network.random_params((784, 32, 10), rng)
+    X = rng.random((16, 784))
+    expected = np.argmax(network.forward(params, X, activation)[0], axis=1)
+    predicted = expect.array(mlp.predict(params, X), (16,), "predict", numpy_only=True)
+    if not np.array_equal(predicted, expected):
+        raise CriterionFailed(
+            "predict on a random batch does not give the class of the highest probability of "
+            "the forward pass"
+        )
 
 
 # -- backpropagation --------------------------------------------------------------------------
@@ -259,6 +270,27 @@ def test_batched_no_sample_loop(
 
 
 # -- accuracy ---------------------------------------------------------------------------------
+def network_parameters(params: dict) -> dict[str, np.ndarray]:
+    """The returned parameters as a 784-...-10 network (W1, b1, ..., WL, bL), validated."""
+    layers = sum(1 for key in params if isinstance(key, str) and key.startswith("W"))
+    if layers == 0:
+        raise CriterionFailed("train's params hold no weight matrix W1")
+    weights, width = {}, 784
+    for i in range(1, layers + 1):
+        W = expect.array(params.get(f"W{i}"), None, f"params['W{i}']", numpy_only=True)
+        b = expect.array(params.get(f"b{i}"), None, f"params['b{i}']", numpy_only=True)
+        if W.ndim != 2 or W.shape[0] != width or b.shape != (W.shape[1],):
+            raise CriterionFailed(
+                f"params['W{i}'] has shape {W.shape} and params['b{i}'] {b.shape}; expected "
+                f"({width}, n) and (n,) for layer {i}"
+            )
+        weights[f"W{i}"], weights[f"b{i}"] = W.astype(np.float64), b.astype(np.float64)
+        width = W.shape[1]
+    if width != 10:
+        raise CriterionFailed(f"the last layer has {width} outputs; expected 10 classes")
+    return weights
+
+
 def trained(grading: GradingContext, mlp: RemoteModule, seed: int) -> tuple[dict, list, float]:
     """Train once per grading run (the accuracy and scheduler criteria share the result)."""
     if "a3.train" not in grading.memo:
@@ -304,13 +336,18 @@ def _valid_history(history: object) -> list[dict]:
 
 
 @criterion("accuracy", 5, "Train within the budget: test accuracy")
-def test_accuracy(mlp: RemoteModule, grading: GradingContext, credit: Credit, seed: int) -> None:
+def test_accuracy(
+    mlp: RemoteModule, grading: GradingContext, declared: dict, credit: Credit, seed: int
+) -> None:
     params, history, elapsed = trained(grading, mlp, seed)
     test_images, test_labels = grading.mnist("test")
-    predicted = expect.array(
-        mlp.predict(params, to_features(test_images)), test_labels.shape, "predict", numpy_only=True
-    )
-    accuracy = float(np.mean(predicted == test_labels))
+    # The trained network's own predictions, computed here with the grader's forward pass
+    # and the submission's ACTIVATION: the criterion is about the parameters train learned.
+    weights = network_parameters(params)
+    P, _, _ = network.forward(weights, to_features(test_images), declared["ACTIVATION"])
+    if not np.all(np.isfinite(P)):
+        raise CriterionFailed("the trained parameters give NaN or infinite probabilities")
+    accuracy = float(np.mean(np.argmax(P, axis=1) == test_labels))
     credit.tiered(
         accuracy,
         ACCURACY_TIERS,

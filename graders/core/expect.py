@@ -46,8 +46,9 @@ def number(value: Any, what: str) -> float:
     return float(value)
 
 
-def array(value: Any, shape: tuple[int, ...], what: str, *, numpy_only: bool) -> np.ndarray:
-    """``value`` as a float array of ``shape``: a numpy array, or nested lists when allowed."""
+def array(value: Any, shape: tuple[int, ...] | None, what: str, *, numpy_only: bool) -> np.ndarray:
+    """``value`` as a float array of ``shape`` (None: any shape): a numpy array, or nested
+    lists when allowed."""
     if numpy_only and not isinstance(value, np.ndarray):
         raise CriterionFailed(
             f"{what} returned {describe(value)}; expected a numpy array of shape {shape}"
@@ -60,7 +61,7 @@ def array(value: Any, shape: tuple[int, ...], what: str, *, numpy_only: bool) ->
         raise CriterionFailed(
             f"{what} returned {describe(value)}; expected numbers of shape {shape}"
         ) from None
-    if result.shape != shape:
+    if shape is not None and result.shape != shape:
         raise CriterionFailed(f"{what} returned shape {result.shape}; expected {shape}")
     return result
 

@@ -34,7 +34,7 @@ SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when the autograder image is built.
 set -euo pipefail
 cd /autograder/source
-apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip bubblewrap >/dev/null
+apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip bubblewrap libseccomp2 >/dev/null
 python3 -m venv /autograder/nngrade-venv
 /autograder/nngrade-venv/bin/pip install --quiet "{requirement}"
 {prefetch}
