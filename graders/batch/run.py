@@ -166,7 +166,7 @@ def grade_class(options: BatchOptions) -> BatchReport:
         finally:
             bar.close()
 
-    _write_reports(list(records.values()), out, report, options, started, bool(secrets))
+    _write_reports(list(records.values()), out, report, options, started, secrets)
     return report
 
 
@@ -227,13 +227,33 @@ def _plan(
     ]
 
 
+def evaluation_set_note(options: BatchOptions, secrets: dict) -> str:
+    """Which images the accuracy criteria used, for the summary and the run record."""
+    from graders.data.perturb import seed_from
+
+    uses_mnist = any(
+        (spec := catalog.grader_spec(key)) is not None and spec.uses_mnist
+        for key in options.assignments
+    )
+    if not uses_mnist:
+        return ""
+    if options.eval_set:
+        return "the instructor's held-out evaluation set (--eval-set)"
+    if seed_from(secrets)[1]:
+        return "the public MNIST test set with a secret seeded perturbation (no exact look-up)"
+    return (
+        "the public MNIST test set with the public perturbation: students can memorise it; "
+        "give --eval-set (a held-out set) or a secret mnist.perturbation_seed in --secrets"
+    )
+
+
 def _write_reports(
     records: list[StudentRecord],
     out: Path,
     report: BatchReport,
     options: BatchOptions,
     started: float,
-    secrets_used: bool,
+    secrets: dict,
 ) -> None:
     write_atomically(out / "gradebook.csv", gradebook.render(records))
     for record in records:
@@ -241,6 +261,9 @@ def _write_reports(
         write_atomically(out / "feedback" / f"{record.student}.html", feedback.html_page(record))
     report.seconds = time.monotonic() - started
     report.summary = summary.write_summary(records, out)
+    evaluation = evaluation_set_note(options, secrets)
+    if evaluation:
+        report.summary += f"\n\nAccuracy measured on: {evaluation}.\n"
     write_atomically(out / "summary.md", report.summary + "\n" + report.line() + "\n")
     run = {
         "line": report.line(),
@@ -248,7 +271,8 @@ def _write_reports(
         "seed": options.seed,
         "engine": options.engine,
         "jobs": options.jobs,
-        "secrets": "instructor secrets used" if secrets_used else "none",
+        "secrets": "instructor secrets used" if secrets else "none",
+        "evaluation_set": evaluation or None,
         "environment": describe_environment(),
         "graded": report.graded,
         "skipped": report.skipped,

@@ -73,13 +73,21 @@ class GradingContext:
     def mnist(self, split: str):
         """MNIST ``split`` as (uint8 images, int64 labels), loaded in the grader process.
 
-        The "test" split is the instructor's held-out set when one was given.
+        The "test" split is the instructor's held-out set when one was given; otherwise the
+        public test images with a seeded perturbation, so that memorising them gains nothing.
         """
         from graders.data.mnist import load_evaluation_set, load_mnist
+        from graders.data.perturb import perturb, seed_from
 
         if split == "test" and self.eval_set is not None:
             return load_evaluation_set(*self.eval_set)
-        return load_mnist(split, self.data_root, download=self.download)
+        images, labels = load_mnist(split, self.data_root, download=self.download)
+        if split == "test":
+            key = "mnist.test.perturbed"
+            if key not in self.memo:
+                self.memo[key] = perturb(images, seed_from(self.secrets)[0])
+            images = self.memo[key]
+        return images, labels
 
     def secret(self, name: str, default=None):
         """This assignment's secret ``name`` (e.g. hidden evaluation seeds), or ``default``."""
