@@ -119,6 +119,12 @@ def test_process_tree_with_setsid_is_killed(layer, grade_a1, tmp_path):
     assert processes_with(marker) == []
 
 
+def test_a_criterion_stopped_by_hangs_names_the_call_that_hung(grade_a1, tmp_path):
+    result = grade_a1(hostile("trace", "pure", "while True: pass", tmp_path))
+    reason = next(c.reason for c in result.criteria if c.id == "agreement")
+    assert reason.startswith("trace([[") and ") hung; after 3 crashes or timeouts" in reason, reason
+
+
 @pytest.mark.parametrize("layer", LAYERS)
 def test_infinite_loop_is_stopped_under_every_layer(layer, grade_a1, tmp_path):
     result = grade_a1(
