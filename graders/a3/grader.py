@@ -74,13 +74,64 @@ def l2_of(declared: dict) -> float:
     return float(value)
 
 
+def gradients_with(
+    sandbox: Sandbox, params: dict, X: np.ndarray, Y: np.ndarray, constants: dict
+) -> dict:
+    """The submission's gradients with its module constants set to ``constants``."""
+    grads = sandbox.call(
+        f"{PROBES}:gradients_with", (params, X, Y, constants), label="forward/backward"
+    )
+    return _gradient_dict(grads, params)
+
+
 def call_gradients(sandbox: Sandbox, params: dict, X: np.ndarray, Y: np.ndarray) -> dict:
     grads = sandbox.call(f"{PROBES}:gradients", (params, X, Y), label="forward/backward")
+    return _gradient_dict(grads, params)
+
+
+def _gradient_dict(grads: object, params: dict) -> dict:
     if not isinstance(grads, dict):
         raise CriterionFailed(
             f"backward returned {expect.describe(grads)}; expected a dict with dW1, db1, ..."
         )
     return {name: grads.get(f"d{name}") for name in params}
+
+
+def own_forward_differences(
+    sandbox: Sandbox, params: dict, X: np.ndarray, Y: np.ndarray, l2: float
+):
+    """Finite differences of the loss of the student's own forward pass (section 5 of the
+    statement): the worker returns only P for each nudged entry; the loss and the
+    differences are computed here."""
+
+    def differences(name: str, indices: list[tuple[int, ...]]) -> np.ndarray:
+        answer = sandbox.call(
+            f"{PROBES}:perturbed_probabilities",
+            (params, X, name, [list(i) for i in indices], H),
+            label="forward",
+        )
+        if not isinstance(answer, list) or len(answer) != 2 * len(indices):
+            raise ValueError("forward gave no probabilities")
+        values = []
+        for k, index in enumerate(indices):
+            losses = []
+            for P, step in ((answer[2 * k], H), (answer[2 * k + 1], -H)):
+                P = np.asarray(P, dtype=np.float64)
+                if P.shape != Y.shape:
+                    raise ValueError("forward gave probabilities of the wrong shape")
+                data = float(-(Y * np.log(np.clip(P, 1e-300, 1.0))).sum(axis=1).mean())
+                nudged = {key: value.copy() for key, value in params.items()}
+                nudged[name][index] += step
+                penalty = (
+                    0.5
+                    * l2
+                    * sum(float((v**2).sum()) for key, v in nudged.items() if key.startswith("W"))
+                )
+                losses.append(data + penalty)
+            values.append((losses[0] - losses[1]) / (2 * H))
+        return np.array(values)
+
+    return differences
 
 
 def away_from_kinks(
@@ -156,6 +207,7 @@ def _check_networks(
             max_entries=150,
             seed=seed,
             skip=skip,
+            second_opinion=own_forward_differences(sandbox, params, X, Y, l2),
         )
         total += len(report.checks)
         correct += sum(check.ok for check in report.checks)
@@ -484,27 +536,35 @@ def check_l2(sandbox: Sandbox, declared: dict, credit: Credit, rng: np.random.Ge
     credit.parts(("weights gain lambda * W", "biases are not regularised"))
     params, X = away_from_kinks((6, 5, 3), activation, rng, n=8)
     Y = one_hot(rng.integers(0, 3, 8), 3)
-    plain = network.backward(params, X, Y, activation)
-    got = call_gradients(sandbox, params, X, Y)
+    # What the submission's L2 adds: its gradient with OPTION = "l2" minus its gradient
+    # without (the scheduler changes no gradient), so a backprop bug, judged in backprop,
+    # costs nothing here.
+    with_l2 = gradients_with(sandbox, params, X, Y, {"OPTION": "l2"})
+    without = gradients_with(sandbox, params, X, Y, {"OPTION": "scheduler"})
+
+    def added(name: str) -> np.ndarray:
+        shape = params[name].shape
+        return expect.array(
+            with_l2[name], shape, f"backward's d{name}", numpy_only=True
+        ) - expect.array(without[name], shape, f"backward's d{name}", numpy_only=True)
+
     with credit.check("weights gain lambda * W"):
         for name in ("W1", "W2"):
-            value = expect.array(
-                got[name], params[name].shape, f"backward's d{name}", numpy_only=True
-            )
             expect.close(
-                value - plain[name],
+                added(name),
                 l2 * params[name],
-                f"d{name} minus the cross-entropy gradient (should be L2_LAMBDA * {name})",
+                f"what L2 adds to d{name} (should be L2_LAMBDA * {name})",
                 rtol=1e-4,
                 atol=1e-9,
             )
     with credit.check("biases are not regularised"):
         for name in ("b1", "b2"):
-            value = expect.array(
-                got[name], params[name].shape, f"backward's d{name}", numpy_only=True
-            )
             expect.close(
-                value, plain[name], f"d{name} (biases carry no L2 term)", rtol=1e-5, atol=1e-10
+                added(name),
+                np.zeros_like(params[name]),
+                f"what L2 adds to d{name} (biases carry no L2 term)",
+                rtol=1e-5,
+                atol=1e-10,
             )
 
 

@@ -55,3 +55,44 @@ def scheduler_steps(lr: float, options: dict, metrics: list[float]) -> list[floa
     """The learning rates PlateauScheduler(lr, **options) returns for ``metrics``."""
     scheduler = _mlp().PlateauScheduler(lr, **options)
     return [float(scheduler.step(metric)) for metric in metrics]
+
+
+def perturbed_probabilities(
+    params: dict, X: np.ndarray, name: str, indices: list, h: float
+) -> list[np.ndarray]:
+    """The student's P (eval mode) with each entry of ``params[name]`` moved by +h and -h.
+
+    The grader turns these into finite differences of the loss of the student's own
+    forward pass; only P crosses back, the arithmetic stays in the grader.
+    """
+    mlp = _mlp()
+    tensor = params[name]
+    out = []
+    for index in indices:
+        index = tuple(int(i) for i in index)
+        original = tensor[index]
+        for step in (h, -h):
+            tensor[index] = original + step
+            P, _ = _pair(
+                mlp.forward(params, X, train=False, rng=np.random.default_rng(0)), "forward"
+            )
+            out.append(np.asarray(P, dtype=np.float64))
+        tensor[index] = original
+    return out
+
+
+def gradients_with(params: dict, X: np.ndarray, Y: np.ndarray, constants: dict) -> dict:
+    """The student's gradients with module constants set as given (e.g. OPTION), then restored."""
+    mlp = _mlp()
+    missing = object()
+    saved = {name: getattr(mlp, name, missing) for name in constants}
+    try:
+        for name, value in constants.items():
+            setattr(mlp, name, value)
+        return gradients(params, X, Y)
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                delattr(mlp, name)
+            else:
+                setattr(mlp, name, value)
