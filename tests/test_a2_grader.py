@@ -112,6 +112,15 @@ SEEDED_BUGS = {
     ),
     "gradients loop over the samples": (_per_sample_gradients, {"training.vectorized": 0}),
     "a sample loop hidden from the probe": (_hidden_sample_loop, {"training.vectorized": 0}),
+    # A per-sample loop in train (a running loss, one sample at a time): forward and
+    # gradients are vectorized, train is not.
+    "train loops over the samples": (
+        replace_once("            P = forward(X[batch], W, b)\n",
+                     "            P = forward(X[batch], W, b)\n"
+                     "            for i in range(len(batch)):  # the running loss, sample by sample\n"
+                     "                _loss = -np.log(P[i, y[batch[i]]] + 1e-12)\n"),
+        {"training.vectorized": 0},
+    ),
     # A train that learns nothing and a predict that ignores W and b: the accuracy is the
     # perceptron's (computed by the grader), predict's own check is in forward.
     "nearest neighbour instead of the perceptron": (
@@ -129,6 +138,9 @@ def test_seeded_bug_loses_exactly_its_criteria(name, tmp_path):
     edit, broken = SEEDED_BUGS[name]
     result = grade_a2(build_submission(tmp_path, assignment="a2", edits={"a2/perceptron.py": edit}))
     assert points_by_criterion(result) == {**FULL, **broken}
+    if name == "train loops over the samples":
+        reason = next(c.reason for c in result.criteria if c.id == "training.vectorized")
+        assert reason.startswith("train loops over samples in Python at a2/perceptron.py:"), reason
     if name == "a sample loop hidden from the probe":
         reason = next(c.reason for c in result.criteria if c.id == "training.vectorized")
         assert "the grader's probe was disabled (sys.settrace at a2/perceptron.py:" in reason

@@ -151,6 +151,19 @@ def test_a_python_loop_over_samples_is_detected(tmp_path):
     assert reason.startswith("forward/backward loops over samples in Python")
 
 
+def test_a_python_loop_over_samples_in_train_is_detected_and_named(tmp_path):
+    loop = replace_once(
+        "            P, cache = forward(params, X[batch], train=True, rng=rng)\n",
+        "            P, cache = forward(params, X[batch], train=True, rng=rng)\n"
+        "            for i in range(len(batch)):  # the running loss, sample by sample\n"
+        "                _sample_loss = -np.log(P[i, y[batch[i]]] + 1e-12)\n",
+    )
+    result = grade_a3(a3_submission(tmp_path, loop))
+    assert points_by_criterion(result) == {**FULL, "batched.no_sample_loop": 0}
+    reason = next(c.reason for c in result.criteria if c.id == "batched.no_sample_loop")
+    assert reason.startswith("train loops over samples in Python at a3/mlp.py:"), reason
+
+
 def test_training_over_the_budget_gets_no_accuracy_and_no_history(tmp_path):
     spec = dataclasses.replace(A3, budgets={**A3.budgets, "train": 2.0})
     result = grade_a3(a3_submission(tmp_path, option("scheduler")), spec)

@@ -15,7 +15,7 @@ from graders.core import expect
 from graders.core.context import GradingContext
 from graders.core.gradcheck import check_gradients
 from graders.core.plugin import Credit, CriterionFailed, criterion
-from graders.core.vectorization import require_no_sample_loop
+from graders.core.vectorization import require_no_sample_loop, require_no_sample_loop_in_train
 from graders.data.mnist import to_features
 from graders.sandbox.sandbox import RemoteModule
 
@@ -271,7 +271,7 @@ def test_training_accuracy(
     )
 
 
-@criterion("training.vectorized", 1, "No Python loop over samples in forward and gradients")
+@criterion("training.vectorized", 1, "No Python loop over samples in forward, gradients and train")
 def test_training_vectorized(grading: GradingContext, rng: np.random.Generator) -> None:
     sandbox = grading.sandbox("numpy")
     W, b = rng.normal(scale=0.01, size=(784, 10)), np.zeros(10)
@@ -285,4 +285,14 @@ def test_training_vectorized(grading: GradingContext, rng: np.random.Generator) 
         (small, Y_small, P_small),
         (large, Y_large, P_large),
         "gradients",
+    )
+    images, labels = grading.mnist("train")
+    X, y = to_features(images[:2000]), np.asarray(labels[:2000])
+    require_no_sample_loop_in_train(
+        sandbox,
+        f"{MODULE}:train",
+        (
+            ((X[:200], y[:200]), {"EPOCHS": 1, "BATCH_SIZE": 20}),
+            ((X, y), {"EPOCHS": 1, "BATCH_SIZE": 200}),
+        ),
     )

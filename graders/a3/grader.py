@@ -17,7 +17,7 @@ from graders.core import expect
 from graders.core.context import GradingContext
 from graders.core.gradcheck import check_gradients, kink_mask
 from graders.core.plugin import Credit, CriterionFailed, criterion
-from graders.core.vectorization import require_no_sample_loop
+from graders.core.vectorization import require_no_sample_loop, require_no_sample_loop_in_train
 from graders.data.mnist import to_features, train_validation_split
 from graders.sandbox.sandbox import RemoteModule, Sandbox
 
@@ -306,6 +306,16 @@ def test_batched_no_sample_loop(
         "forward/backward",
     )
     images, labels = grading.mnist("train")
+    X, y = to_features(images[:2100]), np.asarray(labels[:2100])
+    validation = (X[2000:], y[2000:])
+    require_no_sample_loop_in_train(
+        sandbox,
+        f"{MODULE}:train",
+        (
+            ((X[:200], y[:200], *validation), {"EPOCHS": 1, "BATCH_SIZE": 20}),
+            ((X[:2000], y[:2000], *validation), {"EPOCHS": 1, "BATCH_SIZE": 200}),
+        ),
+    )
     limit = grading.assignment.budgets["epoch"]
     started = time.monotonic()
     sandbox.call(

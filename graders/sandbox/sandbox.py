@@ -12,6 +12,7 @@ from typing import Any
 
 from graders.sandbox.client import (
     CallTimedOut,
+    SandboxStartError,
     StudentRaised,
     Worker,
     WorkerCrashed,
@@ -51,6 +52,7 @@ class Sandbox:
         self.deadline = deadline
         self._worker: Worker | None = None
         self._workspace: Workspace | None = None
+        self._start_error: SandboxStartError | None = None
         self.attempts: list[dict] = []
         self.audit: list[dict] = []
         self.libraries: set[str] = set()
@@ -113,10 +115,17 @@ class Sandbox:
         return self._workspace
 
     def _ensure_worker(self) -> Worker:
+        if self._start_error is not None:
+            raise self._start_error  # the sandbox cannot start here: do not try again
         if self._worker is None or not self._worker.alive:
             self._discard_worker()
-            self._worker = Worker(self.spec, self.workspace)
-            self._worker.start()
+            worker = Worker(self.spec, self.workspace)
+            try:
+                worker.start()
+            except SandboxStartError as error:
+                self._start_error = error
+                raise
+            self._worker = worker
         return self._worker
 
     def _collect(self, worker: Worker) -> None:

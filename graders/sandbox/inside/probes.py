@@ -70,6 +70,63 @@ def count_student_lines(target: str, args: list, kwargs: dict) -> int:
     return count
 
 
+def line_profile(target: str, args: list, kwargs: dict, constants: dict) -> dict:
+    """Run ``target`` with its module's constants set to ``constants`` (then restored) and
+    count the lines executed in the student's files, in total and per line.
+
+    The grader runs a short ``train`` twice with the same number of batches, once with
+    10x more samples per batch: vectorized code runs the same lines both times.
+    """
+    module = importlib.import_module(target.partition(":")[0])
+    missing = object()
+    saved = {name: getattr(module, name, missing) for name in constants}
+    per_line: dict[tuple[str, int], int] = {}
+    roots = STUDENT_ROOTS
+
+    def local(frame, event, arg):
+        if event == "line":
+            key = (frame.f_code.co_filename, frame.f_lineno)
+            per_line[key] = per_line.get(key, 0) + 1
+        return local
+
+    def tracer(frame, event, arg):
+        return local if frame.f_code.co_filename.startswith(roots) else None
+
+    watcher = audit.CURRENT
+    try:
+        for name, value in constants.items():
+            setattr(module, name, value)
+        if watcher is not None:
+            watcher.probe_disabled = ""
+            watcher.probe_running = True
+        still_tracing = True
+        _SETTRACE(tracer)
+        try:
+            _resolve(target)(*args, **kwargs)
+            still_tracing = _GETTRACE() is tracer
+        except BaseException:
+            if watcher is None or not watcher.probe_disabled:
+                raise
+        finally:
+            _SETTRACE(None)
+            if watcher is not None:
+                watcher.probe_running = False
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                delattr(module, name)
+            else:
+                setattr(module, name, value)
+    disabled = watcher.probe_disabled if watcher is not None else ""
+    if disabled or not still_tracing:
+        raise ProbeDisabled(disabled or "the line tracer was replaced")
+    lines = []
+    for (file, line), count in per_line.items():
+        root = next((r for r in roots if file.startswith(r)), "")
+        lines.append([file[len(root) :], line, count])
+    return {"total": sum(per_line.values()), "lines": lines}
+
+
 def module_constants(module: str, names: list[str]) -> dict:
     """Simple module-level constants (str, int, float, bool, None) the student declared."""
     loaded = importlib.import_module(module)
