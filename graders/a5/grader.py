@@ -373,6 +373,7 @@ def test_performance(sandbox: Sandbox, grading: GradingContext, credit: Credit) 
     policy = _policy(sandbox, "shipped", "act")
     seeds, _, chosen = evaluation_seeds(grading)
     scores = _play(policy, seeds, grading.assignment.budgets["evaluate"])
+    grading.series["returns"] = [round(float(r), 2) for r in scores.returns]
     credit.tiered(
         scores.mean,
         PERFORMANCE_TIERS,

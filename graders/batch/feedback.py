@@ -12,7 +12,7 @@ import html
 from graders.batch.records import StudentRecord
 from graders.catalog import KEYS, course_assignment
 from graders.core.results import LabResult, format_points
-from graders.render import github
+from graders.render import github, plots
 from graders.render.summary import minimum_line, provenance
 
 
@@ -54,6 +54,22 @@ small { color: #666; }
 """
 
 
+def _charts(result) -> list[str]:
+    """Inline SVG plots of the numbers the grader kept (a3 history, a5 returns)."""
+    charts = []
+    if result.series.get("history"):
+        charts.append(plots.learning_curve_svg(result.series["history"]))
+    if result.series.get("returns"):
+        charts.append(plots.returns_svg(result.series["returns"]))
+    return [f"<figure>{_inline(svg)}</figure>" for svg in charts if svg]
+
+
+def _inline(svg: str) -> str:
+    """An SVG document as an element of the page (without its XML prologue)."""
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else ""
+
+
 def html_page(record: StudentRecord) -> str:
     e = html.escape
     report = _graded(record)
@@ -87,6 +103,7 @@ def html_page(record: StudentRecord) -> str:
                 f"<td>{points}</td><td>{e(c.reason)}</td></tr>"
             )
         parts.append("</table>")
+        parts += _charts(result)
         parts.append(f"<small>{e(provenance(result))}</small>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -36,6 +36,8 @@ class GradingContext:
     artifacts: list[str] = field(default_factory=list)
     #: Results shared between criteria of one run (e.g. one training run, two criteria).
     memo: dict = field(default_factory=dict)
+    #: Numbers for the feedback page's plots (see AssignmentResult.series).
+    series: dict[str, list] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     _sandboxes: dict[str, Sandbox] = field(default_factory=dict)
 

@@ -92,6 +92,9 @@ class AssignmentResult:
     output_tail: dict[str, str] = field(default_factory=dict)
     #: Files saved for the report, e.g. "episode animation: a5-episode.gif".
     artifacts: list[str] = field(default_factory=list)
+    #: Numbers a feedback page can plot: "history" (a3: train_loss and val_accuracy per
+    #: epoch), "returns" (a5: the return of each evaluation episode).
+    series: dict[str, list] = field(default_factory=dict)
 
     @property
     def points(self) -> float:

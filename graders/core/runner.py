@@ -140,6 +140,7 @@ def grade(
         limits=spec.limits.describe(),
         submission=str(Path(submission).resolve()),
         artifacts=list(context.artifacts),
+        series=dict(context.series),
     )
     _apply_rules(result, spec)
     _clean(result)
