@@ -157,16 +157,46 @@ def test_gradient_reason_names_the_broken_tensor(tmp_path):
     assert "dW has shape (4, 5); expected (5, 4)" in reason and "db correct" in reason
 
 
-def test_training_over_the_budget_gets_no_accuracy_points(tmp_path):
+@pytest.mark.parametrize(
+    ("waste", "reason"),
+    [
+        # Computing past the budget (3 s on 2 cores = 6 CPU seconds) on one core.
+        ("    import time\n    while time.process_time() < 9: pass\n",
+         "train used more than 6 CPU seconds, its budget (it was stopped)"),
+        # Waiting: no CPU time, so the wall clock stops it at 4x the budget.
+        ("    import time\n    time.sleep(30)\n", "train did not finish within 12 s (it was stopped)"),
+    ],
+)  # fmt: skip
+def test_training_over_the_budget_gets_no_accuracy_points(waste, reason, tmp_path):
     spec = dataclasses.replace(A2, budgets={"train": 3.0})
     slow = replace_once("    rng = np.random.default_rng(seed)\n",
-                        "    import time\n    time.sleep(6)\n    rng = np.random.default_rng(seed)\n")  # fmt: skip
+                        waste + "    rng = np.random.default_rng(seed)\n")  # fmt: skip
     result = grade_a2(
         build_submission(tmp_path, assignment="a2", edits={"a2/perceptron.py": slow}), spec
     )
     assert points_by_criterion(result) == {**FULL, "training.accuracy": 0}
-    reason = next(c.reason for c in result.criteria if c.id == "training.accuracy")
-    assert reason == "train did not finish within 3 s (it was stopped)"
+    assert next(c.reason for c in result.criteria if c.id == "training.accuracy") == reason
+
+
+def test_the_budget_means_the_same_alone_with_fewer_threads_and_on_a_busy_machine():
+    """The reference trains in about 4 CPU seconds; 4 s on 2 cores is 8. Alone, with one
+    thread (as in a batch of 2 jobs on 2 cores) and beside two processes that keep both
+    cores busy, the points are the same: the budget is counted in CPU time."""
+    import subprocess
+    import sys
+
+    spec = dataclasses.replace(A2, budgets={"train": 4.0})
+    alone = grade_a2(REFERENCE, spec)
+    one_thread = grade_a2(REFERENCE, spec, threads=1)
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        busy = grade_a2(REFERENCE, spec)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    for result in (alone, one_thread, busy):
+        assert points_by_criterion(result) == FULL, result.criteria
 
 
 def test_accuracy_tiers(tmp_path):

@@ -361,15 +361,14 @@ def trained(grading: GradingContext, mlp: RemoteModule, seed: int) -> tuple[dict
             images, labels, validation=10000, seed=0
         )
         budget = grading.assignment.budgets["train"]
-        started = time.monotonic()
         try:
-            answer = mlp.train.with_timeout(budget)(
+            answer = mlp.train.with_budget(budget)(
                 to_features(train_x), train_y, to_features(val_x), val_y, seed=seed
             )
         except Exception as error:
             grading.memo["a3.train"] = error
             raise
-        grading.memo["a3.train"] = (answer, time.monotonic() - started)
+        grading.memo["a3.train"] = (answer, grading.sandbox("numpy").last_call_cpu_s)
     memo = grading.memo["a3.train"]
     if isinstance(memo, Exception):
         raise memo
@@ -418,7 +417,7 @@ def test_accuracy(
     credit.tiered(
         accuracy,
         ACCURACY_TIERS,
-        f"test accuracy {accuracy:.2%} after {elapsed:.0f} s and {len(history)} epochs (full credit from 95%)",
+        f"test accuracy {accuracy:.2%} after {elapsed:.0f} CPU seconds and {len(history)} epochs (full credit from 95%)",
     )
 
 

@@ -279,7 +279,7 @@ def test_accuracy(sandbox: Sandbox, grading: GradingContext, credit: Credit, see
         sandbox.call(
             f"{PROBES}:train_and_predict",
             (images, labels, test_images, seed),
-            timeout=budget,
+            budget_s=budget,
             label="train",
         ),
         "train",

@@ -397,7 +397,7 @@ def test_learning(sandbox: Sandbox, grading: GradingContext, credit: Credit, see
     _, seeds, _ = evaluation_seeds(grading)
     _dict(
         sandbox.call(
-            f"{PROBES}:train_agent", (LEARNING_STEPS, seed), timeout=budget, label="train"
+            f"{PROBES}:train_agent", (LEARNING_STEPS, seed), budget_s=budget, label="train"
         ),
         "train",
     )

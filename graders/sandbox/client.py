@@ -50,6 +50,11 @@ class Limits:
     call_timeout_s: float = 20.0
     max_answer_bytes: int = 256 * 2**20
     threads: int = 2
+    #: Time budgets of grading ("train within 5 minutes on 2 CPU cores") are counted in CPU
+    #: seconds of the worker's processes: budget x promised_cores. The wall clock only stops
+    #: a program that waits, at budget x budget_wall_factor.
+    promised_cores: int = 2
+    budget_wall_factor: float = 4.0
     #: What a worker may keep in its scratch folder (checked while it runs).
     scratch_bytes: int = 512 * 2**20
     scratch_entries: int = 20_000
@@ -165,6 +170,15 @@ class Worker:
         self.attempts: list[dict] = []
         self.audit: list[dict] = []
         self.libraries: set[str] = set()
+        #: CPU seconds the last call with a CPU budget used (all the worker's processes).
+        self.last_call_cpu_s = 0.0
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by every process of this worker (user + system)."""
+        process = self._process
+        if process is None:
+            return 0.0
+        return processes.cpu_seconds({process.pid} | processes.descendants(process.pid))
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -342,13 +356,25 @@ class Worker:
             )
 
     # -- calls --------------------------------------------------------------------------
-    def call(self, target: str, args: tuple, kwargs: dict, timeout: float) -> Any:
-        """Run ``target`` ("module:function") in the worker and return its decoded answer."""
+    def call(
+        self,
+        target: str,
+        args: tuple,
+        kwargs: dict,
+        timeout: float,
+        cpu_budget: float | None = None,
+    ) -> Any:
+        """Run ``target`` ("module:function") in the worker and return its decoded answer.
+
+        With ``cpu_budget`` the call is also stopped once the worker's processes have used
+        that many CPU seconds: a budget in CPU time means the same on a busy machine.
+        """
         if not self.alive:
             raise WorkerCrashed(self._death_reason())
         self._next_id += 1
         request_id = self._next_id
         deadline = time.monotonic() + timeout
+        meter = _CpuMeter(self, cpu_budget) if cpu_budget is not None else None
         try:
             channel.send(
                 self._requests,
@@ -365,9 +391,14 @@ class Worker:
         except channel.ChannelTimeout:
             raise CallTimedOut(f"did not finish within {timeout:g} s") from None
         except channel.ChannelClosed:
+            if meter is not None and meter.exceeded:
+                raise CallTimedOut(meter.reason) from None
             raise WorkerCrashed(self._death_reason()) from None
         except ProtocolError as exc:
             raise WorkerCrashed(f"sent an invalid answer: {exc}") from None
+        finally:
+            if meter is not None:
+                self.last_call_cpu_s = meter.stop()
         if self.spec.confinement.kind == "none":
             # Without the allowlist a forbidden library could be loaded, then the worker
             # crashed on purpose: look after every call. Otherwise looking at stop is enough.
@@ -465,3 +496,39 @@ class _ScratchGuard:
 
     def stop(self) -> None:
         self._stopped.set()
+
+
+class _CpuMeter:
+    """Stops a call once the worker has used ``budget`` CPU seconds (checked 5x a second)."""
+
+    def __init__(self, worker: Worker, budget: float, interval_s: float = 0.2):
+        self.exceeded = False
+        self.reason = ""
+        self._worker = worker
+        self._budget = budget
+        self._start = worker.cpu_seconds()
+        self._used = 0.0
+        self._stopped = threading.Event()
+        self._interval = interval_s
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(self._interval):
+            self._used = self._worker.cpu_seconds() - self._start
+            if self._used > self._budget:
+                self.exceeded = True
+                self.reason = f"used more than {self._budget:g} CPU seconds, its budget"
+                process = self._worker._process
+                if process is not None:
+                    processes.kill_tree(process.pid, self._worker.marker.encode())
+                    if self._worker.uid is not None:
+                        processes.kill_uid(self._worker.uid)
+                return
+
+    def stop(self) -> float:
+        self._stopped.set()
+        self._thread.join(timeout=2)
+        if not self.exceeded:
+            self._used = max(self._used, self._worker.cpu_seconds() - self._start)
+        return self._used

@@ -161,6 +161,22 @@ def _is_zombie(pid: int) -> bool:
     return state[state.rfind(")") + 2] == "Z"
 
 
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pids: set[int]) -> float:
+    """User + system CPU seconds of ``pids`` (all their threads), read from ``/proc``."""
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICKS
+
+
 def mapped_libraries(root: int, skip_executable: str | None = None) -> set[str]:
     """Paths of shared objects mapped by ``root`` and its descendants (trusted observation),
     leaving out processes that run ``skip_executable`` (the sandbox's own wrapper)."""

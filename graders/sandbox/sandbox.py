@@ -53,6 +53,8 @@ class Sandbox:
         self._worker: Worker | None = None
         self._workspace: Workspace | None = None
         self._start_error: SandboxStartError | None = None
+        #: CPU seconds of the last call made with a budget.
+        self.last_call_cpu_s = 0.0
         self.attempts: list[dict] = []
         self.audit: list[dict] = []
         self.libraries: set[str] = set()
@@ -71,10 +73,15 @@ class Sandbox:
         kwargs: dict | None = None,
         timeout: float | None = None,
         label: str | None = None,
+        budget_s: float | None = None,
     ) -> Any:
         """Call ``target`` ("module:function") with arguments sent by value.
 
         ``label`` names the call in reasons (a probe is reported as the function it runs).
+        ``budget_s`` is a grading budget such as "5 minutes on 2 CPU cores": it is counted
+        in CPU seconds (``budget_s`` x the promised cores), so the same code gets the same
+        verdict alone, beside other jobs or on a busy machine; a program that only waits is
+        stopped by the wall clock at ``budget_s`` x ``budget_wall_factor``.
         """
         label = label or target.rpartition(":")[2] or target
         if self.failures_in_criterion >= MAX_FAILURES_PER_CRITERION:
@@ -85,10 +92,17 @@ class Sandbox:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise BudgetExhausted(f"{label}: the time budget for grading this submission ran out")
-        limit = min(timeout or self.spec.limits.call_timeout_s, remaining)
+        limits = self.spec.limits
+        cpu_budget = None
+        if budget_s is not None:
+            cpu_budget = budget_s * limits.promised_cores
+            timeout = budget_s * limits.budget_wall_factor
+        limit = min(timeout or limits.call_timeout_s, remaining)
         worker = self._ensure_worker()
         try:
-            return worker.call(target, args, kwargs or {}, limit)
+            answer = worker.call(target, args, kwargs or {}, limit, cpu_budget)
+            self.last_call_cpu_s = worker.last_call_cpu_s
+            return answer
         except StudentRaised as raised:
             raise StudentCodeError(_raised_reason(label, raised), student_raised=raised) from None
         except WorkerFailure as failure:
@@ -217,8 +231,15 @@ class RemoteFunction:
         return self._sandbox.call(self._target, args, kwargs)
 
     def with_timeout(self, seconds: float):
-        """The same function with its own per-call time limit (e.g. a training budget)."""
+        """The same function with its own per-call time limit."""
         return lambda *args, **kwargs: self._sandbox.call(self._target, args, kwargs, seconds)
+
+    def with_budget(self, seconds: float):
+        """The same function under a grading budget ("N seconds on the promised cores"),
+        counted in CPU time (see :meth:`Sandbox.call`)."""
+        return lambda *args, **kwargs: self._sandbox.call(
+            self._target, args, kwargs, budget_s=seconds
+        )
 
 
 class RemoteModule:
