@@ -10,6 +10,7 @@ Run: python bench/class_throughput.py [--sizes a1=8 a2=4 a3=4 a4=2 a5=2] [--data
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import shutil
 import sys
@@ -34,7 +35,7 @@ def build_class(root: Path, assignment: str, size: int) -> Path:
     return root
 
 
-def measure(assignment: str, size: int, jobs: int, data_dir: Path) -> tuple[float, int]:
+def measure(assignment: str, size: int, jobs: int, data_dir: Path) -> tuple[float, list[str]]:
     with tempfile.TemporaryDirectory(prefix="nngrade-bench-") as scratch:
         submissions = build_class(Path(scratch) / "class", assignment, size)
         started = time.perf_counter()
@@ -50,10 +51,16 @@ def measure(assignment: str, size: int, jobs: int, data_dir: Path) -> tuple[floa
                 progress=False,
             )  # fmt: skip
         )
-        return time.perf_counter() - started, report.graded
+        seconds = time.perf_counter() - started
+        with (Path(scratch) / "out" / "gradebook.csv").open(newline="") as stream:
+            points = [row[assignment] for row in csv.DictReader(stream)]
+        assert report.graded == size, f"only {report.graded} of {size} were graded"
+        return seconds, points
 
 
-def table_row(assignment: str, size: int, timings: dict[int, float], cores: int) -> str:
+def table_row(
+    assignment: str, size: int, timings: dict[int, float], points: dict[int, list[str]], cores: int
+) -> str:
     """Per-core throughput from the faster of 1 and 2 jobs (one job may already use every
     core through BLAS or torch threads), and the speed-up of 2 jobs over 1."""
     best = min(timings.values())
@@ -61,7 +68,8 @@ def table_row(assignment: str, size: int, timings: dict[int, float], cores: int)
     return (
         f"| {assignment} | {size} | {timings[1] / size:.1f} s | {per_hour:.0f} | "
         f"{per_hour / cores:.0f} | {timings[1]:.0f} s | {timings[2]:.0f} s | "
-        f"{timings[1] / timings[2]:.2f}x |"
+        f"{timings[1] / timings[2]:.2f}x | "
+        f"{'identical' if points[1] == points[2] else 'DIFFERENT'}: {', '.join(sorted(set(points[1])))} |"
     )
 
 
@@ -71,10 +79,11 @@ def report(rows: list[str], cores: int) -> None:
         f"local engine, {cores} cores, bubblewrap when available. Throughput uses the faster "
         "of `--jobs 1` and `--jobs 2` and is divided by the cores; the last column is the "
         "speed-up of 2 jobs over 1 (each job's workers get cores/jobs threads, so a3's BLAS "
-        "and a4's torch already use both cores with one job).\n\n"
+        "and a4's torch already use both cores with one job). Time budgets are CPU seconds, so "
+        "the points must not depend on the number of jobs: the last column compares them.\n\n"
         "| assignment | submissions | seconds per submission (1 job) | submissions per hour "
-        "| per hour per core | wall, 1 job | wall, 2 jobs | scaling 1 -> 2 jobs |\n"
-        "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
+        "| per hour per core | wall, 1 job | wall, 2 jobs | scaling 1 -> 2 jobs | points, 1 and 2 jobs |\n"
+        "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
     )
     write_section("bench/class_throughput.py", body)
     print(body)
@@ -91,14 +100,14 @@ def main() -> None:
     rows = []
     for item in args.sizes:
         assignment, size = item.split("=")
-        timings = {}
+        timings, points = {}, {}
         for jobs in (1, 2):
-            seconds, graded = measure(assignment, int(size), jobs, args.data_dir)
+            seconds, points[jobs] = measure(assignment, int(size), jobs, args.data_dir)
             timings[jobs] = seconds
             print(
-                f"{assignment}: {size} submissions, {jobs} job(s): {seconds:.1f} s ({graded} graded)"
+                f"{assignment}: {size} submissions, {jobs} job(s): {seconds:.1f} s {points[jobs]}"
             )
-        rows.append(table_row(assignment, int(size), timings, cores))
+        rows.append(table_row(assignment, int(size), timings, points, cores))
     report(rows, cores)
 
 
