@@ -459,3 +459,42 @@ def test_a_layer_that_fails_to_apply_stops_grading(tmp_path, monkeypatch):
         "did not apply seccomp, no-exec, no-new-processes, no-sockets" in e
         for e in result.internal_errors
     )
+
+
+# -- 13. a grader killed mid-run leaves no worker behind ---------------------------------
+@pytest.mark.parametrize("layer", STRONG)
+def test_workers_die_with_a_killed_grader(layer, tmp_path):
+    import signal
+    import time
+
+    from graders.sandbox.workspace import remove_tree
+
+    submission = build_submission(
+        tmp_path / "s", edits={"a1/pure.py": inject_at_start("load_system", "while True: pass")}
+    )
+    before = _leftovers()
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from conftest import FAST_A1, grade, "
+        "GradeOptions; from pathlib import Path; "
+        "grade(FAST_A1, Path(sys.argv[2]), GradeOptions(confinement=sys.argv[3]))"
+    )
+    grader = subprocess.Popen(
+        [sys.executable, "-c", script, str(REPO / "tests"), str(submission), layer],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _worker_processes() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _worker_processes(), "no worker started"
+        time.sleep(0.5)  # the worker is now looping in student code
+        grader.send_signal(signal.SIGKILL)
+        grader.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _worker_processes() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _worker_processes() == []
+    finally:
+        grader.kill()
+        for name in _leftovers() - before:  # a killed grader cannot tidy up; the driver does
+            remove_tree(base_folder() / name, 30)

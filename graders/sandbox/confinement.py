@@ -40,11 +40,9 @@ BASE_LAYERS = (
 #: Guarantees the worker applies to itself before student code runs (confirmed at start).
 WORKER_GUARANTEES = (
     "separate-uid", "non-root", "landlock-filesystem", "landlock-network", "landlock-scope",
-    "seccomp", "no-exec", "no-new-processes", "no-sockets",
+    "seccomp", "no-exec", "no-new-processes", "no-sockets", "die-with-parent",
 )  # fmt: skip
-NAMESPACE_LAYERS = (
-    "bubblewrap", "mount-namespace", "pid-namespace", "network-namespace", "die-with-parent",
-)  # fmt: skip
+NAMESPACE_LAYERS = ("bubblewrap", "mount-namespace", "pid-namespace", "network-namespace")
 #: Layers that follow from others: name -> any one of these gives it.
 DERIVED = {
     "filesystem-allowlist": ("landlock-filesystem", "mount-namespace"),
@@ -183,6 +181,7 @@ def build(kind: str) -> Confinement:
         layers += ["landlock-scope"] if abi >= 6 else []
     if seccomp:
         layers += ["seccomp", "no-exec", "no-new-processes", "no-sockets"]
+    layers.append("die-with-parent")
     if kind == "bubblewrap":
         layers += list(NAMESPACE_LAYERS)
     return Confinement(

@@ -9,6 +9,7 @@ program needs and refuses, with an error the program sees:
   BLAS and PyTorch use, stay allowed; ``clone3`` answers ENOSYS so the C library falls back
   to ``clone``, whose flags the filter can read);
 * sockets: ``socket``, ``connect`` (no network, no local services);
+* undoing "die with the grader": ``prctl(PR_SET_PDEATHSIG, ...)``;
 * kernel interfaces a grader never needs: tracing, namespaces, mounts, BPF, keyrings,
   io_uring, modules, perf, userfaultfd, device nodes.
 
@@ -24,6 +25,7 @@ import os
 import tempfile
 
 _CLONE_THREAD = 0x00010000
+_PR_SET_PDEATHSIG = 1
 
 REFUSED = (
     "execve", "execveat", "fork", "vfork", "ptrace", "process_vm_readv", "process_vm_writev",
@@ -56,6 +58,8 @@ def compiled() -> bytes:
     for name in NO_SOCKETS:
         _add(seccomp, flt, seccomp.ERRNO(errno.EACCES), name)
     _add(seccomp, flt, seccomp.ERRNO(errno.ENOSYS), "clone3")
+    # The worker dies with the grader (PR_SET_PDEATHSIG); student code may not undo that.
+    flt.add_rule(deny, "prctl", seccomp.Arg(0, seccomp.EQ, _PR_SET_PDEATHSIG))
     flt.add_rule(
         deny, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, _CLONE_THREAD, 0)
     )  # a new process, not a thread

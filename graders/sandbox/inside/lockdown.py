@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 from pathlib import Path
 
 from graders.sandbox.inside import landlock
 
+_PR_SET_PDEATHSIG = 1
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
@@ -85,6 +87,12 @@ def apply(config: dict) -> tuple[list[str], dict[str, str]]:
     if os.geteuid() != 0 and os.getuid() != 0:
         guarantees.append("non-root")
 
+    # Die with the grader, even if it is killed before it can stop this worker. Set after
+    # the uid change (which clears it); the seccomp filter forbids changing it again.
+    parent = os.getppid()
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != parent:
+        raise LockdownFailed("the grader is gone, or prctl(PR_SET_PDEATHSIG) failed")
+    guarantees.append("die-with-parent")
     if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise LockdownFailed("prctl(PR_SET_NO_NEW_PRIVS) failed")
     if ruleset is not None:
