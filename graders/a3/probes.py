@@ -7,6 +7,8 @@ import importlib
 
 import numpy as np
 
+from graders.sandbox.inside.probes import module_constants_set
+
 MODULE = "a3.mlp"
 
 
@@ -83,16 +85,5 @@ def perturbed_probabilities(
 
 def gradients_with(params: dict, X: np.ndarray, Y: np.ndarray, constants: dict) -> dict:
     """The student's gradients with module constants set as given (e.g. OPTION), then restored."""
-    mlp = _mlp()
-    missing = object()
-    saved = {name: getattr(mlp, name, missing) for name in constants}
-    try:
-        for name, value in constants.items():
-            setattr(mlp, name, value)
+    with module_constants_set(_mlp(), constants):
         return gradients(params, X, Y)
-    finally:
-        for name, value in saved.items():
-            if value is missing:
-                delattr(mlp, name)
-            else:
-                setattr(mlp, name, value)

@@ -10,13 +10,10 @@ COUNT_LINES = "graders.sandbox.inside.probes:count_student_lines"
 SLACK = 25
 
 
-def require_no_sample_loop(
-    sandbox: Sandbox, target: str, small: tuple, large: tuple, what: str
-) -> None:
-    """Fail when ``target`` runs many more student lines on ``large`` than on ``small``."""
+def _probe(sandbox: Sandbox, probe: str, args: tuple, what: str):
+    """Call a line-count probe; a probe that student code switched off scores 0."""
     try:
-        few = sandbox.call(COUNT_LINES, (target, list(small), {}), label=what)
-        many = sandbox.call(COUNT_LINES, (target, list(large), {}), label=what)
+        return sandbox.call(probe, args, label=what)
     except StudentCodeError as error:
         if error.raised("ProbeDisabled"):
             detail = error.student_raised.message if error.student_raised else ""
@@ -25,6 +22,14 @@ def require_no_sample_loop(
                 "many lines your code runs, so it must not change sys.settrace/sys.setprofile"
             ) from None
         raise
+
+
+def require_no_sample_loop(
+    sandbox: Sandbox, target: str, small: tuple, large: tuple, what: str
+) -> None:
+    """Fail when ``target`` runs many more student lines on ``large`` than on ``small``."""
+    few = _probe(sandbox, COUNT_LINES, (target, list(small), {}), what)
+    many = _probe(sandbox, COUNT_LINES, (target, list(large), {}), what)
     if not isinstance(few, int) or not isinstance(many, int):
         raise CriterionFailed(f"{what}: could not count the lines it executes")
     if many > few + SLACK:
@@ -52,16 +57,10 @@ def require_no_sample_loop_in_train(
     profiles = []
     for args, constants in runs:
         try:
-            profile = sandbox.call(
-                PROFILE_LINES, (target, list(args), {"seed": 0}, constants), label=what
+            profile = _probe(
+                sandbox, PROFILE_LINES, (target, list(args), {"seed": 0}, constants), what
             )
-        except StudentCodeError as error:
-            if error.raised("ProbeDisabled"):
-                detail = error.student_raised.message if error.student_raised else ""
-                raise CriterionFailed(
-                    f"{what}: the grader's probe was disabled ({detail}); the grader measures "
-                    "how many lines your code runs, so it must not change sys.settrace"
-                ) from None
+        except StudentCodeError:
             # A train that fails is judged (and loses its points) where it is trained;
             # it shows no loop here, so this criterion does not charge for it again.
             return

@@ -173,6 +173,15 @@ class Worker:
         #: CPU seconds the last call with a CPU budget used (all the worker's processes).
         self.last_call_cpu_s = 0.0
 
+    def kill_processes(self) -> None:
+        """Kill every process of this worker now (a watchdog's verdict); the pending call
+        then sees the pipe close and reads the watchdog's reason."""
+        process = self._process
+        if process is not None:
+            processes.kill_tree(process.pid, self.marker.encode())
+            if self.uid is not None:
+                processes.kill_uid(self.uid)
+
     def cpu_seconds(self) -> float:
         """CPU time used so far by every process of this worker (user + system)."""
         process = self._process
@@ -487,11 +496,7 @@ class _ScratchGuard:
                     f"it filled its folder past the limit ({limits.scratch_bytes // 2**20} MiB, "
                     f"{limits.scratch_entries} files) and was stopped"
                 )
-                process = self._worker._process
-                if process is not None:
-                    processes.kill_tree(process.pid, self._worker.marker.encode())
-                    if self._worker.uid is not None:
-                        processes.kill_uid(self._worker.uid)
+                self._worker.kill_processes()
                 return
 
     def stop(self) -> None:
@@ -519,11 +524,7 @@ class _CpuMeter:
             if self._used > self._budget:
                 self.exceeded = True
                 self.reason = f"used more than {self._budget:g} CPU seconds, its budget"
-                process = self._worker._process
-                if process is not None:
-                    processes.kill_tree(process.pid, self._worker.marker.encode())
-                    if self._worker.uid is not None:
-                        processes.kill_uid(self._worker.uid)
+                self._worker.kill_processes()
                 return
 
     def stop(self) -> float:

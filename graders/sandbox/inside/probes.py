@@ -8,6 +8,7 @@ grader scores as 0 with the place where it happened.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 
@@ -29,21 +30,20 @@ def _resolve(target: str):
     return getattr(importlib.import_module(module), name)
 
 
-def count_student_lines(target: str, args: list, kwargs: dict) -> int:
-    """Run ``target`` and count the Python lines executed in the student's files.
+def _run_traced(function, args: list, kwargs: dict) -> dict[tuple[str, int], int]:
+    """Run ``function`` under the grader's line tracer; executed student lines by place.
 
-    Vectorized code executes the same number of lines for 100 samples as for 1000;
-    a Python loop over samples executes a number proportional to the batch size.
+    Raises :class:`ProbeDisabled` when student code switched the tracer off or replaced it
+    (the audit hook refuses it and says where).
     """
-    function = _resolve(target)
     roots = STUDENT_ROOTS
     watcher = audit.CURRENT
-    count = 0
+    per_line: dict[tuple[str, int], int] = {}
 
     def local(frame, event, arg):
-        nonlocal count
         if event == "line":
-            count += 1
+            key = (frame.f_code.co_filename, frame.f_lineno)
+            per_line[key] = per_line.get(key, 0) + 1
         return local
 
     def tracer(frame, event, arg):
@@ -52,8 +52,8 @@ def count_student_lines(target: str, args: list, kwargs: dict) -> int:
     if watcher is not None:
         watcher.probe_disabled = ""
         watcher.probe_running = True
-    _SETTRACE(tracer)
     still_tracing = True
+    _SETTRACE(tracer)
     try:
         function(*args, **kwargs)
         still_tracing = _GETTRACE() is tracer
@@ -67,7 +67,34 @@ def count_student_lines(target: str, args: list, kwargs: dict) -> int:
     disabled = watcher.probe_disabled if watcher is not None else ""
     if disabled or not still_tracing:
         raise ProbeDisabled(disabled or "the line tracer was replaced")
-    return count
+    return per_line
+
+
+@contextlib.contextmanager
+def module_constants_set(module, constants: dict):
+    """Set a student module's constants (e.g. OPTION, EPOCHS) for a while, then restore them;
+    the statements require constants to be read when functions run."""
+    missing = object()
+    saved = {name: getattr(module, name, missing) for name in constants}
+    try:
+        for name, value in constants.items():
+            setattr(module, name, value)
+        yield module
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                delattr(module, name)
+            else:
+                setattr(module, name, value)
+
+
+def count_student_lines(target: str, args: list, kwargs: dict) -> int:
+    """Run ``target`` and count the Python lines executed in the student's files.
+
+    Vectorized code executes the same number of lines for 100 samples as for 1000;
+    a Python loop over samples executes a number proportional to the batch size.
+    """
+    return sum(_run_traced(_resolve(target), args, kwargs).values())
 
 
 def line_profile(target: str, args: list, kwargs: dict, constants: dict) -> dict:
@@ -78,51 +105,11 @@ def line_profile(target: str, args: list, kwargs: dict, constants: dict) -> dict
     10x more samples per batch: vectorized code runs the same lines both times.
     """
     module = importlib.import_module(target.partition(":")[0])
-    missing = object()
-    saved = {name: getattr(module, name, missing) for name in constants}
-    per_line: dict[tuple[str, int], int] = {}
-    roots = STUDENT_ROOTS
-
-    def local(frame, event, arg):
-        if event == "line":
-            key = (frame.f_code.co_filename, frame.f_lineno)
-            per_line[key] = per_line.get(key, 0) + 1
-        return local
-
-    def tracer(frame, event, arg):
-        return local if frame.f_code.co_filename.startswith(roots) else None
-
-    watcher = audit.CURRENT
-    try:
-        for name, value in constants.items():
-            setattr(module, name, value)
-        if watcher is not None:
-            watcher.probe_disabled = ""
-            watcher.probe_running = True
-        still_tracing = True
-        _SETTRACE(tracer)
-        try:
-            _resolve(target)(*args, **kwargs)
-            still_tracing = _GETTRACE() is tracer
-        except BaseException:
-            if watcher is None or not watcher.probe_disabled:
-                raise
-        finally:
-            _SETTRACE(None)
-            if watcher is not None:
-                watcher.probe_running = False
-    finally:
-        for name, value in saved.items():
-            if value is missing:
-                delattr(module, name)
-            else:
-                setattr(module, name, value)
-    disabled = watcher.probe_disabled if watcher is not None else ""
-    if disabled or not still_tracing:
-        raise ProbeDisabled(disabled or "the line tracer was replaced")
+    with module_constants_set(module, constants):
+        per_line = _run_traced(_resolve(target), args, kwargs)
     lines = []
     for (file, line), count in per_line.items():
-        root = next((r for r in roots if file.startswith(r)), "")
+        root = next((r for r in STUDENT_ROOTS if file.startswith(r)), "")
         lines.append([file[len(root) :], line, count])
     return {"total": sum(per_line.values()), "lines": lines}
 
