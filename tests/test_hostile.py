@@ -443,8 +443,8 @@ def test_a_layer_that_fails_to_apply_stops_grading(tmp_path, monkeypatch):
     layer = STRONG[0]
     real = client.Worker._lockdown
 
-    def broken(self, rules):
-        config = real(self, rules)
+    def broken(self):
+        config = real(self)
         config["seccomp_filter"] = None  # the filter is claimed but not loaded
         return config
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -29,8 +30,8 @@ from graders.sandbox.inside.rules import ImportRule
 from graders.sandbox.text import clean_line
 from graders.sandbox.workspace import (
     Workspace,
-    _traversable_by_anyone,
     allocate_uid,
+    traversable_by_anyone,
     usage,
 )
 
@@ -204,7 +205,7 @@ class Worker:
             "rules": [rule.to_json() for rule in spec.rules],
             "local_modules": sorted(spec.local_modules),
             "limits": spec.limits.rlimits(),
-            "lockdown": self._lockdown(rules),
+            "lockdown": self._lockdown(),
             "request_fd": request_read,
             "response_fd": response_write,
             "max_request_bytes": 1 << 30,
@@ -240,40 +241,34 @@ class Worker:
 
     def _allowlist(self) -> list[PathRule]:
         """Every path this worker may use (see :mod:`graders.sandbox.allowlist`)."""
+        return [*self._shared_rules(), *self._own_rules()]
+
+    def _shared_rules(self) -> tuple[PathRule, ...]:
+        """The system, the interpreter and the libraries: the same for every worker."""
         python, _ = allowlist.python_rules()
         libraries, _ = allowlist.library_rules(self.spec.libraries)
-        own = [
+        return (*allowlist.system_rules(), *python, *libraries)
+
+    def _own_rules(self) -> tuple[PathRule, ...]:
+        return (
             PathRule(str(self.workspace.runtime)),
             PathRule(str(self.workspace.inputs)),
             PathRule(str(self.scratch), "rw"),
-        ]
-        return [*allowlist.system_rules(), *python, *libraries, *own]
+        )
 
     def _sys_path(self) -> list[str]:
         _, stdlib = allowlist.python_rules()
         _, folders = allowlist.library_rules(self.spec.libraries)
         return [str(self.workspace.runtime), *stdlib, *folders]
 
-    def _lockdown(self, rules: list[PathRule]) -> dict:
+    def _lockdown(self) -> dict:
         confinement = self.spec.confinement
         if confinement.kind == "none":
             return {}
         anchor = self.uid is not None and confinement.kind == "landlock"
-        paths = []
-        for rule in rules:
-            entry = {"path": rule.path, "access": rule.access}
-            if anchor and not _traversable_by_anyone(Path(rule.path)):
-                entry["anchor"] = True
-            if rule.hide:
-                paths.append({**entry, "access": "list"})
-                for child in sorted(_children(rule.path)):
-                    if child not in rule.hide:
-                        paths.append({**entry, "path": os.path.join(rule.path, child),
-                                      "access": rule.access})  # fmt: skip
-            else:
-                paths.append(entry)
+        paths = _shared_lockdown_paths(self._shared_rules(), anchor)
         return {
-            "paths": paths,
+            "paths": [*paths, *_lockdown_paths(self._own_rules(), anchor)],
             "uid": self.uid,
             "landlock_abi": confinement.landlock_abi,
             "seccomp_filter": self.workspace.seccomp_path if confinement.seccomp else None,
@@ -463,6 +458,31 @@ def describe_exit(code: int, limits: Limits) -> str:
         }
         return f"the process died of {name} ({hints.get(name, 'killed by a signal')})"
     return f"the process exited with status {code} in the middle of a call (sys.exit/os._exit?)"
+
+
+def _lockdown_paths(rules: tuple[PathRule, ...], anchor: bool) -> tuple[dict, ...]:
+    """The allowlist as the worker's lock-down applies it: a folder with hidden children
+    becomes "list" plus one rule per other child; with ``anchor``, paths a uid that owns
+    nothing cannot walk to are opened before the uid drop."""
+    paths = []
+    for rule in rules:
+        entry = {"path": rule.path, "access": rule.access}
+        if anchor and not traversable_by_anyone(Path(rule.path)):
+            entry["anchor"] = True
+        if rule.hide:
+            paths.append({**entry, "access": "list"})
+            for child in sorted(_children(rule.path)):
+                if child not in rule.hide:
+                    paths.append({**entry, "path": os.path.join(rule.path, child),
+                                  "access": rule.access})  # fmt: skip
+        else:
+            paths.append(entry)
+    return tuple(paths)
+
+
+#: Every worker of a sandbox (and every restart) has the same system, Python and library
+#: rules: expand them once (the standard library alone is some 200 paths to check).
+_shared_lockdown_paths = functools.lru_cache(maxsize=32)(_lockdown_paths)
 
 
 def _children(folder: str) -> list[str]:

@@ -40,7 +40,7 @@ class WorkspaceError(Exception):
     """A host-side operation on a sandbox folder was refused (a link, a device, too slow)."""
 
 
-def _traversable_by_anyone(path: Path) -> bool:
+def traversable_by_anyone(path: Path) -> bool:
     """Whether a uid that owns nothing can walk down to ``path``."""
     current = path.resolve()
     for folder in [current, *current.parents]:
@@ -61,7 +61,7 @@ def base_folder() -> Path:
         "/var/tmp",
         "/dev/shm",
     ):
-        if candidate and Path(candidate).is_dir() and _traversable_by_anyone(Path(candidate)):
+        if candidate and Path(candidate).is_dir() and traversable_by_anyone(Path(candidate)):
             return Path(candidate)
     return Path(tempfile.gettempdir())
 
