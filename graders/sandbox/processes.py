@@ -35,11 +35,16 @@ def become_subreaper() -> bool:
     return _subreaper_set
 
 
+def _process_dirs():
+    """``/proc/<pid>`` of every process (none where there is no ``/proc``)."""
+    for entry in Path("/proc").iterdir() if Path("/proc/self").exists() else ():
+        if entry.name.isdigit():
+            yield entry
+
+
 def _parent_map() -> dict[int, int]:
     parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir() if Path("/proc/self").exists() else ():
-        if not entry.name.isdigit():
-            continue
+    for entry in _process_dirs():
         try:
             stat = (entry / "stat").read_text()
         except OSError:
@@ -110,23 +115,25 @@ def kill_tree(root: int, marker: bytes, *, attempts: int = 20) -> None:
         time.sleep(0.02)
 
 
-def processes_of_uid(uid: int) -> list[int]:
-    """Live processes whose real or effective uid is ``uid`` (read from ``/proc``)."""
-    found = []
-    for entry in Path("/proc").iterdir() if Path("/proc/self").exists() else ():
-        if not entry.name.isdigit():
-            continue
+def process_uids() -> dict[int, set[int]]:
+    """Real and effective uid of every process, from ``/proc/<pid>/status`` (the owner of
+    ``/proc/<pid>`` is root for a process that changed its uid, so it cannot be used)."""
+    found: dict[int, set[int]] = {}
+    for entry in _process_dirs():
         try:
             status = (entry / "status").read_text()
         except OSError:
             continue
         for line in status.splitlines():
             if line.startswith("Uid:"):
-                ids = {int(value) for value in line.split()[1:3]}
-                if uid in ids and not _is_zombie(int(entry.name)):
-                    found.append(int(entry.name))
+                found[int(entry.name)] = {int(value) for value in line.split()[1:3]}
                 break
     return found
+
+
+def processes_of_uid(uid: int) -> list[int]:
+    """Live processes whose real or effective uid is ``uid``."""
+    return [pid for pid, ids in process_uids().items() if uid in ids and not _is_zombie(pid)]
 
 
 def kill_uid(uid: int, *, attempts: int = 50) -> bool:

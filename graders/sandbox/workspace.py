@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from graders.sandbox import seccomp_filter
+from graders.sandbox import processes, seccomp_filter
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the graders package
 _INSIDE = Path(__file__).resolve().with_name("inside")
@@ -68,20 +68,11 @@ def base_folder() -> Path:
 
 def allocate_uid() -> int:
     """A uid that owns nothing: random in a reserved range, and used by no process now."""
-    busy = _uids_in_use()
+    busy = set().union(*processes.process_uids().values())
     while True:
         uid = UID_BASE + random.SystemRandom().randrange(UID_SPAN)
         if uid not in busy:
             return uid
-
-
-def _uids_in_use() -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir() if Path("/proc/self").exists() else ():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                found.add(entry.stat().st_uid)
-    return found
 
 
 class Workspace:
