@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from results_file import write_section  # noqa: E402
 
 from graders.batch.run import BatchOptions, grade_class  # noqa: E402
+from graders.core.options import GradeOptions  # noqa: E402
 
 DEFAULT_SIZES = {"a1": 8, "a2": 4, "a3": 4, "a4": 2, "a5": 2}
 
@@ -45,8 +46,7 @@ def measure(assignment: str, size: int, jobs: int, data_dir: Path) -> tuple[floa
                 submissions,
                 Path(scratch) / "out",
                 jobs=jobs,
-                data_dir=data_dir,
-                download=False,
+                grading=GradeOptions(data_dir=data_dir, download=False),
                 force=True,
                 progress=False,
             )  # fmt: skip

@@ -18,7 +18,8 @@ sys.path.insert(0, str(REPO / "bench"))
 from results_file import write_section  # noqa: E402
 
 from graders.a1 import ASSIGNMENT  # noqa: E402
-from graders.core.runner import GradeOptions, grade  # noqa: E402
+from graders.core.options import GradeOptions  # noqa: E402
+from graders.core.runner import grade  # noqa: E402
 from graders.sandbox import confinement  # noqa: E402
 
 

@@ -20,7 +20,8 @@ sys.path.insert(0, str(REPO / "bench"))
 import numpy as np  # noqa: E402
 from results_file import write_section  # noqa: E402
 
-from graders.core.runner import GradeOptions, grade  # noqa: E402
+from graders.core.options import GradeOptions  # noqa: E402
+from graders.core.runner import grade  # noqa: E402
 from graders.data.mnist import load_mnist, to_features, train_validation_split  # noqa: E402
 
 

@@ -164,7 +164,8 @@ def a5_grader_budget(name: str) -> float:
 
 def grade_time(args: argparse.Namespace) -> None:
     from graders.a5 import ASSIGNMENT
-    from graders.core.runner import GradeOptions, grade
+    from graders.core.options import GradeOptions
+    from graders.core.runner import grade
 
     rows = []
     for name in ("reference", "student_template"):

@@ -1,57 +1,76 @@
-"""The course's five lab assignments, and the graders available for them."""
+"""The course: every assignment package under ``graders/`` and the lab totals they make.
+
+Each assignment describes itself once, as the ``ASSIGNMENT`` spec of its package
+(``graders/a1/__init__.py`` ...). The catalog finds those packages by name (``a`` and a
+number), so adding an assignment touches its own folders only; the lab maximum and the
+pass mark are derived from the specs, never written down a second time.
+"""
 
 from __future__ import annotations
 
+import functools
 import importlib
-from dataclasses import dataclass
+import math
+import pkgutil
 
-from graders.core.assignment import AssignmentSpec
+import graders
+from graders.core.assignment import ASSIGNMENT_KEY, AssignmentSpec
+from graders.core.results import AssignmentResult, LabResult
 
-
-@dataclass(frozen=True)
-class CourseAssignment:
-    key: str
-    number: int
-    title: str
-    points: int
-    week: int
-    rules: str
-
-
-COURSE: tuple[CourseAssignment, ...] = (
-    CourseAssignment("a1", 1, "Linear systems with and without numpy", 10, 3,
-                     "pure.py: standard library only; vectorized.py: numpy, no ML framework"),
-    CourseAssignment("a2", 2, "Softmax perceptron on MNIST", 15, 4,
-                     "numpy only, no machine-learning framework"),
-    CourseAssignment("a3", 3, "MLP with backpropagation on MNIST", 30, 7,
-                     "numpy only, no machine-learning framework"),
-    CourseAssignment("a4", 4, "A PyTorch pipeline on MNIST", 15, 10,
-                     "PyTorch (torchvision allowed)"),
-    CourseAssignment("a5", 5, "A deep RL agent that lands LunarLander", 30, 13,
-                     "PyTorch + gymnasium, no reinforcement-learning library"),
-)  # fmt: skip
-
-KEYS = tuple(a.key for a in COURSE)
+#: The share of the lab's points a student needs to pass the lab (35 of 100).
+PASS_FRACTION = 0.35
 
 
 class UnknownAssignment(KeyError):
-    pass
+    """No assignment package has this key."""
 
 
-def course_assignment(key: str) -> CourseAssignment:
-    for assignment in COURSE:
-        if assignment.key == key:
-            return assignment
+@functools.cache
+def specs() -> tuple[AssignmentSpec, ...]:
+    """Every assignment's spec, in course order (by number)."""
+    found = []
+    for package in pkgutil.iter_modules(graders.__path__):
+        if package.ispkg and ASSIGNMENT_KEY.fullmatch(package.name):
+            spec = importlib.import_module(f"graders.{package.name}").ASSIGNMENT
+            if spec.key != package.name:
+                raise ValueError(f"graders/{package.name} declares the key {spec.key!r}")
+            found.append(spec)
+    return tuple(sorted(found, key=lambda s: s.number))
+
+
+def reload() -> None:
+    """Find the assignment packages again (after one was added at run time)."""
+    specs.cache_clear()
+
+
+def assignment_keys() -> tuple[str, ...]:
+    return tuple(spec.key for spec in specs())
+
+
+def spec(key: str) -> AssignmentSpec:
+    for found in specs():
+        if found.key == key:
+            return found
     raise UnknownAssignment(key)
 
 
-def grader_spec(key: str) -> AssignmentSpec | None:
-    """The grader's specification of assignment ``key``, or None when none is available yet."""
-    course_assignment(key)
-    try:
-        module = importlib.import_module(f"graders.{key}")
-    except ModuleNotFoundError as exc:
-        if exc.name in (f"graders.{key}",):
-            return None
-        raise
-    return module.ASSIGNMENT
+def lab_max_points() -> float:
+    return sum(spec.points for spec in specs())
+
+
+def pass_mark() -> float:
+    """The points a student needs to pass the lab."""
+    return math.ceil(PASS_FRACTION * lab_max_points())
+
+
+def lab_result(assignments: list[AssignmentResult], missing: list[str] | None = None) -> LabResult:
+    """A lab result of these assignments, out of the whole course's points."""
+    return LabResult(
+        assignments, missing=list(missing or []), max_points=lab_max_points(),
+        minimum_points=pass_mark(),
+    )  # fmt: skip
+
+
+def course_order(key: str) -> float:
+    """Sort key of an assignment key: its number (keys no longer in the course last)."""
+    return int(key[1:]) if ASSIGNMENT_KEY.fullmatch(key) else math.inf

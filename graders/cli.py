@@ -15,8 +15,9 @@ from pathlib import Path
 from graders import __version__, catalog
 from graders.batch.engines import ENGINES, EngineUnavailable
 from graders.batch.run import BatchError, BatchOptions, grade_class, resolve_assignments
+from graders.core.options import GradeOptions
 from graders.core.results import AssignmentResult, LabResult
-from graders.core.runner import GradeOptions, GraderBroken, MissingExtra, UnknownCriteria, grade
+from graders.core.runner import GraderBroken, MissingExtra, UnknownCriteria, grade
 from graders.core.secrets import ENVIRONMENT_VARIABLE, SecretsError, load_secrets
 from graders.core.submission import SubmissionError
 from graders.data.mnist import MNISTError
@@ -29,6 +30,13 @@ from graders.sandbox.confinement import (
 )
 
 EXIT_OK, EXIT_USAGE, EXIT_INFRASTRUCTURE = 0, 2, 3
+
+
+def _keys_help() -> str:
+    """'a1 ... a5': the course's assignment keys, for help and messages."""
+    return f"{catalog.assignment_keys()[0]} ... {catalog.assignment_keys()[-1]}"
+
+
 #: Errors in what the user gave (exit 2), and in what grading needs to run (exit 3).
 USAGE_ERRORS = (SubmissionError, SecretsError, UnknownCriteria, BatchError, EngineUnavailable)
 INFRASTRUCTURE_ERRORS = (MNISTError, MissingExtra, ConfinementUnavailable)
@@ -41,7 +49,8 @@ class CommandError(Exception):
 
 
 def add_grading_options(parser: argparse.ArgumentParser) -> None:
-    """Options that decide how grading runs, shared by `check` and `grade`."""
+    """Options that decide how grading runs, shared by `check` and `grade`. Each one's
+    destination is the name of its GradeOptions field (see GradeOptions.from_args)."""
     parser.add_argument(
         "--confinement", choices=("auto",) + KINDS, default="auto",
         help="sandbox wrapper (default: the strongest available)",
@@ -69,12 +78,12 @@ def add_grading_options(parser: argparse.ArgumentParser) -> None:
         "MNIST test set (their labels never reach student code)",
     )  # fmt: skip
     parser.add_argument(
-        "--secrets", type=Path, default=None, metavar="FILE",
+        "--secrets", type=Path, default=None, metavar="FILE", dest="secrets_file",
         help="instructors: JSON file of grading secrets, e.g. hidden evaluation seeds "
         f"(default: ${ENVIRONMENT_VARIABLE} when set); never shown in reports",
     )  # fmt: skip
     parser.add_argument(
-        "--no-download", action="store_true",
+        "--no-download", action="store_false", dest="download",
         help="never download MNIST; fail with instructions when the files are missing",
     )  # fmt: skip
 
@@ -88,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = commands.add_parser("check", help="grade one assignment (or --all) of one submission")
-    check.add_argument("assignment", nargs="?", choices=catalog.KEYS, help="a1 ... a5")
+    check.add_argument(
+        "assignment", nargs="?", choices=catalog.assignment_keys(), help=_keys_help()
+    )
     check.add_argument(
         "--all", action="store_true", help="every assignment present, plus the lab total"
     )
@@ -103,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--verbose", action="store_true", help="show what your code printed")
     add_grading_options(check)
     check.add_argument(
-        "--artifacts", type=Path, default=None, metavar="DIR",
+        "--artifacts", type=Path, default=None, metavar="DIR", dest="artifacts_dir",
         help="save report files here, e.g. an animation of your a5 agent's episode",
     )  # fmt: skip
     check.add_argument(
@@ -114,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser(
         "grade", help="grade a whole class: a folder of student folders or zip files"
     )
-    grade.add_argument("assignment", choices=(*catalog.KEYS, "all"), help="a1 ... a5, or all")
+    grade.add_argument(
+        "assignment", choices=(*catalog.assignment_keys(), "all"), help=f"{_keys_help()}, or all"
+    )
     grade.add_argument(
         "submissions", type=Path, help="folder with one folder or zip file per student"
     )
@@ -139,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     bundle = commands.add_parser(
         "gradescope-bundle", help="write a Gradescope autograder zip for one assignment"
     )
-    bundle.add_argument("assignment", choices=catalog.KEYS)
+    bundle.add_argument("assignment", choices=catalog.assignment_keys())
     bundle.add_argument("--output", type=Path, default=None, metavar="ZIP",
                         help="default: nngrade-<assignment>-gradescope.zip")  # fmt: skip
     bundle.add_argument("--secrets", type=Path, default=None, metavar="FILE",
@@ -151,33 +164,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def list_assignments() -> str:
     lines = [f"{'':4}{'Assignment':46}{'Points':>7}{'Week':>6}  Rules"]
-    for a in catalog.COURSE:
-        available = catalog.grader_spec(a.key) is not None
-        title = a.title + ("" if available else " (grader not available yet)")
-        lines.append(f"{a.key:4}{title:46}{a.points:>7}{a.week:>6}  {a.rules}")
-    lines.append(f"{'':4}{'Total':46}{sum(a.points for a in catalog.COURSE):>7}")
-    lines.append("At least 35 of the 100 lab points are required to pass the lab.")
+    for a in catalog.specs():
+        lines.append(f"{a.key:4}{a.title:46}{a.points:>7}{a.week:>6}  {a.rules}")
+    lines.append(f"{'':4}{'Total':46}{catalog.lab_max_points():>7}")
+    lines.append(
+        f"At least {catalog.pass_mark()} of the {catalog.lab_max_points()} lab points are "
+        "required to pass the lab."
+    )
     return "\n".join(lines) + "\n"
 
 
 def _grade(key: str, submission: Path, options: GradeOptions) -> AssignmentResult:
-    spec = catalog.grader_spec(key)
-    if spec is None:
-        raise CommandError(f"no grader is available for {key} yet; see `nngrade list`")
-    return grade(spec, submission, options)
+    return grade(catalog.spec(key), submission, options)
 
 
 #: Report formats whose points others rely on: they refuse a weaker sandbox.
 SHARED_FORMATS = ("gradescope", "github")
-
-
-def _required_layers(args: argparse.Namespace, shared: bool) -> tuple[str, ...]:
-    """The layers to insist on: the user's ``--require``, plus the full set when the points
-    are for others (unless ``--insecure-sandbox`` says otherwise, loudly)."""
-    required = list(args.require)
-    if shared and not args.insecure_sandbox:
-        required += [layer for layer in STRICT_LAYERS if layer not in required]
-    return tuple(required)
 
 
 def run_check(args: argparse.Namespace) -> LabResult:
@@ -193,20 +195,9 @@ def run_check(args: argparse.Namespace) -> LabResult:
         )
     # Reports that others rely on (CI, Gradescope) need the full sandbox; a student's own
     # check may fall back, with a warning in the report.
-    shared = args.format in SHARED_FORMATS
-    options = GradeOptions(
-        confinement=args.confinement,
-        require=_required_layers(args, shared),
-        insecure_sandbox=args.insecure_sandbox,
-        verbose=args.verbose,
-        data_dir=args.data_dir,
-        download=not args.no_download,
-        eval_set=tuple(args.eval_set) if args.eval_set else None,
-        secrets=load_secrets(args.secrets),
-        artifacts_dir=args.artifacts,
-        only=tuple(args.only),
-        **({"seed": args.seed} if args.seed is not None else {}),
-    )
+    options = GradeOptions.from_args(args)
+    if args.format in SHARED_FORMATS:
+        options = options.for_shared_grading()
     if args.assignment:
         if not (submission / args.assignment).is_dir():
             print(
@@ -214,12 +205,11 @@ def run_check(args: argparse.Namespace) -> LabResult:
                 "will get 0 points",
                 file=sys.stderr,
             )
-        return LabResult([_grade(args.assignment, submission, options)])
-    present = [k for k in catalog.KEYS if (submission / k).is_dir()]
-    graded = [k for k in present if catalog.grader_spec(k) is not None]
-    missing = [k for k in catalog.KEYS if k not in graded]
-    if not present:
-        raise CommandError(f"no assignment folder (a1 ... a5) found in {submission}")
+        return catalog.lab_result([_grade(args.assignment, submission, options)])
+    graded = [k for k in catalog.assignment_keys() if (submission / k).is_dir()]
+    missing = [k for k in catalog.assignment_keys() if k not in graded]
+    if not graded:
+        raise CommandError(f"no assignment folder ({_keys_help()}) found in {submission}")
     results = []
     for key in graded:
         try:
@@ -227,7 +217,7 @@ def run_check(args: argparse.Namespace) -> LabResult:
         except MissingExtra as error:  # grade what can be graded; say what was skipped
             print(f"nngrade: warning: skipped {key}: {error}", file=sys.stderr)
             missing.append(key)
-    return LabResult(results, missing=sorted(missing))
+    return catalog.lab_result(results, missing=sorted(missing))
 
 
 def run_grade(args: argparse.Namespace) -> int:
@@ -241,17 +231,10 @@ def run_grade(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         engine=args.engine,
         scheduler=args.scheduler,
-        confinement=args.confinement,
-        require=_required_layers(args, shared=True),
-        insecure_sandbox=args.insecure_sandbox,
-        data_dir=args.data_dir,
-        download=not args.no_download,
-        eval_set=tuple(args.eval_set) if args.eval_set else None,
-        secrets_file=args.secrets,
+        grading=GradeOptions.from_args(args).for_shared_grading(),
         force=args.force,
         progress=not args.no_progress,
         job_timeout_s=args.job_timeout,
-        **({"seed": args.seed} if args.seed is not None else {}),
     )
     if not options.assignments:
         raise CommandError("no assignment can be graded here (see the warnings above)")

@@ -1,98 +1,18 @@
-"""Shared helpers: build seeded-bug and hostile submissions from the reference, and grade them."""
+"""Fixtures shared by the tests (helpers that are not fixtures live in helpers.py)."""
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import shutil
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import FAST_A1, REFERENCE, REPO, SHARED_DATA
 
-from graders.a1 import ASSIGNMENT as A1
+from graders import catalog
+from graders.core.options import GradeOptions
 from graders.core.results import AssignmentResult
-from graders.core.runner import GradeOptions, grade
-
-REPO = Path(__file__).resolve().parents[1]
-REFERENCE = REPO / "reference"
-TEMPLATE = REPO / "student_template"
-SHARED_DATA = REPO.parent / "shared" / "data"
-
-#: Assignment 1 with short call timeouts, so hostile submissions are cheap to grade.
-FAST_A1 = dataclasses.replace(
-    A1,
-    limits=dataclasses.replace(A1.limits, call_timeout_s=3.0, cpu_seconds=60),
-    submission_timeout_s=180,
-)
-
-
-def build_submission(
-    target: Path,
-    base: Path = REFERENCE,
-    assignment: str = "a1",
-    edits: dict[str, Callable[[str], str] | str] | None = None,
-) -> Path:
-    """Copy ``base/assignment`` into ``target`` and apply ``edits`` (path -> new text or function)."""
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(base / assignment, target / assignment, dirs_exist_ok=True)
-    for relative, change in (edits or {}).items():
-        path = target / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if callable(change):
-            path.write_text(change(path.read_text()))
-        else:
-            path.write_text(change)
-    return target
-
-
-def replace_once(old: str, new: str) -> Callable[[str], str]:
-    """An edit that replaces ``old`` exactly once, failing loudly if the reference changed."""
-
-    def edit(text: str) -> str:
-        assert text.count(old) == 1, f"seeded bug anchor not found exactly once: {old!r}"
-        return text.replace(old, new)
-
-    return edit
-
-
-def inject_at_start(function: str, code: str) -> Callable[[str], str]:
-    """An edit that runs ``code`` (one line) first thing inside ``def function(``."""
-
-    def edit(text: str) -> str:
-        lines = text.splitlines()
-        for index, line in enumerate(lines):
-            if line.startswith(f"def {function}("):
-                end = index
-                while not lines[end].rstrip().endswith(":"):
-                    end += 1
-                body = end + 1
-                first = lines[body].strip()
-                if first.startswith('"""'):  # skip the docstring: inject before the real body
-                    if not (first.count('"""') == 2 or (len(first) > 3 and first.endswith('"""'))):
-                        body += 1
-                        while '"""' not in lines[body]:
-                            body += 1
-                    body += 1
-                lines.insert(body, f"    {code}")
-                return "\n".join(lines) + "\n"
-        raise AssertionError(f"function {function} not found")
-
-    return edit
-
-
-def points_by_criterion(result: AssignmentResult) -> dict[str, float]:
-    return {c.id: c.points for c in result.criteria}
-
-
-def tree_digest(root: Path) -> str:
-    """A hash of every file under ``root`` (to prove nothing was changed)."""
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+from graders.core.runner import grade
 
 
 @pytest.fixture(scope="session")
@@ -106,3 +26,29 @@ def grade_a1() -> Callable[..., AssignmentResult]:
         return grade(FAST_A1, submission, GradeOptions(**options))
 
     return run
+
+
+@pytest.fixture(scope="session")
+def graded_course(tmp_path_factory) -> Callable[[str, str], AssignmentResult]:
+    """``graded_course(key, "reference" | "student_template")``: that folder graded with
+    the course's own spec, once per session, shared by the contract test and the
+    assignment's own tests. Report files (a5's animation) go to a session folder."""
+    results: dict[tuple[str, str], AssignmentResult] = {}
+
+    def graded(key: str, folder: str) -> AssignmentResult:
+        spec = catalog.spec(key)
+        if spec.uses_mnist and not (SHARED_DATA / "MNIST").exists():
+            pytest.skip("MNIST is not in ../shared/data")
+        missing = [m for m in spec.requires if importlib.util.find_spec(m) is None]
+        if missing:
+            pytest.skip(f'grading {key} needs pip install "nngrade[{spec.extra}]"')
+        if (key, folder) not in results:
+            options = GradeOptions(
+                data_dir=SHARED_DATA,
+                download=False,
+                artifacts_dir=tmp_path_factory.mktemp(f"artifacts-{key}-{folder}"),
+            )
+            results[key, folder] = grade(spec, REPO / folder, options)
+        return results[key, folder]
+
+    return graded

@@ -11,8 +11,8 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from conftest import TEMPLATE, build_submission, inject_at_start, replace_once
-from test_a1_grader import FULL, PURE_RULE_LOSS, SEEDED_BUGS
+from a1_cases import FULL, PURE_RULE_LOSS, SEEDED_BUGS
+from helpers import TEMPLATE, build_submission, inject_at_start, replace_once
 
 ZERO = dict.fromkeys(FULL, 0)
 PURE_LOST = {k: 0 for k in FULL if k.startswith("pure.")} | {"agreement": 0}

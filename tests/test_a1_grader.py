@@ -7,45 +7,29 @@ points of the criteria it breaks (listed per bug) while keeping all the others.
 from __future__ import annotations
 
 import pytest
-from conftest import (
+from a1_cases import FULL, PURE_RULE_LOSS, SEEDED_BUGS, drop_missing_variable, hide_line_numbers
+from helpers import (
     FAST_A1,
-    TEMPLATE,
     build_submission,
-    inject_at_start,
     points_by_criterion,
     replace_once,
 )
 
-from graders.core.results import FAILED, PARTIAL, PASSED, VIOLATION
-
-FULL = {
-    "pure.load_system": 1.5,
-    "pure.basic_ops": 1.5,
-    "pure.solve_cramer": 1.0,
-    "pure.solve_inverse": 1.0,
-    "vectorized.load_system": 1.0,
-    "vectorized.basic_ops": 1.0,
-    "vectorized.solvers": 1.0,
-    "agreement": 2.0,
-}
+from graders.core.results import Status
 
 
 def test_criteria_add_up_to_ten_points():
     assert sum(FULL.values()) == FAST_A1.points == 10
 
 
-def test_reference_gets_full_marks(reference_a1):
-    assert points_by_criterion(reference_a1) == FULL
-    assert reference_a1.points == 10
-    assert all(c.status == PASSED and c.reason == "" for c in reference_a1.criteria)
-    assert reference_a1.violations == [] and reference_a1.notices == []
+def test_reference_earns_each_criterion_silently(graded_course):
+    reference = graded_course("a1", "reference")
+    assert points_by_criterion(reference) == FULL
+    assert all(c.reason == "" for c in reference.criteria) and reference.notices == []
 
 
-def test_stub_gets_zero_with_a_reason_per_criterion(grade_a1):
-    result = grade_a1(TEMPLATE)
-    assert result.points == 0
-    for criterion in result.criteria:
-        assert criterion.status == FAILED, criterion
+def test_stub_says_what_is_not_implemented(graded_course):
+    for criterion in graded_course("a1", "student_template").criteria:
         assert "not implemented yet" in criterion.reason, criterion
 
 
@@ -66,66 +50,6 @@ def test_grading_is_deterministic(reference_a1, grade_a1, tmp_path):
     ]
 
 
-def _drop_missing_variable(text: str) -> str:
-    """The classic bug: a row only holds the variables that appear in the equation."""
-    text = replace_once("def load_system(", "def _original_load_system(")(text)
-    return text + (
-        "\n\ndef load_system(path):\n"
-        "    A, B = _original_load_system(path)\n"
-        "    return [[c for c in row if c != 0] for row in A], B\n"
-    )
-
-
-def _hide_line_numbers(text: str) -> str:
-    """Error messages that quote the line but not its number."""
-    text = replace_once("def load_system(", "def _original_load_system(")(text)
-    return text + (
-        "\n\ndef load_system(path):\n"
-        "    import re\n"
-        "    try:\n"
-        "        return _original_load_system(path)\n"
-        "    except ValueError as error:\n"
-        "        raise ValueError(re.sub(r'line \\d+', 'a line', str(error))) from None\n"
-    )
-
-
-# Each seeded bug: the edits, then the points of every criterion it breaks (others stay full).
-SEEDED_BUGS = {
-    "cofactor sign ignores the column (pure determinant)": (
-        {"a1/pure.py": replace_once("(-1) ** (row + col)", "(-1) ** row")},
-        {"pure.basic_ops": 1.2, "pure.solve_cramer": 0, "pure.solve_inverse": 0, "agreement": 0},
-    ),
-    "negated determinant (numpy)": (
-        {"a1/vectorized.py": replace_once(
-            "return float(np.linalg.det(_matrix(A)))", "return -float(np.linalg.det(_matrix(A)))")},
-        {"vectorized.basic_ops": 0.8, "agreement": 0},
-    ),
-    "parser drops a missing variable (pure)": (
-        {"a1/pure.py": _drop_missing_variable},
-        {"pure.load_system": 0, "agreement": 0},
-    ),
-    "transpose returns the input unchanged (numpy)": (
-        {"a1/vectorized.py": replace_once("return _matrix(A).T.copy()", "return _matrix(A).copy()")},
-        {"vectorized.basic_ops": 0.8, "agreement": 0},
-    ),
-    "solver misses the singular check (numpy inverse)": (
-        {"a1/vectorized.py": replace_once(
-            "    _checked_determinant(A)\n    return np.linalg.inv(A) @ B",
-            "    return np.linalg.pinv(A) @ B")},
-        {"vectorized.solvers": 0},
-    ),
-    "both modules return the same wrong trace": (
-        {"a1/pure.py": inject_at_start("trace", "return 0.0"),
-         "a1/vectorized.py": inject_at_start("trace", "return 0.0")},
-        {"pure.basic_ops": 1.2, "vectorized.basic_ops": 0.8, "agreement": 0},
-    ),
-    "malformed line reported without its number (pure)": (
-        {"a1/pure.py": _hide_line_numbers},
-        {"pure.load_system": 0},
-    ),
-}  # fmt: skip
-
-
 @pytest.mark.parametrize("name", list(SEEDED_BUGS))
 def test_seeded_bug_loses_exactly_its_criteria(name, grade_a1, tmp_path):
     edits, broken = SEEDED_BUGS[name]
@@ -134,20 +58,20 @@ def test_seeded_bug_loses_exactly_its_criteria(name, grade_a1, tmp_path):
     assert points_by_criterion(result) == expected
     for criterion in result.criteria:
         if criterion.id in broken:
-            assert criterion.status in (FAILED, PARTIAL)
+            assert criterion.status in (Status.FAILED, Status.PARTIAL)
             assert criterion.reason, criterion.id
         else:
-            assert criterion.status == PASSED, criterion
+            assert criterion.status == Status.PASSED, criterion
 
 
 def test_parser_reason_names_the_case(grade_a1, tmp_path):
-    result = grade_a1(build_submission(tmp_path, edits={"a1/pure.py": _drop_missing_variable}))
+    result = grade_a1(build_submission(tmp_path, edits={"a1/pure.py": drop_missing_variable}))
     reason = {c.id: c.reason for c in result.criteria}["pure.load_system"]
     assert reason.startswith("load_system (") and "expected numbers of shape (3, 3)" in reason
 
 
 def test_line_number_reason_quotes_the_message(grade_a1, tmp_path):
-    result = grade_a1(build_submission(tmp_path, edits={"a1/pure.py": _hide_line_numbers}))
+    result = grade_a1(build_submission(tmp_path, edits={"a1/pure.py": hide_line_numbers}))
     reason = {c.id: c.reason for c in result.criteria}["pure.load_system"]
     assert "must name the line" in reason and "'line 2'" in reason
 
@@ -156,7 +80,7 @@ def test_partial_credit_names_the_broken_operation(grade_a1, tmp_path):
     edits, _ = SEEDED_BUGS["negated determinant (numpy)"]
     result = grade_a1(build_submission(tmp_path, edits=edits))
     criterion = {c.id: c for c in result.criteria}["vectorized.basic_ops"]
-    assert criterion.status == PARTIAL
+    assert criterion.status == Status.PARTIAL
     assert criterion.reason.startswith("determinant of [[2.0, 3.0, -1.0]")
     agreement = {c.id: c for c in result.criteria}["agreement"]
     assert agreement.reason.startswith("determinant disagrees for the system")
@@ -164,8 +88,6 @@ def test_partial_credit_names_the_broken_operation(grade_a1, tmp_path):
 
 
 # -- the framework rule, enforced statically and at run time --------------------------------
-PURE_RULE_LOSS = {"pure.load_system": 0, "pure.basic_ops": 0, "pure.solve_cramer": 0,
-                  "pure.solve_inverse": 0, "agreement": 0}  # fmt: skip
 
 
 def test_numpy_import_in_pure_zeroes_the_pure_criteria(grade_a1, tmp_path):
@@ -180,7 +102,9 @@ def test_numpy_import_in_pure_zeroes_the_pure_criteria(grade_a1, tmp_path):
     )
     assert violation.line == 10
     zeroed = [c for c in result.criteria if c.id in PURE_RULE_LOSS]
-    assert all(c.status == VIOLATION and "a1/pure.py:10 imports numpy" in c.reason for c in zeroed)
+    assert all(
+        c.status == Status.VIOLATION and "a1/pure.py:10 imports numpy" in c.reason for c in zeroed
+    )
 
 
 def test_import_hidden_behind_importlib_is_caught_at_run_time(grade_a1, tmp_path):

@@ -6,11 +6,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import SHARED_DATA, TEMPLATE, build_submission, points_by_criterion, replace_once
+from helpers import SHARED_DATA, build_submission, points_by_criterion, replace_once
 
 from graders.a3 import ASSIGNMENT as A3
-from graders.core.results import FAILED, PASSED
-from graders.core.runner import GradeOptions, grade
+from graders.core.options import GradeOptions
+from graders.core.results import Status
+from graders.core.runner import grade
 
 pytestmark = pytest.mark.skipif(
     not (SHARED_DATA / "MNIST").exists(), reason="MNIST is not in ../shared/data"
@@ -40,24 +41,21 @@ def option(name: str):
 
 
 @pytest.mark.parametrize("chosen", ["dropout", "l2", "scheduler"])
-def test_reference_gets_full_marks_with_every_option(chosen, tmp_path):
-    result = grade_a3(
-        a3_submission(tmp_path, option(chosen)) if chosen != "dropout" else a3_submission(tmp_path)
-    )
+def test_reference_gets_full_marks_with_every_option(chosen, tmp_path, graded_course):
+    if chosen == "dropout":  # the reference as it is
+        result = graded_course("a3", "reference")
+    else:
+        result = grade_a3(a3_submission(tmp_path, option(chosen)))
     assert points_by_criterion(result) == FULL, [
-        c.reason for c in result.criteria if c.status != PASSED
+        c.reason for c in result.criteria if c.status != Status.PASSED
     ]
     accuracy = next(c for c in result.criteria if c.id == "accuracy")
     assert "test accuracy 97." in accuracy.reason
 
 
-def test_stub_gets_zero_with_a_reason_per_criterion():
-    result = grade_a3(TEMPLATE)
-    assert result.points == 0
-    for criterion in result.criteria:
-        assert criterion.status == FAILED and "is not implemented yet" in criterion.reason, (
-            criterion
-        )
+def test_stub_says_what_is_not_implemented(graded_course):
+    for criterion in graded_course("a3", "student_template").criteria:
+        assert "is not implemented yet" in criterion.reason, criterion
 
 
 SEEDED_BUGS = {
@@ -128,7 +126,7 @@ def test_seeded_bug_loses_exactly_its_criteria(name, tmp_path):
         c.id: c.reason for c in result.criteria
     }
     for criterion in result.criteria:
-        assert (criterion.status == PASSED) == (criterion.id not in broken), criterion
+        assert (criterion.status == Status.PASSED) == (criterion.id not in broken), criterion
         if criterion.id in broken:
             assert criterion.reason
 

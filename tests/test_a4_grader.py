@@ -6,10 +6,8 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from conftest import (
-    REFERENCE,
+from helpers import (
     SHARED_DATA,
-    TEMPLATE,
     build_submission,
     points_by_criterion,
     replace_once,
@@ -17,8 +15,9 @@ from conftest import (
 
 from graders.a4 import ASSIGNMENT as A4
 from graders.core.checkpoint_scan import CheckpointProblem, check_state_dict_checkpoint
-from graders.core.results import FAILED, PASSED
-from graders.core.runner import GradeOptions, grade
+from graders.core.options import GradeOptions
+from graders.core.results import Status
+from graders.core.runner import grade
 
 pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs the torch extra"),
@@ -34,21 +33,17 @@ def grade_a4(submission, spec=A4, **options):
     return grade(spec, submission, GradeOptions(data_dir=SHARED_DATA, download=False, **options))
 
 
-def test_reference_gets_full_marks_well_inside_the_budget():
-    result = grade_a4(REFERENCE)
+def test_reference_trains_well_inside_the_budget(graded_course):
+    result = graded_course("a4", "reference")
     assert points_by_criterion(result) == FULL, [c.reason for c in result.criteria]
     accuracy = next(c for c in result.criteria if c.id == "accuracy")
     assert "test accuracy 99." in accuracy.reason
     assert accuracy.duration_s < 150
 
 
-def test_stub_gets_zero_with_a_reason_per_criterion():
-    result = grade_a4(TEMPLATE)
-    assert result.points == 0
-    for criterion in result.criteria:
-        assert criterion.status == FAILED and "is not implemented yet" in criterion.reason, (
-            criterion
-        )
+def test_stub_says_what_is_not_implemented(graded_course):
+    for criterion in graded_course("a4", "student_template").criteria:
+        assert "is not implemented yet" in criterion.reason, criterion
 
 
 SEEDED_BUGS = {
@@ -90,7 +85,7 @@ def test_seeded_bug_loses_exactly_its_criteria(name, tmp_path):
         c.id: c.reason for c in result.criteria
     }
     for criterion in result.criteria:
-        assert (criterion.status == PASSED) == (criterion.id not in broken), criterion
+        assert (criterion.status == Status.PASSED) == (criterion.id not in broken), criterion
     first = next(c for c in result.criteria if c.id == next(iter(broken)))
     assert reason in first.reason
 

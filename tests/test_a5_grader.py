@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REFERENCE, TEMPLATE, build_submission, points_by_criterion, replace_once
+from helpers import REFERENCE, TEMPLATE, build_submission, points_by_criterion, replace_once
 
-from graders.core.results import FAILED, NOT_RUN, PASSED
-from graders.core.runner import GradeOptions, UnknownCriteria, grade
+from graders.core.options import GradeOptions
+from graders.core.results import Status
+from graders.core.runner import UnknownCriteria, grade
 
 pytestmark = pytest.mark.skipif(
     any(importlib.util.find_spec(m) is None for m in ("torch", "gymnasium", "Box2D")),
@@ -36,10 +38,10 @@ def mean_score(reason: str) -> float:
     return float(found.group(1))
 
 
-def test_reference_gets_full_marks_and_a_watchable_episode(tmp_path):
+def test_reference_scores_well_and_leaves_a_watchable_episode(graded_course):
     from PIL import Image
 
-    result = grade_a5(REFERENCE, artifacts_dir=tmp_path)
+    result = graded_course("a5", "reference")
     assert points_by_criterion(result) == FULL, {c.id: c.reason for c in result.criteria}
     performance = next(c for c in result.criteria if c.id == "performance")
     assert mean_score(performance.reason) >= 250
@@ -50,18 +52,17 @@ def test_reference_gets_full_marks_and_a_watchable_episode(tmp_path):
     learning = next(c for c in result.criteria if c.id == "learning")
     assert learning.duration_s < 240, learning
     assert "the greedy agent scores a mean" in learning.reason and "(needed " in learning.reason
-    gif = tmp_path / "a5-episode.gif"
-    assert result.artifacts == [f"episode animation: {gif}"]
+    (saved,) = result.artifacts
+    gif = Path(saved.removeprefix("episode animation: "))
+    assert gif.name == "a5-episode.gif"
     with Image.open(gif) as animation:
         assert animation.n_frames > 20 and animation.size == (300, 200)
 
 
-def test_stub_gets_zero_with_a_reason_per_criterion():
-    result = grade_a5(TEMPLATE)
-    assert result.points == 0
+def test_stub_says_what_is_missing(graded_course):
+    result = graded_course("a5", "student_template")
     assert "a5/agent.pt is missing from the submission" in result.notices
     for criterion in result.criteria:
-        assert criterion.status == FAILED, criterion
         expected = "a5/agent.pt is missing" if criterion.id == "performance" else "not implemented"
         assert expected in criterion.reason, criterion
 
@@ -148,7 +149,7 @@ def test_seeded_bug_loses_exactly_its_criteria(name, tmp_path):
     assert points_by_criterion(result) == expected, {c.id: c.reason for c in result.criteria}
     for criterion in result.criteria:
         if criterion.id in FAST:
-            assert (criterion.status == PASSED) == (criterion.id not in broken), criterion
+            assert (criterion.status == Status.PASSED) == (criterion.id not in broken), criterion
     first = next(c for c in result.criteria if c.id == next(iter(broken)))
     assert reason in first.reason
 
@@ -230,11 +231,11 @@ def test_a_train_that_never_learns_loses_the_learning_points(tmp_path):
     )
     result = grade_a5(submission, only=("learning",))
     learning = next(c for c in result.criteria if c.id == "learning")
-    assert learning.status == FAILED and learning.points == 0, learning
+    assert learning.status == Status.FAILED and learning.points == 0, learning
     assert "a random policy scores" in learning.reason and "needed at least" in learning.reason
 
 
-def test_instructor_seeds_replace_the_public_ones_and_stay_secret():
+def test_instructor_seeds_replace_the_public_ones_and_stay_secret(tmp_path):
     from graders.a5.grader import PUBLIC_EVALUATION_SEEDS, evaluation_seeds
 
     class Context:
@@ -251,7 +252,9 @@ def test_instructor_seeds_replace_the_public_ones_and_stay_secret():
     assert not set(secret) & set(PUBLIC_EVALUATION_SEEDS) and not set(secret) & set(learning)
     assert evaluation_seeds(Context({"a5": {"evaluation_seed": 829301}}))[0] == secret
 
-    result = grade_a5(REFERENCE, only=("performance",), secrets={"a5": {"evaluation_seed": 829301}})
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text('{"a5": {"evaluation_seed": 829301}}')
+    result = grade_a5(REFERENCE, only=("performance",), secrets_file=secrets)
     performance = next(c for c in result.criteria if c.id == "performance")
     assert performance.points == 15 and "on the instructor's seeds" in performance.reason
     assert "829301" not in str(result.to_dict())
@@ -261,8 +264,8 @@ def test_only_grades_the_named_criteria_and_rejects_unknown_ones():
     result = grade_a5(TEMPLATE, only=("epsilon",))
     statuses = {c.id: c.status for c in result.criteria}
     assert list(statuses) == list(FULL)
-    assert statuses["epsilon"] == FAILED
-    assert all(s == NOT_RUN for k, s in statuses.items() if k != "epsilon")
+    assert statuses["epsilon"] == Status.FAILED
+    assert all(s == Status.NOT_RUN for k, s in statuses.items() if k != "epsilon")
     with pytest.raises(UnknownCriteria, match="has no criterion epsilom; its criteria are"):
         grade_a5(TEMPLATE, only=("epsilom",))
 

@@ -13,19 +13,22 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import REFERENCE, REPO, TEMPLATE, build_submission, replace_once
+from a1_cases import FULL
+from helpers import REFERENCE, REPO, TEMPLATE, build_submission, replace_once
 from synthetic_class import REJECTED, TIMEOUT, build_class
-from test_a1_grader import FULL
 
 from graders.batch.intake import RejectedSubmission, Submission, take_in
 from graders.batch.run import BatchOptions, grade_class
+from graders.core.options import GradeOptions
 
 JOB_TIMEOUT_S = 25.0  # the hanging submission is given up on after this long
 
 
-def run_batch(submissions: Path, out: Path, **options) -> object:
+def run_batch(submissions: Path, out: Path, grading: GradeOptions | None = None, **options):
     settings = {"jobs": 2, "progress": False, "job_timeout_s": JOB_TIMEOUT_S, **options}
-    return grade_class(BatchOptions(("a1",), submissions, out, **settings))
+    return grade_class(
+        BatchOptions(("a1",), submissions, out, grading=grading or GradeOptions(), **settings)
+    )
 
 
 def read_gradebook(out: Path) -> dict[str, dict[str, str]]:
@@ -178,7 +181,7 @@ def test_secrets_change_the_fingerprint_and_never_reach_any_output(tmp_path):
     secrets.write_text(json.dumps({"a5": {"evaluation_seed": 918273645}}))
     out = tmp_path / "out"
     first = run_batch(submissions, out)
-    second = run_batch(submissions, out, secrets_file=secrets)
+    second = run_batch(submissions, out, GradeOptions(secrets_file=secrets))
     assert first.graded == 1 and second.graded == 1  # new secrets: graded again
     for path in out.rglob("*"):
         if path.is_file():

@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REFERENCE, REPO, SHARED_DATA, TEMPLATE
+from helpers import REFERENCE, REPO, SHARED_DATA, TEMPLATE
 
 from graders.a1 import ASSIGNMENT
-from graders.core.results import ERROR
+from graders.core.results import Status
 from graders.core.runner import GraderBroken, MissingExtra, grade
 
 
@@ -154,7 +154,7 @@ def test_a_grader_bug_is_an_internal_error_not_a_lost_point(tmp_path, monkeypatc
     ))  # fmt: skip
     result = grade(spec, REFERENCE)
     buggy = next(c for c in result.criteria if c.id == "buggy")
-    assert buggy.status == ERROR and "internal grader error (KeyError" in buggy.reason
+    assert buggy.status == Status.ERROR and "internal grader error (KeyError" in buggy.reason
     assert result.internal_errors and result.points == 4
 
 
@@ -174,14 +174,14 @@ def test_a_missing_extra_is_named_with_the_install_command():
 def test_all_skips_an_assignment_whose_extra_is_missing(monkeypatch, capsys):
     from graders import catalog, cli
 
-    real = catalog.grader_spec
+    real = catalog.spec
 
     def without_torch(key):  # a1 (fast to check) and a5 (slow to grade) lack their extra
         spec = real(key)
         missing = key in ("a1", "a5")
         return dataclasses.replace(spec, requires=("no_such_package_here",)) if missing else spec
 
-    monkeypatch.setattr(catalog, "grader_spec", without_torch)
+    monkeypatch.setattr(catalog, "spec", without_torch)
     status = cli.main(
         ["check", "--all", "--submission", str(REFERENCE), "--data-dir", str(SHARED_DATA)]
     )

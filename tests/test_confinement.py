@@ -11,7 +11,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import (
+from a1_cases import FULL
+from helpers import (
     REPO,
     TEMPLATE,
     build_submission,
@@ -19,9 +20,8 @@ from conftest import (
     points_by_criterion,
     tree_digest,
 )
-from test_a1_grader import FULL
 
-from graders.core.results import PASSED
+from graders.core.results import Status
 from graders.sandbox import confinement
 
 LAYERS = [kind for kind in confinement.KINDS if confinement.available(kind)]
@@ -276,4 +276,4 @@ def test_strong_layers_hide_the_network_and_the_real_tmp(layer, grade_a1, tmp_pa
     assert "net=down" in reason
     assert "pytest-of" not in reason
     assert "tmp=unreadable" in reason or "tmp=['nngrade-sandbox-" in reason, reason
-    assert next(c for c in result.criteria if c.id == "pure.load_system").status == PASSED
+    assert next(c for c in result.criteria if c.id == "pure.load_system").status == Status.PASSED

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import (
+from a1_cases import FULL
+from helpers import (
     REFERENCE,
     REPO,
     TEMPLATE,
@@ -20,7 +21,6 @@ from conftest import (
     points_by_criterion,
     tree_digest,
 )
-from test_a1_grader import FULL
 
 from graders.sandbox import confinement
 from graders.sandbox.workspace import base_folder
@@ -329,7 +329,7 @@ def test_a_job_killed_by_its_timeout_leaves_no_folder(tmp_path):
         tmp_path / "class" / "mallory", edits={"a1/pure.py": at_import("while True: pass")}
     )
     before = _leftovers()
-    job = Job("mallory", "a1", str(submissions), "f", 1, timeout_s=8)
+    job = Job("mallory", "a1", str(submissions), "f", timeout_s=8)
     outcome = run_isolated(job)
     assert outcome.status == "timeout"
     assert _leftovers() <= before
@@ -386,6 +386,7 @@ def test_a_classmate_cannot_reach_the_class(layer, host, tmp_path):
     import csv
 
     from graders.batch.run import BatchOptions, grade_class
+    from graders.core.options import GradeOptions
 
     submissions, out = tmp_path / "class", tmp_path / "out"
     alice = build_submission(submissions / "alice")
@@ -396,8 +397,8 @@ def test_a_classmate_cannot_reach_the_class(layer, host, tmp_path):
     build_submission(submissions / "mallory", edits={"a1/pure.py": at_import(attack)})
     before = tree_digest(alice)
     options = BatchOptions(
-        ("a1",), submissions, out, jobs=2, progress=False, confinement=layer,
-        require=confinement.STRICT_LAYERS, secrets_file=secrets,
+        ("a1",), submissions, out, jobs=2, progress=False,
+        grading=GradeOptions(confinement=layer, secrets_file=secrets).for_shared_grading(),
     )  # fmt: skip
     grade_class(options)
     assert tree_digest(alice) == before
@@ -436,7 +437,7 @@ def test_shared_formats_refuse_a_weak_sandbox_unless_told_loudly(tmp_path):
 
 def test_a_layer_that_fails_to_apply_stops_grading(tmp_path, monkeypatch):
     """A worker that cannot apply a layer the grader claims never runs student code."""
-    from graders.core.runner import GradeOptions
+    from graders.core.options import GradeOptions
     from graders.core.runner import grade as grade_assignment
     from graders.sandbox import client
 
@@ -449,7 +450,7 @@ def test_a_layer_that_fails_to_apply_stops_grading(tmp_path, monkeypatch):
         return config
 
     monkeypatch.setattr(client.Worker, "_lockdown", broken)
-    from conftest import FAST_A1
+    from helpers import FAST_A1
 
     result = grade_assignment(
         FAST_A1, build_submission(tmp_path / "s"), GradeOptions(confinement=layer)
@@ -477,8 +478,8 @@ def test_workers_die_with_a_killed_grader(layer, tmp_path):
     work = Path(tempfile.mkdtemp(dir="/tmp", prefix="hostile-killed-"))
     os.chmod(work, 0o711)  # the killed grader's folders go here, so only they are removed
     script = (
-        "import sys; sys.path.insert(0, sys.argv[1]); from conftest import FAST_A1, grade, "
-        "GradeOptions; from pathlib import Path; "
+        "import sys; sys.path.insert(0, sys.argv[1]); from helpers import FAST_A1; "
+        "from graders.core.runner import grade, GradeOptions; from pathlib import Path; "
         "grade(FAST_A1, Path(sys.argv[2]), GradeOptions(confinement=sys.argv[3]))"
     )
     grader = subprocess.Popen(

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import REFERENCE, REPO, TEMPLATE
-from test_reports import GRADESCOPE_SCHEMA
+from helpers import GRADESCOPE_SCHEMA, REFERENCE, REPO, TEMPLATE
 
 
 @pytest.fixture(scope="module")

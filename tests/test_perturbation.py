@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from conftest import REFERENCE, SHARED_DATA
+from helpers import REFERENCE, SHARED_DATA
 
 from graders.batch.run import BatchOptions, evaluation_set_note
+from graders.core.options import GradeOptions
 from graders.data.mnist import load_mnist, to_features
 from graders.data.perturb import PUBLIC_SEED, perturb, seed_from
 
@@ -50,6 +51,8 @@ def test_the_seed_is_secret_only_when_the_instructor_gives_one(tmp_path):
     options = BatchOptions(("a2",), tmp_path, tmp_path / "out")
     assert "students can memorise it" in evaluation_set_note(options, {})
     assert "secret" in evaluation_set_note(options, {"mnist": {"perturbation_seed": 42}})
-    held_out = BatchOptions(("a3",), tmp_path, tmp_path / "out", eval_set=(Path("i"), Path("l")))
+    held_out = BatchOptions(
+        ("a3",), tmp_path, tmp_path / "out", grading=GradeOptions(eval_set=(Path("i"), Path("l")))
+    )
     assert "held-out" in evaluation_set_note(held_out, {})
     assert evaluation_set_note(BatchOptions(("a1",), tmp_path, tmp_path / "out"), {}) == ""

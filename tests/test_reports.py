@@ -7,55 +7,16 @@ import xml.etree.ElementTree as ET
 
 import jsonschema
 import pytest
+from helpers import GRADESCOPE_SCHEMA
 
-from graders.core.results import AssignmentResult, LabResult
+from graders import catalog
+from graders.core.results import AssignmentResult
 from graders.render import FORMATS
-
-# The keys Gradescope documents for an autograder's results.json (nothing else is emitted).
-GRADESCOPE_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "score": {"type": "number"},
-        "execution_time": {"type": "number"},
-        "output": {"type": "string"},
-        "output_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
-        "test_output_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
-        "test_name_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
-        "visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
-        "stdout_visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
-        "extra_data": {"type": "object"},
-        "tests": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["score", "max_score", "name"],
-                "properties": {
-                    "score": {"type": "number"},
-                    "max_score": {"type": "number"},
-                    "status": {"enum": ["passed", "failed"]},
-                    "name": {"type": "string"},
-                    "name_format": {"type": "string"},
-                    "number": {"type": "string"},
-                    "output": {"type": "string"},
-                    "output_format": {"type": "string"},
-                    "tags": {"type": "array", "items": {"type": "string"}},
-                    "visibility": {
-                        "enum": ["hidden", "after_due_date", "after_published", "visible"]
-                    },
-                    "extra_data": {"type": "object"},
-                },
-            },
-        },
-        "leaderboard": {"type": "array"},
-    },
-}
 
 
 @pytest.fixture(scope="module")
 def partial_result(tmp_path_factory) -> AssignmentResult:
-    from conftest import FAST_A1, build_submission, replace_once
+    from helpers import FAST_A1, build_submission, replace_once
 
     from graders.core.runner import grade
 
@@ -66,7 +27,7 @@ def partial_result(tmp_path_factory) -> AssignmentResult:
 
 
 def test_gradescope_results_validate_and_add_up(partial_result):
-    document = json.loads(FORMATS["gradescope"](LabResult([partial_result]), False))
+    document = json.loads(FORMATS["gradescope"](catalog.lab_result([partial_result]), False))
     jsonschema.validate(document, GRADESCOPE_SCHEMA)
     assert document["score"] == partial_result.points == 7.8
     assert sum(t["score"] for t in document["tests"]) == pytest.approx(7.8)
@@ -78,7 +39,7 @@ def test_gradescope_results_validate_and_add_up(partial_result):
 
 
 def test_junit_xml_parses_with_one_case_per_criterion(partial_result):
-    root = ET.fromstring(FORMATS["junit"](LabResult([partial_result]), False))
+    root = ET.fromstring(FORMATS["junit"](catalog.lab_result([partial_result]), False))
     assert root.tag == "testsuites"
     suite = root.find("testsuite")
     cases = suite.findall("testcase")
@@ -90,13 +51,13 @@ def test_junit_xml_parses_with_one_case_per_criterion(partial_result):
 
 
 def test_github_summary_ends_with_the_points_line(partial_result):
-    text = FORMATS["github"](LabResult([partial_result]), False)
+    text = FORMATS["github"](catalog.lab_result([partial_result]), False)
     assert text.rstrip().splitlines()[-1] == "Points 7.8/10"
     assert "| ❌ | `agreement`" in text and "| 🟡 | `vectorized.basic_ops`" in text
 
 
 def test_table_lists_every_criterion_and_the_total(partial_result):
-    text = FORMATS["table"](LabResult([partial_result]), False)
+    text = FORMATS["table"](catalog.lab_result([partial_result]), False)
     assert text.rstrip().splitlines()[-1] == "Points 7.8/10"
     for criterion in partial_result.criteria:
         assert criterion.id in text
@@ -104,14 +65,14 @@ def test_table_lists_every_criterion_and_the_total(partial_result):
 
 
 def test_json_round_trips_into_the_same_result(partial_result):
-    data = json.loads(FORMATS["json"](LabResult([partial_result]), False))
+    data = json.loads(FORMATS["json"](catalog.lab_result([partial_result]), False))
     assert data["points"] == 7.8
     assert AssignmentResult.from_dict(data) == partial_result
     assert data["grader_version"] and data["seed"] and data["layers"]
 
 
 def test_lab_total_reports_the_course_minimum(partial_result):
-    lab = LabResult([partial_result], missing=["a2", "a3", "a4", "a5"])
+    lab = catalog.lab_result([partial_result], missing=["a2", "a3", "a4", "a5"])
     text = FORMATS["table"](lab, True)
     assert "does NOT meet the course minimum of 35 points" in text
     assert text.rstrip().splitlines()[-1] == "Points 7.8/100"

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from helpers import REPO
 
 
 def readme_commands() -> list[str]:
@@ -27,18 +27,14 @@ def test_ci_runs_exactly_the_readme_commands():
 def test_every_assignment_with_a_grader_has_spec_reference_and_stub():
     from graders import catalog
 
-    for assignment in catalog.COURSE:
-        spec = catalog.grader_spec(assignment.key)
-        if spec is None:
-            continue
-        statement = REPO / "assignments" / f"{assignment.key}.md"
+    for spec in catalog.specs():
+        statement = REPO / "assignments" / f"{spec.key}.md"
         for relative in spec.required_files:
             assert (REPO / "reference" / relative).is_file(), relative
             assert relative in statement.read_text(), relative  # the statement names it
             template = REPO / "student_template" / relative
             # Code has a stub; what the student produces (a5's trained agent.pt) does not.
             assert template.is_file() == relative.endswith(".py"), relative
-        assert spec.points == assignment.points and spec.week == assignment.week
 
 
 @pytest.mark.skipif(shutil.which("ruff") is None and not (REPO / ".venv/bin/ruff").exists(),

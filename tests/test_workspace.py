@@ -79,7 +79,7 @@ def _visible(libraries: tuple[str, ...]) -> set[str]:
     ],
 )
 def test_the_rules_are_the_filesystem(assignment, sandbox, must, must_not):
-    spec = catalog.grader_spec(assignment)
+    spec = catalog.spec(assignment)
     if spec is None or any(
         __import__("importlib").util.find_spec(m) is None for m in spec.requires
     ):

@@ -1,17 +1,19 @@
 """Assignment 1 (10 points, week 3): linear systems with and without numpy."""
 
-from graders.core.assignment import AssignmentSpec, RulePolicy, SandboxSpec
-from graders.sandbox.client import Limits
-from graders.sandbox.inside.rules import NO_ML_FRAMEWORKS, STDLIB_ONLY
+from graders.kit import (
+    NO_ML_FRAMEWORKS,
+    STDLIB_ONLY,
+    AssignmentSpec,
+    Limits,
+    RulePolicy,
+    SandboxSpec,
+)
 
 ASSIGNMENT = AssignmentSpec(
     key="a1",
-    number=1,
     title="Linear systems with and without numpy",
     points=10,
     week=3,
-    summary="Parse three linear equations, then determinant, inverse and Cramer's rule, "
-    "once in pure Python and once with numpy.",
     required_files=("a1/pure.py", "a1/vectorized.py"),
     sandboxes=(
         SandboxSpec("pure", (STDLIB_ONLY, NO_ML_FRAMEWORKS), libraries=()),
@@ -24,6 +26,6 @@ ASSIGNMENT = AssignmentSpec(
     grader_module="graders.a1.grader",
     limits=Limits(memory_bytes=2 * 2**30, cpu_seconds=120, call_timeout_s=20),
     submission_timeout_s=300,
-    rules_text="pure.py: Python standard library only; vectorized.py: numpy, "
+    rules="pure.py: Python standard library only; vectorized.py: numpy, "
     "no machine-learning framework",
 )

@@ -13,10 +13,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from graders.core import expect
-from graders.core.context import GradingContext
-from graders.core.plugin import Credit, CriterionFailed, criterion
-from graders.sandbox.sandbox import RemoteModule
+from graders.kit import Credit, CriterionFailed, GradingContext, RemoteModule, criterion, expect
 
 OPERATIONS = ("determinant", "trace", "norm", "transpose", "multiply")
 

@@ -9,13 +9,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from graders.core import expect
-from graders.core.context import GradingContext
-from graders.core.gradcheck import check_gradients
-from graders.core.plugin import Credit, CriterionFailed, criterion
-from graders.core.vectorization import require_no_sample_loop, require_no_sample_loop_in_train
-from graders.data.mnist import to_features
-from graders.sandbox.sandbox import RemoteModule
+from graders.kit import (
+    Credit,
+    CriterionFailed,
+    GradingContext,
+    RemoteModule,
+    check_gradients,
+    criterion,
+    expect,
+    require_no_sample_loop,
+    require_no_sample_loop_in_train,
+    to_features,
+)
 
 MODULE = "a2.perceptron"
 ACCURACY_TIERS = [(0.90, 1.0), (0.88, 0.75), (0.85, 0.5), (0.80, 0.25)]
@@ -38,11 +43,6 @@ def one_hot(y: np.ndarray, classes: int) -> np.ndarray:
 @pytest.fixture
 def perceptron(grading: GradingContext) -> RemoteModule:
     return grading.module(MODULE, sandbox="numpy")
-
-
-@pytest.fixture
-def rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
 
 
 # -- softmax and one-hot ---------------------------------------------------------------------

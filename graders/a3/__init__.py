@@ -1,17 +1,12 @@
 """Assignment 3 (30 points, week 7): an MLP with backpropagation on MNIST, numpy only."""
 
-from graders.core.assignment import AssignmentSpec, RulePolicy, SandboxSpec
-from graders.sandbox.client import Limits
-from graders.sandbox.inside.rules import NO_ML_FRAMEWORKS
+from graders.kit import NO_ML_FRAMEWORKS, AssignmentSpec, Limits, RulePolicy, SandboxSpec
 
 ASSIGNMENT = AssignmentSpec(
     key="a3",
-    number=3,
     title="MLP with backpropagation on MNIST",
     points=30,
     week=7,
-    summary="Forward and backward passes of a multi-layer perceptron, batched training on "
-    "MNIST, and one of dropout, L2 regularisation or a plateau scheduler.",
     required_files=("a3/mlp.py",),
     sandboxes=(SandboxSpec("numpy", (NO_ML_FRAMEWORKS,), libraries=("numpy",)),),
     policies=(RulePolicy(NO_ML_FRAMEWORKS, files=("a3/*.py", "a3/**/*.py")),),
@@ -19,7 +14,7 @@ ASSIGNMENT = AssignmentSpec(
     worker_modules=("graders.a3.probes",),
     limits=Limits(memory_bytes=6 * 2**30, cpu_seconds=1500, call_timeout_s=30),
     submission_timeout_s=900,
-    rules_text="numpy only, no machine-learning framework",
+    rules="numpy only, no machine-learning framework",
     uses_mnist=True,
     budgets={"train": 300.0, "epoch": 60.0},
 )

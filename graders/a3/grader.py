@@ -13,13 +13,21 @@ import numpy as np
 import pytest
 
 from graders.a3 import network
-from graders.core import expect
-from graders.core.context import GradingContext
-from graders.core.gradcheck import check_gradients, kink_mask
-from graders.core.plugin import Credit, CriterionFailed, criterion
-from graders.core.vectorization import require_no_sample_loop, require_no_sample_loop_in_train
-from graders.data.mnist import to_features, train_validation_split
-from graders.sandbox.sandbox import RemoteModule, Sandbox
+from graders.kit import (
+    Credit,
+    CriterionFailed,
+    GradingContext,
+    RemoteModule,
+    Sandbox,
+    check_gradients,
+    criterion,
+    expect,
+    kink_mask,
+    require_no_sample_loop,
+    require_no_sample_loop_in_train,
+    to_features,
+    train_validation_split,
+)
 
 MODULE = "a3.mlp"
 PROBES = "graders.a3.probes"
@@ -55,11 +63,6 @@ def declared(sandbox: Sandbox) -> dict:
             f"ACTIVATION is {found.get('ACTIVATION')!r}; it must be one of {', '.join(network.ACTIVATIONS)}"
         )
     return found
-
-
-@pytest.fixture
-def rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
 
 
 def l2_of(declared: dict) -> float:

@@ -13,11 +13,16 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from graders.a4 import models
-from graders.core import expect
-from graders.core.checkpoint_scan import CheckpointProblem, check_state_dict_checkpoint
-from graders.core.context import GradingContext
-from graders.core.plugin import Credit, CriterionFailed, criterion
-from graders.sandbox.sandbox import Sandbox
+from graders.kit import (
+    CheckpointProblem,
+    Credit,
+    CriterionFailed,
+    GradingContext,
+    Sandbox,
+    check_state_dict_checkpoint,
+    criterion,
+    expect,
+)
 
 PROBES = "graders.a4.probes"
 MAX_PARAMETERS = 1_000_000

@@ -1,17 +1,12 @@
 """Assignment 5 (30 points, week 13): a deep RL agent that lands LunarLander."""
 
-from graders.core.assignment import AssignmentSpec, RulePolicy, SandboxSpec
-from graders.sandbox.client import Limits
-from graders.sandbox.inside.rules import NO_RL_LIBRARIES
+from graders.kit import NO_RL_LIBRARIES, AssignmentSpec, Limits, RulePolicy, SandboxSpec
 
 ASSIGNMENT = AssignmentSpec(
     key="a5",
-    number=5,
     title="A deep RL agent that lands LunarLander",
     points=30,
     week=13,
-    summary="Replay buffer, exploration schedule, TD targets and returns; an agent trained "
-    "by the student's own DQN or actor-critic that scores a mean >= 200 on LunarLander-v3.",
     required_files=("a5/agent.py", "a5/agent.pt"),
     sandboxes=(SandboxSpec("rl", (NO_RL_LIBRARIES,), libraries=("torch", "gymnasium[box2d]")),),
     policies=(RulePolicy(NO_RL_LIBRARIES, files=("a5/*.py", "a5/**/*.py")),),
@@ -20,7 +15,7 @@ ASSIGNMENT = AssignmentSpec(
     # Importing torch alone reserves about 3.5 GiB of address space.
     limits=Limits(memory_bytes=12 * 2**30, cpu_seconds=2400, call_timeout_s=60),
     submission_timeout_s=1200,
-    rules_text="PyTorch + gymnasium, no reinforcement-learning library",
+    rules="PyTorch + gymnasium, no reinforcement-learning library",
     # "learn": the wall-clock limit of the short retraining run; "evaluate": the limit of
     # the 100 evaluation episodes of the shipped agent (it only chooses actions).
     budgets={"learn": 300.0, "evaluate": 300.0},

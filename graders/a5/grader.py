@@ -15,11 +15,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from graders.a5 import episodes
-from graders.core import expect
-from graders.core.checkpoint_scan import CheckpointProblem, check_state_dict_checkpoint
-from graders.core.context import GradingContext
-from graders.core.plugin import Credit, CriterionFailed, criterion
-from graders.sandbox.sandbox import Sandbox
+from graders.kit import (
+    CheckpointProblem,
+    Credit,
+    CriterionFailed,
+    GradingContext,
+    Sandbox,
+    check_state_dict_checkpoint,
+    criterion,
+    expect,
+)
 
 PROBES = "graders.a5.probes"
 OBS_DIM = 8

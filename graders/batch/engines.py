@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from graders.batch.job import FAILED, Job, Outcome, run_isolated
+from graders.batch.job import Job, JobStatus, Outcome, run_isolated
 
 ENGINES = ("local", "dask")
 
@@ -20,7 +20,7 @@ class EngineUnavailable(RuntimeError):
 
 
 def _lost(job: Job, error: BaseException) -> Outcome:
-    return Outcome(job.student, job.assignment, job.fingerprint, FAILED,
+    return Outcome(job.student, job.assignment, job.fingerprint, JobStatus.ERROR,
                    error=f"the job was lost by the engine: {type(error).__name__}: {error}"[:500])  # fmt: skip
 
 

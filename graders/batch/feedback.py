@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import html
 
+from graders import catalog
 from graders.batch.records import StudentRecord
-from graders.catalog import KEYS, course_assignment
 from graders.core.results import LabResult, format_points
 from graders.render import github, plots
 from graders.render.summary import minimum_line, provenance
 
 
 def _graded(record: StudentRecord) -> LabResult:
-    keys = sorted(record.outcomes, key=KEYS.index)
+    keys = sorted(record.outcomes, key=catalog.course_order)
     results = [r for key in keys if (r := record.result(key)) is not None]
-    return LabResult(results, missing=[k for k in keys if record.result(k) is None])
+    return catalog.lab_result(results, missing=[k for k in keys if record.result(k) is None])
 
 
 def _not_graded(record: StudentRecord) -> list[tuple[str, str]]:
@@ -34,7 +34,7 @@ def _not_graded(record: StudentRecord) -> list[tuple[str, str]]:
 def markdown(record: StudentRecord) -> str:
     lines = [f"# Feedback for {record.student}", ""]
     for key, why in _not_graded(record):
-        title = course_assignment(key).title
+        title = catalog.spec(key).title
         lines += [f"### {key}: {title} — 0 points (not graded)", "", f"> {why}", ""]
     report = _graded(record)
     if report.assignments:
@@ -82,7 +82,7 @@ def html_page(record: StudentRecord) -> str:
     ]
     for key, why in _not_graded(record):
         parts.append(
-            f"<h2>{e(key)}: {e(course_assignment(key).title)} — 0 points (not graded)</h2>"
+            f"<h2>{e(key)}: {e(catalog.spec(key).title)} — 0 points (not graded)</h2>"
             f"<p class='note'>{e(why)}</p>"
         )
     for result in report.assignments:

@@ -12,8 +12,9 @@ import csv
 import io
 from collections.abc import Iterable
 
+from graders import catalog
+from graders.batch.job import JobStatus
 from graders.batch.records import StudentRecord
-from graders.catalog import KEYS
 from graders.core.results import format_points
 
 
@@ -28,7 +29,7 @@ def columns(records: Iterable[StudentRecord]) -> list[str]:
                 if criterion.id not in found:
                     found.append(criterion.id)
     names = ["student"]
-    for key in sorted(criteria, key=KEYS.index):
+    for key in sorted(criteria, key=catalog.course_order):
         names += [f"{key}:{cid}" for cid in criteria[key]] + [key]
     return names + ["lab_total", "meets_minimum", "status", "problems"]
 
@@ -50,7 +51,7 @@ def row(record: StudentRecord, names: list[str]) -> dict[str, str]:
         problems += [f"{key}: grader error: {e}" for e in result.internal_errors]
     cells["lab_total"] = format_points(record.lab_points)
     cells["meets_minimum"] = "yes" if record.meets_minimum else "no"
-    failed = [k for k, o in record.outcomes.items() if o.status != "ok"]
+    failed = [k for k, o in record.outcomes.items() if o.status != JobStatus.OK]
     cells["status"] = "ok" if not failed else "not graded: " + " ".join(sorted(failed))
     cells["problems"] = " | ".join(problems)
     return cells

@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from graders.catalog import KEYS
+from graders import catalog
 
 MAX_UNPACKED_BYTES = 256 * 2**20  # a class of 1,000 then needs at most 256 GB; agent.pt <= 10 MB
 MAX_FILES = 5_000
@@ -185,7 +185,7 @@ def repository_root(folder: Path) -> Path:
     """The folder that holds a1/ ... a5/: zips often wrap a repository in one top folder."""
     current = folder
     for _ in range(3):
-        if any((current / key).is_dir() for key in KEYS):
+        if any((current / key).is_dir() for key in catalog.assignment_keys()):
             return current
         children = [c for c in current.iterdir() if not c.name.startswith((".", "__MACOSX"))]
         if len(children) != 1 or not children[0].is_dir() or children[0].is_symlink():

@@ -16,18 +16,35 @@ import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from graders.core.options import GradeOptions, json_ready
 from graders.sandbox.processes import kill_tree
 from graders.sandbox.workspace import remove_tree
 
 #: Seconds a job may take beyond its assignment's own submission timeout (start-up, data).
 GRACE_S = 180.0
 
-#: ok: graded; rejected: the submission cannot be graded (bad zip, ...); timeout: grading it
-#: took longer than the job's limit; error: an infrastructure problem (retried next run).
-OK, REJECTED, TIMEOUT, FAILED = "ok", "rejected", "timeout", "error"
+
+class JobStatus(str, Enum):
+    """What became of a job; the value is what records, the gradebook and reports show."""
+
+    #: Graded: the outcome holds a result.
+    OK = "ok"
+    #: The submission cannot be graded (a bad zip, ...): final until it changes.
+    REJECTED = "rejected"
+    #: Grading it took longer than the job's limit.
+    TIMEOUT = "timeout"
+    #: An infrastructure problem, not the student's: the job runs again next time.
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
 
 
 @dataclass(frozen=True)
@@ -36,30 +53,19 @@ class Job:
     assignment: str
     folder: str  # the folder to grade (already unpacked)
     fingerprint: str
-    seed: int
-    confinement: str = "auto"
-    require: tuple[str, ...] = ()
-    insecure_sandbox: bool = False
-    data_dir: str | None = None
-    download: bool = False
-    eval_set: tuple[str, str] | None = None
-    secrets_file: str | None = None
-    threads: int | None = None
-    artifacts_dir: str | None = None
+    options: GradeOptions = field(default_factory=GradeOptions)
     notices: tuple[str, ...] = ()
     #: Wall-clock limit of the whole job; None: the assignment's own limit plus GRACE_S.
     timeout_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**json_ready(asdict(self)), "options": self.options.to_json()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Job:
         data = dict(data)
-        data["require"] = tuple(data.get("require", ()))
+        data["options"] = GradeOptions.from_json(data.get("options", {}))
         data["notices"] = tuple(data.get("notices", ()))
-        if data.get("eval_set"):
-            data["eval_set"] = tuple(data["eval_set"])
         return cls(**data)
 
 
@@ -70,19 +76,26 @@ class Outcome:
     student: str
     assignment: str
     fingerprint: str
-    status: str  # ok | rejected | error
+    status: JobStatus
     result: dict[str, Any] | None = None
     error: str = ""
     seconds: float = 0.0
     environment: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outcome:
+        return cls(**{**data, "status": JobStatus(data["status"])})
 
 
 def run_isolated(job: Job) -> Outcome:
     """Run ``job`` in a child process; every failure becomes an Outcome, never an exception."""
     from graders import catalog
 
-    spec = catalog.grader_spec(job.assignment)
-    limit = job.timeout_s or ((spec.submission_timeout_s if spec else 600.0) + GRACE_S)
+    try:
+        own_limit = catalog.spec(job.assignment).submission_timeout_s
+    except catalog.UnknownAssignment:
+        return _failure(job, f"there is no assignment {job.assignment}", time.monotonic())
+    limit = job.timeout_s or own_limit + GRACE_S
     started = time.monotonic()
     marker = f"NNGRADE_JOB={uuid.uuid4().hex}"
     with tempfile.TemporaryDirectory(prefix="nngrade-job-") as scratch:
@@ -115,11 +128,11 @@ def run_isolated(job: Job) -> Outcome:
             child.communicate()
             remove_tree(work, 120.0)  # its sandboxes and staged copies, whoever owns them
             outcome = _failure(job, f"grading did not finish within {limit:.0f} s", started)
-            outcome.status = TIMEOUT
+            outcome.status = JobStatus.TIMEOUT
             return outcome
         if outcome_file.is_file():
             try:
-                return Outcome(**json.loads(outcome_file.read_text()))
+                return Outcome.from_json(json.loads(outcome_file.read_text()))
             except (ValueError, TypeError) as error:
                 return _failure(job, f"unreadable grading outcome ({error})", started)
         tail = " | ".join((log or "").strip().splitlines()[-3:])
@@ -130,7 +143,7 @@ def run_isolated(job: Job) -> Outcome:
 
 def _failure(job: Job, message: str, started: float) -> Outcome:
     return Outcome(
-        job.student, job.assignment, job.fingerprint, FAILED, error=message,
+        job.student, job.assignment, job.fingerprint, JobStatus.ERROR, error=message,
         seconds=round(time.monotonic() - started, 2),
     )  # fmt: skip
 
@@ -139,37 +152,22 @@ def run_here(job: Job) -> Outcome:
     """Grade ``job`` in this process (the child side of :func:`run_isolated`)."""
     from graders import catalog
     from graders.batch.environment import describe_environment
-    from graders.core.runner import GradeOptions, GraderBroken, MissingExtra, grade
-    from graders.core.secrets import SecretsError, load_secrets
+    from graders.core.runner import GraderBroken, MissingExtra, grade
+    from graders.core.secrets import SecretsError
     from graders.core.submission import SubmissionError
     from graders.data.mnist import MNISTError
     from graders.sandbox.confinement import ConfinementUnavailable
 
     started = time.monotonic()
-    outcome = Outcome(job.student, job.assignment, job.fingerprint, FAILED)
+    outcome = Outcome(job.student, job.assignment, job.fingerprint, JobStatus.ERROR)
     outcome.environment = describe_environment()
     try:
-        spec = catalog.grader_spec(job.assignment)
-        if spec is None:
-            raise GraderBroken(f"no grader is available for {job.assignment}")
-        options = GradeOptions(
-            confinement=job.confinement,
-            require=job.require,
-            insecure_sandbox=job.insecure_sandbox,
-            seed=job.seed,
-            data_dir=Path(job.data_dir) if job.data_dir else None,
-            download=job.download,
-            eval_set=tuple(Path(p) for p in job.eval_set) if job.eval_set else None,
-            secrets=load_secrets(Path(job.secrets_file)) if job.secrets_file else {},
-            artifacts_dir=Path(job.artifacts_dir) if job.artifacts_dir else None,
-            threads=job.threads,
-        )
-        result = grade(spec, Path(job.folder), options)
+        result = grade(catalog.spec(job.assignment), Path(job.folder), job.options)
         result.notices = list(job.notices) + result.notices
         result.submission = job.student  # not the grading machine's path
-        outcome.status, outcome.result = OK, result.to_dict()
+        outcome.status, outcome.result = JobStatus.OK, result.to_dict()
     except SubmissionError as error:
-        outcome.status, outcome.error = REJECTED, str(error)
+        outcome.status, outcome.error = JobStatus.REJECTED, str(error)
     except (MissingExtra, MNISTError, ConfinementUnavailable, SecretsError, GraderBroken) as error:
         outcome.error = f"{type(error).__name__}: {error}"[:1000]
     except Exception as error:  # noqa: BLE001 - a harness bug must not lose the batch

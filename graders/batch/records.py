@@ -11,10 +11,10 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
-from graders.batch.job import Outcome
-from graders.core.results import LAB_MINIMUM_POINTS, AssignmentResult, round_points
+from graders import catalog
+from graders.batch.job import JobStatus, Outcome
+from graders.core.results import AssignmentResult, round_points
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -34,7 +34,7 @@ class StudentRecord:
     def load(cls, path: Path) -> StudentRecord | None:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            outcomes = {key: Outcome(**value) for key, value in data["outcomes"].items()}
+            outcomes = {key: Outcome.from_json(value) for key, value in data["outcomes"].items()}
             return cls(data["student"], outcomes)
         except (OSError, ValueError, KeyError, TypeError):
             return None  # missing or damaged: that student is simply graded again
@@ -65,7 +65,7 @@ class StudentRecord:
 
     @property
     def meets_minimum(self) -> bool:
-        return self.lab_points >= LAB_MINIMUM_POINTS
+        return self.lab_points >= catalog.pass_mark()
 
     def up_to_date(self, assignment: str, fingerprint: str) -> bool:
         """Graded before with this fingerprint (submission, grader, secrets and options).
@@ -73,11 +73,7 @@ class StudentRecord:
         An infrastructure error is not final: that job runs again next time."""
         outcome = self.outcomes.get(assignment)
         return (
-            outcome is not None and outcome.fingerprint == fingerprint and outcome.status != "error"
+            outcome is not None
+            and outcome.fingerprint == fingerprint
+            and outcome.status != JobStatus.ERROR
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "student": self.student,
-            "outcomes": {k: asdict(v) for k, v in self.outcomes.items()},
-        }

@@ -13,6 +13,7 @@ The output folder accumulates: each run grades what changed and keeps the rest.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -28,9 +29,9 @@ from graders.batch import feedback, gradebook, summary
 from graders.batch.engines import make_engine
 from graders.batch.environment import describe_environment, secrets_digest
 from graders.batch.intake import RejectedSubmission, Submission, discover, fingerprint, take_in
-from graders.batch.job import REJECTED, TIMEOUT, Job, Outcome
+from graders.batch.job import Job, JobStatus, Outcome
 from graders.batch.records import StudentRecord, write_atomically
-from graders.core.context import DEFAULT_SEED
+from graders.core.options import GradeOptions
 from graders.core.secrets import load_secrets, secrets_path
 from graders.sandbox import confinement
 
@@ -47,14 +48,9 @@ class BatchOptions:
     jobs: int = 1
     engine: str = "local"
     scheduler: str | None = None
-    seed: int = DEFAULT_SEED
-    confinement: str = "auto"
-    require: tuple[str, ...] = ()
-    insecure_sandbox: bool = False
-    data_dir: Path | None = None
-    download: bool = True
-    eval_set: tuple[Path, Path] | None = None
-    secrets_file: Path | None = None
+    #: How every job grades (seed, sandbox, data, secrets); per-job threads and artifact
+    #: folders are set by the run.
+    grading: GradeOptions = field(default_factory=GradeOptions)
     force: bool = False
     progress: bool = True
     #: Wall-clock limit per submission and assignment; None: the assignment's own limit.
@@ -83,15 +79,13 @@ class BatchReport:
 
 def resolve_assignments(name: str) -> tuple[str, ...]:
     """``all`` means every assignment whose grader and extra are installed here."""
-    keys = catalog.KEYS if name == "all" else (name,)
+    keys = catalog.assignment_keys() if name == "all" else (name,)
     usable = []
     for key in keys:
-        spec = catalog.grader_spec(key)
-        missing = [
-            m for m in (spec.requires if spec else ()) if importlib.util.find_spec(m) is None
-        ]
-        if spec is None or missing:
-            why = "no grader exists yet" if spec is None else f'pip install "nngrade[{spec.extra}]"'
+        spec = catalog.spec(key)
+        missing = [m for m in spec.requires if importlib.util.find_spec(m) is None]
+        if missing:
+            why = f'pip install "nngrade[{spec.extra}]"'
             if name != "all":
                 raise BatchError(f"cannot grade {key}: {why}")
             print(f"nngrade: warning: skipping {key} ({why})", file=sys.stderr)
@@ -102,8 +96,9 @@ def resolve_assignments(name: str) -> tuple[str, ...]:
 
 def _settings_digest(options: BatchOptions, secrets: dict) -> str:
     """What besides the submission decides the points: grader version, seed, secrets, data."""
-    eval_set = [hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in options.eval_set or ()]
-    parts = [__version__, str(options.seed), secrets_digest(secrets), *eval_set]
+    grading = options.grading
+    eval_set = [hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in grading.eval_set or ()]
+    parts = [__version__, str(grading.seed), secrets_digest(secrets), *eval_set]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -123,9 +118,9 @@ def grade_class(options: BatchOptions) -> BatchReport:
         raise BatchError(str(error)) from None
     # --out inside the submissions folder is not a student.
     submissions = [s for s in submissions if s.source.resolve() != out.resolve()]
-    secrets = load_secrets(options.secrets_file)
+    secrets = load_secrets(options.grading.secrets_file)
     # Refuse the whole run up front when this machine's sandbox lacks a required layer.
-    confinement.select(options.confinement, options.require)
+    confinement.select(options.grading.confinement, options.grading.require)
     settings = _settings_digest(options, secrets)
     out.mkdir(parents=True, exist_ok=True)
     students_dir = out / "students"
@@ -136,7 +131,12 @@ def grade_class(options: BatchOptions) -> BatchReport:
     }
     report = BatchReport(submissions=len(submissions))
     threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
-    secrets_file = secrets_path(options.secrets_file)  # the jobs read the same file
+    # The jobs read the same secrets file, also when $NNGRADE_SECRETS named it.
+    grading = dataclasses.replace(
+        options.grading,
+        secrets_file=secrets_path(options.grading.secrets_file),
+        threads=threads if options.engine == "local" else None,
+    )
 
     def save(student: str) -> None:
         records[student].save(students_dir / f"{student}.json")
@@ -145,19 +145,19 @@ def grade_class(options: BatchOptions) -> BatchReport:
     with tempfile.TemporaryDirectory(dir=out, prefix=".intake-") as workdir:
         jobs: list[Job] = []
         for submission in submissions:
-            jobs += _plan(submission, options, settings, records, report, Path(workdir), out,
-                          threads, secrets_file, save)  # fmt: skip
+            jobs += _plan(submission, options, grading, settings, records, report,
+                          Path(workdir), out, save)  # fmt: skip
         bar = _progress(len(jobs), options.progress)
         try:
             for outcome in make_engine(options.engine, options.jobs, options.scheduler).run(jobs):
                 records[outcome.student].outcomes[outcome.assignment] = outcome
                 save(outcome.student)
                 report.graded_jobs.append((outcome.student, outcome.assignment))
-                if outcome.status == "ok":
+                if outcome.status == JobStatus.OK:
                     report.graded += 1
-                elif outcome.status == REJECTED:
+                elif outcome.status == JobStatus.REJECTED:
                     report.rejected += 1
-                elif outcome.status == TIMEOUT:
+                elif outcome.status == JobStatus.TIMEOUT:
                     report.timed_out += 1
                 else:
                     report.errors += 1
@@ -173,13 +173,12 @@ def grade_class(options: BatchOptions) -> BatchReport:
 def _plan(
     submission: Submission,
     options: BatchOptions,
+    grading: GradeOptions,
     settings: str,
     records: dict[str, StudentRecord],
     report: BatchReport,
     workdir: Path,
     out: Path,
-    threads: int,
-    secrets_file: Path | None,
     save,
 ) -> list[Job]:
     """The jobs this submission needs; rejections are recorded at once."""
@@ -198,7 +197,7 @@ def _plan(
         folder, notices = take_in(submission, workdir)
     except RejectedSubmission as why:
         for key, job_fingerprint in pending:
-            record.outcomes[key] = Outcome(submission.student, key, job_fingerprint, REJECTED,
+            record.outcomes[key] = Outcome(submission.student, key, job_fingerprint, JobStatus.REJECTED,
                                            error=str(why))  # fmt: skip
             report.rejected += 1
             report.graded_jobs.append((submission.student, key))
@@ -210,16 +209,9 @@ def _plan(
             assignment=key,
             folder=str(folder),
             fingerprint=job_fingerprint,
-            seed=options.seed,
-            confinement=options.confinement,
-            require=options.require,
-            insecure_sandbox=options.insecure_sandbox,
-            data_dir=str(options.data_dir) if options.data_dir else None,
-            download=options.download,
-            eval_set=tuple(str(p) for p in options.eval_set) if options.eval_set else None,
-            secrets_file=str(secrets_file) if secrets_file else None,
-            threads=threads if options.engine == "local" else None,
-            artifacts_dir=str(out / "artifacts" / submission.student),
+            options=dataclasses.replace(
+                grading, artifacts_dir=out / "artifacts" / submission.student
+            ),
             notices=tuple(notices),
             timeout_s=options.job_timeout_s,
         )
@@ -231,13 +223,10 @@ def evaluation_set_note(options: BatchOptions, secrets: dict) -> str:
     """Which images the accuracy criteria used, for the summary and the run record."""
     from graders.data.perturb import seed_from
 
-    uses_mnist = any(
-        (spec := catalog.grader_spec(key)) is not None and spec.uses_mnist
-        for key in options.assignments
-    )
+    uses_mnist = any(catalog.spec(key).uses_mnist for key in options.assignments)
     if not uses_mnist:
         return ""
-    if options.eval_set:
+    if options.grading.eval_set:
         return "the instructor's held-out evaluation set (--eval-set)"
     if seed_from(secrets)[1]:
         return "the public MNIST test set with a secret seeded perturbation (no exact look-up)"
@@ -268,7 +257,7 @@ def _write_reports(
     run = {
         "line": report.line(),
         "assignments": list(options.assignments),
-        "seed": options.seed,
+        "seed": options.grading.seed,
         "engine": options.engine,
         "jobs": options.jobs,
         "secrets": "instructor secrets used" if secrets else "none",

@@ -6,20 +6,21 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from graders import catalog
+from graders.batch.job import JobStatus
 from graders.batch.records import StudentRecord
-from graders.catalog import KEYS, course_assignment
-from graders.core.results import NOT_RUN, PASSED, format_points
+from graders.core.results import Status, format_points
 from graders.render.plots import histogram_bins, histogram_svg
 
 
 def write_summary(records: list[StudentRecord], out: Path) -> str:
     """Write histogram-<assignment>.svg files and return the summary as Markdown."""
-    keys = sorted({k for r in records for k in r.outcomes}, key=KEYS.index)
+    keys = sorted({k for r in records for k in r.outcomes}, key=catalog.course_order)
     lines = ["# Grading summary", "", f"{len(records)} submissions.", ""]
     for key in keys:
         graded = [r for r in records if r.result(key) is not None]
         totals = [r.points(key) for r in records if key in r.outcomes]
-        course = course_assignment(key)
+        course = catalog.spec(key)
         image = out / f"histogram-{key}.svg"
         chart = histogram_svg(f"{key}: {course.title}", totals, course.points)
         if chart is not None:
@@ -46,7 +47,7 @@ def write_summary(records: list[StudentRecord], out: Path) -> str:
         points_lost: Counter[str] = Counter()
         for record in graded:
             for c in record.result(key).criteria:
-                if c.status not in (PASSED, NOT_RUN):
+                if c.status not in (Status.PASSED, Status.NOT_RUN):
                     lost[c.id] += 1
                     points_lost[c.id] += c.max_points - c.points
         if lost:
@@ -61,7 +62,7 @@ def write_summary(records: list[StudentRecord], out: Path) -> str:
         (r.student, key, o.status, o.error)
         for r in records
         for key, o in sorted(r.outcomes.items())
-        if o.status != "ok"
+        if o.status != JobStatus.OK
     ]
     lines += ["## Not graded", ""]
     if failures:

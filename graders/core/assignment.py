@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from graders.sandbox.client import Limits
 from graders.sandbox.inside.rules import ImportRule
+
+#: An assignment's key and the name of its folders: "a" and its number (a1, a2, ...).
+ASSIGNMENT_KEY = re.compile(r"a[1-9][0-9]*")
 
 
 @dataclass(frozen=True)
@@ -39,19 +43,20 @@ class RulePolicy:
 
 @dataclass(frozen=True)
 class AssignmentSpec:
+    """Everything the course knows about one assignment, declared once in its package."""
+
     key: str
-    number: int
     title: str
     points: float
     week: int
-    summary: str
     required_files: tuple[str, ...]
     sandboxes: tuple[SandboxSpec, ...]
     policies: tuple[RulePolicy, ...]
     grader_module: str
     limits: Limits = field(default_factory=Limits)
     submission_timeout_s: float = 600.0
-    rules_text: str = ""
+    #: The framework rule in a few words, for `nngrade list`.
+    rules: str = ""
     #: Graders of MNIST assignments load the data set; its folder is hidden from workers.
     uses_mnist: bool = False
     #: Time budgets that are part of grading, in seconds (e.g. {"train": 120}).
@@ -62,6 +67,14 @@ class AssignmentSpec:
     extra: str = ""
     #: Modules of nngrade that run inside the worker (probes), staged into its runtime.
     worker_modules: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not ASSIGNMENT_KEY.fullmatch(self.key):
+            raise ValueError(f"assignment key {self.key!r} must be 'a' and a number (a6)")
+
+    @property
+    def number(self) -> int:
+        return int(self.key[1:])
 
     @property
     def folder(self) -> str:

@@ -8,30 +8,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graders.core.assignment import AssignmentSpec
+from graders.core.options import GradeOptions
 from graders.core.submission import StagedSubmission
 from graders.sandbox.client import WorkerSpec
 from graders.sandbox.confinement import Confinement
 from graders.sandbox.sandbox import RemoteModule, Sandbox
-
-DEFAULT_SEED = 20251
 
 
 @dataclass
 class GradingContext:
     assignment: AssignmentSpec
     staged: StagedSubmission
-    confinement: Confinement
-    seed: int = DEFAULT_SEED
+    #: The confinement selected for this run (options.confinement names what was asked for).
+    selected_confinement: Confinement
+    options: GradeOptions = field(default_factory=GradeOptions)
+    #: The MNIST folder, resolved from ``options.data_dir`` (None: not an MNIST assignment).
     data_root: Path | None = None
-    download: bool = True
-    #: An instructor's held-out (images, labels) IDX files that replace the MNIST test set.
-    eval_set: tuple[Path, Path] | None = None
-    #: The instructor's secrets (see graders.core.secrets); never shown to students.
+    #: The instructor's secrets, loaded from ``options.secrets_file``; never shown to students.
     secrets: dict = field(default_factory=dict)
-    #: Where criteria may save files for the report (e.g. an episode animation); None: don't.
-    artifacts_dir: Path | None = None
-    #: Grade only these criteria (the others are reported as not run); empty: all.
-    only: tuple[str, ...] = ()
     #: Files saved for the report, as "description: path".
     artifacts: list[str] = field(default_factory=list)
     #: Results shared between criteria of one run (e.g. one training run, two criteria).
@@ -47,7 +41,7 @@ class GradingContext:
 
     def seed_for(self, criterion_id: str) -> int:
         """A stable per-criterion seed, so a submission always gets the same points."""
-        return zlib.crc32(f"{self.seed}:{criterion_id}".encode()) & 0x7FFFFFFF
+        return zlib.crc32(f"{self.options.seed}:{criterion_id}".encode()) & 0x7FFFFFFF
 
     def sandbox(self, name: str) -> Sandbox:
         if name not in self._sandboxes:
@@ -58,7 +52,7 @@ class GradingContext:
                 rules=spec.rules,
                 local_modules=self.staged.local_modules,
                 limits=self.assignment.limits,
-                confinement=self.confinement,
+                confinement=self.selected_confinement,
                 libraries=spec.libraries,
                 worker_modules=self.assignment.worker_modules,
             )
@@ -81,9 +75,9 @@ class GradingContext:
         from graders.data.mnist import load_evaluation_set, load_mnist
         from graders.data.perturb import perturb, seed_from
 
-        if split == "test" and self.eval_set is not None:
-            return load_evaluation_set(*self.eval_set)
-        images, labels = load_mnist(split, self.data_root, download=self.download)
+        if split == "test" and self.options.eval_set is not None:
+            return load_evaluation_set(*self.options.eval_set)
+        images, labels = load_mnist(split, self.data_root, download=self.options.download)
         if split == "test":
             key = "mnist.test.perturbed"
             if key not in self.memo:
@@ -97,9 +91,9 @@ class GradingContext:
 
     def artifact_path(self, filename: str) -> Path | None:
         """Where to save a report file for this submission, or None when not wanted."""
-        if self.artifacts_dir is None:
+        if self.options.artifacts_dir is None:
             return None
-        return Path(self.artifacts_dir) / f"{self.assignment.key}-{filename}"
+        return Path(self.options.artifacts_dir) / f"{self.assignment.key}-{filename}"
 
     def close(self) -> None:
         for sandbox in self._sandboxes.values():

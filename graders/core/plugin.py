@@ -13,18 +13,11 @@ import sys
 import time
 from collections.abc import Iterator
 
+import numpy
 import pytest
 
 from graders.core.context import GradingContext
-from graders.core.results import (
-    ERROR,
-    FAILED,
-    NOT_RUN,
-    PARTIAL,
-    PASSED,
-    CriterionResult,
-    round_points,
-)
+from graders.core.results import CriterionResult, Status, round_points
 from graders.sandbox.sandbox import StudentCodeError
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -123,7 +116,7 @@ class GradingPlugin:
             title=declared["title"],
             max_points=float(declared["points"]),
             points=0.0,
-            status=NOT_RUN,
+            status=Status.NOT_RUN,
             reason="not graded in this run (--only)",
             visibility=declared.get("visibility", "visible"),
         )
@@ -156,7 +149,7 @@ class GradingPlugin:
         expected = self.context.assignment.points
         if items and round_points(total) != round_points(expected):
             raise pytest.UsageError(f"grader criteria add up to {total}, not {expected} points")
-        only = self.context.only
+        only = self.context.options.only
         if only:
             self.unknown_criteria = sorted(set(only) - seen)
             kept = [i for i in items if i.get_closest_marker("criterion").kwargs["id"] in only]
@@ -173,9 +166,7 @@ class GradingPlugin:
         cid = item.get_closest_marker("criterion").kwargs["id"]
         seed = self.context.seed_for(cid)
         random.seed(seed)
-        numpy = sys.modules.get("numpy")
-        if numpy is not None:
-            numpy.random.seed(seed)
+        numpy.random.seed(seed)
         torch = sys.modules.get("torch")
         if torch is not None:
             torch.manual_seed(seed)
@@ -205,7 +196,7 @@ class GradingPlugin:
             title=declared["title"],
             max_points=points,
             points=0.0,
-            status=FAILED,
+            status=Status.FAILED,
             visibility=declared.get("visibility", "visible"),
             duration_s=round(time.monotonic() - self._started.get(cid, time.monotonic()), 3),
             seed=self.context.seed_for(cid),
@@ -213,7 +204,11 @@ class GradingPlugin:
         if report.passed:
             fraction = 1.0 if credit.fraction is None else credit.fraction
             result.points = round_points(points * fraction)
-            result.status = PASSED if fraction >= 1 else (PARTIAL if fraction > 0 else FAILED)
+            result.status = (
+                Status.PASSED
+                if fraction >= 1
+                else (Status.PARTIAL if fraction > 0 else Status.FAILED)
+            )
             result.reason = "; ".join(credit.reasons)
             return result
         exc = call.excinfo.value if call.excinfo is not None else None
@@ -222,7 +217,7 @@ class GradingPlugin:
             if "Timeout" in result.reason and type(exc).__name__ == "Failed":
                 result.reason = "grading this criterion took too long and was stopped"
         else:
-            result.status = ERROR
+            result.status = Status.ERROR
             detail = _one_line(exc) if exc is not None else str(report.longrepr)[-300:]
             name = type(exc).__name__ if exc is not None else "error"
             result.reason = f"internal grader error ({name}: {detail}); please report it"
@@ -248,3 +243,9 @@ def credit(request: pytest.FixtureRequest) -> Credit:
 def seed(request: pytest.FixtureRequest, grading: GradingContext) -> int:
     """The fixed seed of the requesting criterion (pass it to student training code)."""
     return grading.seed_for(request.node.get_closest_marker("criterion").kwargs["id"])
+
+
+@pytest.fixture
+def rng(seed: int) -> numpy.random.Generator:
+    """A numpy generator seeded for the requesting criterion."""
+    return numpy.random.default_rng(seed)

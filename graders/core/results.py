@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from typing import Any
 
 from graders.sandbox.text import clean_line
 
-PASSED, PARTIAL, FAILED, VIOLATION, ERROR = "passed", "partial", "failed", "violation", "error"
-#: A criterion left out of a partial run (``--only``): no points, and nothing was judged.
-NOT_RUN = "not run"
-LAB_MAX_POINTS = 100
-LAB_MINIMUM_POINTS = 35
+
+class Status(str, Enum):
+    """What became of a criterion; the value is what reports and JSON records show."""
+
+    PASSED = "passed"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    #: A broken framework rule zeroed it.
+    VIOLATION = "violation"
+    #: The grader itself failed (an infrastructure error, never the student's fault).
+    ERROR = "error"
+    #: Left out of a partial run (``--only``): no points, and nothing was judged.
+    NOT_RUN = "not run"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
 
 
 def round_points(value: float) -> float:
@@ -34,7 +49,7 @@ class CriterionResult:
     title: str
     max_points: float
     points: float
-    status: str
+    status: Status
     reason: str = ""
     visibility: str = "visible"
     duration_s: float = 0.0
@@ -109,29 +124,31 @@ class AssignmentResult:
     def from_dict(cls, data: dict[str, Any]) -> AssignmentResult:
         data = dict(data)
         data.pop("points", None)
-        data["criteria"] = [CriterionResult(**c) for c in data.get("criteria", [])]
+        data["criteria"] = [
+            CriterionResult(**{**c, "status": Status(c["status"])})
+            for c in data.get("criteria", [])
+        ]
         data["violations"] = [Violation(**v) for v in data.get("violations", [])]
         return cls(**data)
 
 
 @dataclass
 class LabResult:
-    """Several assignments of one submission and the lab total out of 100."""
+    """Several assignments of one submission and the lab total (see graders.catalog)."""
 
     assignments: list[AssignmentResult]
-    missing: list[str] = field(default_factory=list)
+    missing: list[str]
+    #: The whole lab's points and the points needed to pass it.
+    max_points: float
+    minimum_points: float
 
     @property
     def points(self) -> float:
         return round_points(sum(a.points for a in self.assignments))
 
     @property
-    def max_points(self) -> float:
-        return LAB_MAX_POINTS
-
-    @property
     def meets_minimum(self) -> bool:
-        return self.points >= LAB_MINIMUM_POINTS
+        return self.points >= self.minimum_points
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,6 +156,6 @@ class LabResult:
             "missing": self.missing,
             "points": self.points,
             "max_points": self.max_points,
-            "minimum_points": LAB_MINIMUM_POINTS,
+            "minimum_points": self.minimum_points,
             "meets_minimum": self.meets_minimum,
         }

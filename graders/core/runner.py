@@ -9,23 +9,23 @@ import io
 import os
 import re
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from graders import __version__
 from graders.core.assignment import AssignmentSpec
-from graders.core.context import DEFAULT_SEED, GradingContext
+from graders.core.context import GradingContext
+from graders.core.options import GradeOptions
 from graders.core.plugin import GradingPlugin
 from graders.core.results import (
-    ERROR,
-    VIOLATION,
     AssignmentResult,
+    Status,
     Violation,
     clean_text,
     unique_violations,
 )
+from graders.core.secrets import load_secrets
 from graders.core.static_scan import scan
 from graders.core.submission import stage
 from graders.data.mnist import load_evaluation_set, load_mnist, resolve_data_root
@@ -46,26 +46,6 @@ class UnknownCriteria(ValueError):
     """``only`` names a criterion the grader does not have."""
 
 
-@dataclass(frozen=True)
-class GradeOptions:
-    confinement: str = "auto"
-    require: tuple[str, ...] = ()
-    #: Grade although the sandbox lacks layers that shared grading needs (said in reports).
-    insecure_sandbox: bool = False
-    seed: int = DEFAULT_SEED
-    verbose: bool = False
-    data_dir: Path | None = None
-    download: bool = True
-    eval_set: tuple[Path, Path] | None = None
-    secrets: dict = field(default_factory=dict)
-    artifacts_dir: Path | None = None
-    #: Grade only these criteria (e.g. while working on one part); the rest score 0.
-    only: tuple[str, ...] = ()
-    #: Threads each worker may use (BLAS, torch); None keeps the assignment's limit. Batch
-    #: grading with several jobs lowers it so that jobs do not fight over the cores.
-    threads: int | None = None
-
-
 def grade(
     spec: AssignmentSpec, submission: Path, options: GradeOptions | None = None
 ) -> AssignmentResult:
@@ -82,6 +62,7 @@ def grade(
             f'the extra: pip install "nngrade[{spec.extra}]"'
         )
     confinement = confinement_module.select(options.confinement, options.require)
+    secrets = load_secrets(options.secrets_file)
     if spec.uses_mnist:  # fail before grading, with the loader's instructions, not per criterion
         load_mnist("train", options.data_dir, download=options.download)
         if options.eval_set is None:
@@ -100,13 +81,9 @@ def grade(
             spec,
             staged,
             confinement,
-            seed=options.seed,
+            options,
             data_root=resolve_data_root(options.data_dir) if spec.uses_mnist else None,
-            download=options.download,
-            eval_set=options.eval_set,
-            secrets=options.secrets,
-            artifacts_dir=options.artifacts_dir,
-            only=tuple(options.only),
+            secrets=secrets,
         )
         plugin = GradingPlugin(context)
         log = _run_pytest(spec, plugin)
@@ -144,7 +121,9 @@ def grade(
     )
     _apply_rules(result, spec)
     _clean(result)
-    result.internal_errors = [f"{c.id}: {c.reason}" for c in result.criteria if c.status == ERROR]
+    result.internal_errors = [
+        f"{c.id}: {c.reason}" for c in result.criteria if c.status == Status.ERROR
+    ]
     if options.verbose:
         result.output_tail = {
             name: sandbox.last_output[-4000:] for name, sandbox in context.sandboxes.items()
@@ -278,6 +257,6 @@ def _apply_rules(result: AssignmentResult, spec: AssignmentSpec) -> None:
             policies = [p for p in spec.policies if p.rule.name == violation.rule]
             if any(p.covers(criterion.id) for p in policies):
                 criterion.points = 0.0
-                criterion.status = VIOLATION
+                criterion.status = Status.VIOLATION
                 criterion.reason = f"rule broken: {violation.describe()}"
                 break

@@ -6,7 +6,8 @@ A secrets file is JSON with one object per assignment, for example::
 
 It comes from ``--secrets FILE`` or, failing that, the ``NNGRADE_SECRETS`` environment
 variable (a path), so a CI secret or a batch run can supply it without editing any
-command. Graders read their own section with :func:`section`; reports never print it.
+command. Graders read their own section with ``GradingContext.secret``; reports never
+print it.
 """
 
 from __future__ import annotations
@@ -55,7 +56,3 @@ def load_secrets(path: Path | None = None) -> dict[str, Any]:
             'e.g. {"a5": {"evaluation_seed": 829301}}'
         )
     return data
-
-
-def section(secrets: dict[str, Any], assignment: str) -> dict[str, Any]:
-    return dict(secrets.get(assignment, {}))

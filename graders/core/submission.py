@@ -14,8 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graders import catalog
-from graders.core.assignment import AssignmentSpec
+from graders.core.assignment import ASSIGNMENT_KEY, AssignmentSpec
 from graders.sandbox.workspace import base_folder
 
 #: Files that configure test runners or the interpreter: never taken from a submission.
@@ -73,7 +72,7 @@ def stage(source: Path, assignment: AssignmentSpec) -> StagedSubmission:
     for entry in sorted(source.iterdir()):
         name = _top_level_name(entry)
         is_assignment = entry.name == assignment.folder and entry.is_dir()
-        if entry.name in catalog.KEYS and not is_assignment:
+        if ASSIGNMENT_KEY.fullmatch(entry.name) and not is_assignment:
             continue  # other assignments are graded on their own
         if entry.name in CONFIG_FILES:
             staged.notices.append(

@@ -15,8 +15,6 @@ sees a result and a reason.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -26,6 +24,7 @@ import zipfile
 from pathlib import Path
 
 from graders import catalog
+from graders.batch.records import write_atomically
 
 REPO_FILES = ("pyproject.toml", "README.md")
 PACKAGE = "graders"
@@ -59,9 +58,7 @@ exec "$PYTHON" -m graders.integrations.gradescope run {assignment} --root "$ROOT
 
 def build_bundle(assignment: str, output: Path, repo: Path, secrets: Path | None = None) -> Path:
     """Write the autograder zip for ``assignment`` to ``output``."""
-    spec = catalog.grader_spec(assignment)
-    if spec is None:
-        raise ValueError(f"no grader is available for {assignment}")
+    spec = catalog.spec(assignment)
     requirement = f"./nngrade[{spec.extra}]" if spec.extra else "./nngrade"
     files: dict[str, bytes] = {
         "setup.sh": SETUP_SH.format(
@@ -119,28 +116,23 @@ def _failure_results(message: str) -> dict:
 
 def run(assignment: str, root: Path, data_dir: Path | None, secrets: Path | None) -> int:
     """Grade ``root/submission`` and write ``root/results/results.json`` in every case."""
-    from graders.cli import main as nngrade
+    from graders.core.options import GradeOptions
+    from graders.core.runner import grade
+    from graders.render import FORMATS
 
     results = root / "results" / "results.json"
     results.parent.mkdir(parents=True, exist_ok=True)
+    # Points that count for a grade: the full sandbox, always.
+    options = GradeOptions(data_dir=data_dir, secrets_file=secrets).for_shared_grading()
     with tempfile.TemporaryDirectory(prefix="nngrade-gradescope-") as scratch:
         try:
             submission = arrange_submission(root / "submission", assignment, Path(scratch))
-            argv = ["check", assignment, "--submission", str(submission), "--format",
-                    "gradescope", "--output", str(results)]  # fmt: skip
-            if data_dir is not None:
-                argv += ["--data-dir", str(data_dir)]
-            if secrets is not None:
-                argv += ["--secrets", str(secrets)]
-            errors = io.StringIO()
-            with contextlib.redirect_stderr(errors):
-                status = nngrade(argv)
-            sys.stderr.write(errors.getvalue())
-            message = errors.getvalue().strip().replace("nngrade: error: ", "") or "unknown"
+            report = catalog.lab_result([grade(catalog.spec(assignment), submission, options)])
+            document = FORMATS["gradescope"](report, False)
         except Exception as error:  # noqa: BLE001 - Gradescope must always get a results.json
-            status, message = 3, f"{type(error).__name__}: {error}"
-    if status != 0 and not results.is_file():
-        results.write_text(json.dumps(_failure_results(message)))
+            print(f"nngrade: error: {error}", file=sys.stderr)
+            document = json.dumps(_failure_results(str(error) or type(error).__name__))
+    write_atomically(results, document)
     return 0
 
 
@@ -148,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m graders.integrations.gradescope")
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="grade inside Gradescope's container")
-    run_parser.add_argument("assignment", choices=catalog.KEYS)
+    run_parser.add_argument("assignment", choices=catalog.assignment_keys())
     run_parser.add_argument("--root", type=Path, default=Path("/autograder"))
     run_parser.add_argument("--data-dir", type=Path, default=None)
     run_parser.add_argument("--secrets", type=Path, default=None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from graders.core.results import PASSED, LabResult, format_points
+from graders.core.results import LabResult, Status, format_points
 from graders.render.summary import minimum_line, points_line, provenance
 
 
@@ -19,7 +19,7 @@ def render(report: LabResult, lab_total: bool) -> str:
                     "number": f"{result.assignment[1:]}.{number}",
                     "score": c.points,
                     "max_score": c.max_points,
-                    "status": "passed" if c.status == PASSED else "failed",
+                    "status": "passed" if c.status == Status.PASSED else "failed",
                     "output": output,
                     "visibility": c.visibility,
                     "tags": [result.assignment, c.status],

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from graders.core.results import ERROR, PASSED, LabResult, format_points
+from graders.core.results import LabResult, Status, format_points
 
 
 def render(report: LabResult, lab_total: bool) -> str:
     root = ET.Element("testsuites", name="nngrade")
     totals = {"tests": 0, "failures": 0, "errors": 0}
     for result in report.assignments:
-        failures = sum(c.status not in (PASSED, ERROR) for c in result.criteria)
-        errors = sum(c.status == ERROR for c in result.criteria)
+        failures = sum(c.status not in (Status.PASSED, Status.ERROR) for c in result.criteria)
+        errors = sum(c.status == Status.ERROR for c in result.criteria)
         suite = ET.SubElement(
             root,
             "testsuite",
@@ -40,9 +40,9 @@ def render(report: LabResult, lab_total: bool) -> str:
                 name=f"{c.id} [{format_points(c.points)}/{format_points(c.max_points)}]",
                 time=f"{c.duration_s:.3f}",
             )
-            if c.status == ERROR:
+            if c.status == Status.ERROR:
                 ET.SubElement(case, "error", message=c.reason, type="grader-error").text = c.reason
-            elif c.status != PASSED:
+            elif c.status != Status.PASSED:
                 ET.SubElement(case, "failure", message=c.reason, type=c.status).text = c.reason
         totals["tests"] += len(result.criteria)
         totals["failures"] += failures

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from graders.core.results import (
-    LAB_MINIMUM_POINTS,
-    AssignmentResult,
-    LabResult,
-    format_points,
-)
+from graders.core.results import AssignmentResult, LabResult, format_points
 from graders.sandbox.confinement import BASE_LAYERS
 
 
@@ -23,7 +18,7 @@ def minimum_line(report: LabResult) -> str:
     verdict = "meets" if report.meets_minimum else "does NOT meet"
     return (
         f"Lab total {format_points(report.points)}/{format_points(report.max_points)}: "
-        f"{verdict} the course minimum of {LAB_MINIMUM_POINTS} points"
+        f"{verdict} the course minimum of {format_points(report.minimum_points)} points"
     )
 
 
