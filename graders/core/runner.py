@@ -17,6 +17,7 @@ import pytest
 from graders import __version__
 from graders.core.assignment import AssignmentSpec
 from graders.core.context import DEFAULT_SEED, GradingContext
+from graders.core.notebooks import relocate
 from graders.core.plugin import GradingPlugin
 from graders.core.results import (
     ERROR,
@@ -91,7 +92,9 @@ def grade(
     staged = stage(submission, spec)
     context: GradingContext | None = None
     try:
-        static_violations, unparsable = scan(staged.root, spec, staged.local_modules)
+        static_violations, unparsable = scan(
+            staged.root, spec, staged.local_modules, staged.scan_sources()
+        )
         notices = _sandbox_warnings(confinement, options) + list(staged.notices)
         notices += [f"{f} is missing from the submission" for f in spec.required_files
                     if not (staged.root / f).is_file()]  # fmt: skip
@@ -143,6 +146,7 @@ def grade(
         series=dict(context.series),
     )
     _apply_rules(result, spec)
+    relocate(result, staged.notebooks)  # module lines as notebook cells and lines
     _clean(result)
     result.internal_errors = [f"{c.id}: {c.reason}" for c in result.criteria if c.status == ERROR]
     if options.verbose:

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graders import catalog
+from graders.core import notebooks
 from graders.core.assignment import AssignmentSpec
+from graders.core.notebooks import NotebookModule
 from graders.sandbox.workspace import base_folder
 
 #: Files that configure test runners or the interpreter: never taken from a submission.
@@ -40,6 +42,12 @@ class StagedSubmission:
     root: Path
     local_modules: frozenset[str]
     notices: list[str] = field(default_factory=list)
+    #: Modules built from notebooks, by module path ("a2/perceptron.py"), with their line maps.
+    notebooks: dict[str, NotebookModule] = field(default_factory=dict)
+
+    def scan_sources(self) -> dict[Path, str]:
+        """What the static scan reads instead of a built module: every cell's code."""
+        return {self.root / name: built.scan_text for name, built in self.notebooks.items()}
 
     def cleanup(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -64,6 +72,12 @@ def stage(source: Path, assignment: AssignmentSpec) -> StagedSubmission:
     source = source.resolve()
     if not source.is_dir():
         raise SubmissionError(f"submission folder {source} does not exist")
+    for module, notebook in notebooks.twins(source / assignment.folder, SKIPPED_DIRECTORIES):
+        module, notebook = module.relative_to(source), notebook.relative_to(source)
+        raise SubmissionError(
+            f"both {module} and {notebook} are in the submission: hand in one of them (delete "
+            f"{module} to have the notebook graded, or {notebook} to have the module graded)"
+        )
     root = Path(tempfile.mkdtemp(prefix="nngrade-submission-", dir=base_folder()))
     os.chmod(root, 0o755)
     staged = StagedSubmission(source=source, root=root, local_modules=frozenset())
@@ -122,6 +136,12 @@ def _copy(source: Path, target: Path, staged: StagedSubmission) -> int:
             )
         elif entry.suffix in (".pyc", ".pyo", ".pth"):
             continue
+        elif entry.suffix == notebooks.SUFFIX and entry.is_file():
+            built = notebooks.convert(entry, relative.as_posix())
+            (target / entry.name).with_suffix(".py").write_text(built.text, encoding="utf-8")
+            staged.notebooks[built.module] = built
+            size += entry.stat().st_size
+            staged.notices += built.notices()
         elif entry.is_file():
             shutil.copy2(entry, target / entry.name)
             size += entry.stat().st_size
