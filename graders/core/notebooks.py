@@ -22,12 +22,13 @@ statement of each code cell is decided on its AST:
   ``except ImportError: x = None``) are kept when every branch holds only imports, constant
   assignments and ``pass``.
 * **left out**: everything else: training runs, loops, plots, ``print``, ``if __name__ ==
-  "__main__":`` blocks, ``%magics``, ``!shell`` lines, cells that start with a ``%%`` cell
-  magic, cells that do not parse, and the cell that calls ``notebook.check`` (that last one
-  silently). Every left-out piece is reported with its cell and line.
+  "__main__":`` blocks, ``%magics`` and ``!shell`` lines, cells that start with a ``%%``
+  cell magic, cells that do not parse, and the cell that calls ``notebook.check`` (that
+  last one silently). Every left-out piece is reported with its cell and line.
 
 The static scan still reads the **full** code of every cell (with magic and shell lines
-blanked so that the rest parses): a forbidden import in a left-out cell runs in the
+blanked so that the rest parses, the statement of a ``%time``/``%timeit`` line and the body
+of a ``%%`` cell included): a forbidden import in a left-out cell runs in the
 student's kernel, so it breaks the rule. The scan text is the module followed by the
 left-out statements, so that one line map serves both.
 
@@ -37,7 +38,13 @@ counts change on every run). Lines count from 1 within the cell. Every ``file:li
 report about the module is mapped back by :func:`relocate` to
 ``perceptron.ipynb, cell 4, line 7``.
 
-Nothing here runs student code: cells are parsed, never executed.
+A notebook that cannot be read (not JSON, not a notebook, over 64 MiB) becomes a module
+that raises ImportError with the reason: every criterion that needs it says why in one
+line, and a notice says it too.
+
+Nothing here runs student code: cells are parsed, never executed. Leaving code out keeps
+training runs from slowing grading down; it is not what keeps grading safe (what is kept
+still runs, like any module, in the sandbox with its limits).
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 SUFFIX = ".ipynb"
+#: Larger notebooks are refused before reading: outputs (plots) are what makes them large.
+MAX_NOTEBOOK_BYTES = 64 * 2**20
 #: Dotted names (as written) of calls allowed in a module constant: constant constructors.
 PURE_CALLS = frozenset(
     {"re.compile", "compile", "namedtuple", "collections.namedtuple", "TypeVar",
@@ -128,6 +137,11 @@ def read_code_cells(path: Path) -> list[tuple[int, str]]:
     """(cell number among all cells, source) of every code cell; NotebookError if unreadable."""
     import nbformat
 
+    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+        raise NotebookError(
+            f"it is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB; clear its outputs (Edit > "
+            "Clear all outputs) and save it"
+        )
     try:
         notebook = nbformat.read(str(path), as_version=4)
         cells = notebook.get("cells")
@@ -203,6 +217,23 @@ def parse_cell(source: str) -> tuple[ast.Module, str, set[int]]:
         tree = ast.parse(text)
         changed -= restore
     return tree, text, changed
+
+
+_LINE_MAGIC = re.compile(r"^\s*%(?:time|timeit|prun|capture|debug)\b(.*)$")
+
+
+def embedded_code(line: str) -> str:
+    """The Python statement a line magic runs (``%time import torch``), or ""."""
+    match = _LINE_MAGIC.match(line)
+    words = match.group(1).split(" ") if match else []
+    for start in range(min(len(words), 8)):  # skip options such as "-n 10"
+        code = " ".join(words[start:]).strip()
+        try:
+            if code and ast.parse(code):
+                return code
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+    return ""
 
 
 def _dotted(node: ast.AST) -> str:
@@ -283,6 +314,13 @@ def keeps(node: ast.stmt) -> bool:
     return is_constant_assignment(node)
 
 
+def _keeps(node: ast.stmt) -> bool:
+    try:
+        return keeps(node)
+    except RecursionError:  # an expression nested too deep to judge: not a constant
+        return False
+
+
 def _first_line(node: ast.stmt) -> int:
     decorators = getattr(node, "decorator_list", [])
     return min([node.lineno] + [d.lineno for d in decorators])
@@ -317,14 +355,17 @@ def build(cells: Iterable[tuple[int, str]], notebook: str) -> NotebookModule:
     for cell, source in cells:
         try:
             tree, text, magic = parse_cell(source)
-        except (SyntaxError, ValueError) as error:
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
             line = getattr(error, "lineno", None) or 1
-            reason = getattr(error, "msg", str(error))
+            reason = getattr(error, "msg", None) or type(error).__name__
             result.left_out.append(LeftOut(cell, line, f"does not parse ({reason})"))
             continue
         lines = text.split("\n")
         for number in sorted(magic):
-            result.left_out.append(LeftOut(cell, number, source.split("\n")[number - 1]))
+            original = source.split("\n")[number - 1]
+            result.left_out.append(LeftOut(cell, number, original))
+            if embedded_code(original):  # runs in the kernel: scanned like the rest
+                dropped.append((embedded_code(original), cell, number))
         if source.lstrip().startswith("%%"):
             for node in tree.body:
                 statement = _statement_text(node, text, lines, False)
@@ -343,7 +384,7 @@ def build(cells: Iterable[tuple[int, str]], notebook: str) -> NotebookModule:
                 isinstance(node, ast.Pass) and node.lineno in magic
             ):
                 continue  # the check cell; a magic line (listed above)
-            if keeps(node):
+            if _keeps(node):
                 kept.append((node, statement, cell, first))
             else:
                 result.left_out.append(LeftOut(cell, first, statement))
