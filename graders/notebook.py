@@ -124,6 +124,15 @@ def _colab_notebook() -> dict | None:
         return None
 
 
+def _colab_name(contents: dict, assignment: str) -> str:
+    """The file name Colab keeps in the notebook (``metadata.colab.name``), else the module's."""
+    colab = contents.get("metadata", {}).get("colab", {})
+    name = colab.get("name") if isinstance(colab, dict) else None
+    if isinstance(name, str) and name.endswith(".ipynb") and "/" not in name:
+        return name
+    return f"{(module_names(assignment) or ['notebook'])[0]}.ipynb"
+
+
 def find_notebook(assignment: str, caller_globals: dict | None = None) -> Path:
     """The notebook this kernel runs, as well as Jupyter, VS Code or the folder tell."""
     candidates: list[Path] = []
@@ -218,7 +227,7 @@ def check(
                     f'notebook.check("{assignment}", path="/content/drive/MyDrive/.../'
                     f'{(module_names(assignment) or ["notebook"])[0]}.ipynb")'
                 )
-            notebook = scratch / "colab" / f"{(module_names(assignment) or ['notebook'])[0]}.ipynb"
+            notebook = scratch / "colab" / _colab_name(contents, assignment)
             notebook.parent.mkdir()
             notebook.write_text(json.dumps(contents), encoding="utf-8")
         else:

@@ -144,6 +144,19 @@ def test_what_a_module_keeps_and_leaves_out():
     assert notice.endswith("; and cells 15, 16")  # 8 cells in full, then only their numbers
 
 
+def test_a_constant_computed_from_left_out_code_is_left_out_too():
+    cells = [
+        (1, "import numpy as np\nimport torch"),
+        (2, "data = np.load('mnist.npz')\nX_train = data['x_train']\nN = X_train.shape[0] // 2"),
+        (3, "def f():\n    return X_train\nX_train = 3\nM = X_train + 1"),
+        (4, "DEVICE = torch.device('cuda' if torch.cuda.is_available() else 'cpu')\n"
+            "RNG = np.random.default_rng(0)\nW0 = np.array([[1.0, 2.0]])\nZ = np.zeros(3)"),
+    ]  # fmt: skip
+    built = notebooks.build(cells, "a2/perceptron.ipynb")
+    assert [(p.cell, p.line) for p in built.left_out] == [(2, 1), (2, 2), (2, 3), (4, 4)]
+    assert "M = X_train + 1" in built.text and "RNG = np.random.default_rng(0)" in built.text
+
+
 def test_code_too_deep_to_judge_is_left_out_not_a_grader_crash():
     deep = "X = " + " + ".join(["1"] * 50_000)
     nested = "Y = " + "(" * 500 + "1" + ")" * 500
@@ -332,6 +345,29 @@ def test_check_says_clearly_what_is_wrong_without_a_traceback(tmp_path):
     assert not missing.graded and "does not exist" in missing.error
     assert "could not grade a1" in missing._repr_html_()
     assert "unknown assignment" in notebook_check("a9", path=tmp_path).error
+
+
+def test_the_notebook_is_found_as_jupyter_vs_code_or_its_folder_say(tmp_path, monkeypatch):
+    from graders.notebook import NotebookNotFound, _module_name, find_notebook
+
+    folder = tmp_path / "a2"
+    folder.mkdir()
+    path = folder / "perceptron.ipynb"
+    path.write_text("{}")
+    monkeypatch.chdir(folder)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    assert find_notebook("a2") == folder / "perceptron.ipynb"  # by its name, in the folder
+    other = tmp_path / "Copy of perceptron.ipynb"
+    other.write_text("{}")
+    assert find_notebook("a2", {"__vsc_ipynb_file__": str(other)}) == other
+    monkeypatch.setenv("JPY_SESSION_NAME", str(other))
+    assert find_notebook("a2") == other
+    assert _module_name(other, "a2") == "perceptron"  # a renamed copy of the one module
+    with pytest.raises(NotebookNotFound, match="name it pure.ipynb or vectorized.ipynb"):
+        _module_name(other, "a1")
+    monkeypatch.delenv("JPY_SESSION_NAME")
+    with pytest.raises(NotebookNotFound, match='path="pure.ipynb"'):
+        find_notebook("a1")
 
 
 def test_the_template_notebooks_are_up_to_date():

@@ -17,7 +17,12 @@ statement of each code cell is decided on its AST:
   ``frozenset``, ``torch.device`` and the like (``PURE_CALLS``). ``EPOCHS = 10``,
   ``SIZES = (784, 128, 10)`` and ``_TERM = re.compile(...)`` are kept;
   ``params = train(X, y)``, ``W = np.zeros(3)`` and ``LR = (time.sleep(600), 0.1)[1]`` are
-  left out. Comprehensions and walrus assignments are left out (they run loops).
+  left out. Comprehensions and walrus assignments are left out (they run loops). A
+  constant whose value reads a name that only left-out code binds is left out too
+  (``data = np.load(...)`` is left out, so ``X = data["x"]`` is, rather than failing the
+  whole import with a NameError). Small, bounded constructors are allowed as well:
+  ``np.array``/``torch.tensor`` of literals, ``np.random.default_rng(0)``,
+  ``torch.device("cuda" if torch.cuda.is_available() else "cpu")``.
 * ``try:`` blocks that only import (the optional-dependency pattern ``try: import x`` /
   ``except ImportError: x = None``) are kept when every branch holds only imports, constant
   assignments and ``pass``.
@@ -60,10 +65,12 @@ SUFFIX = ".ipynb"
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 #: Dotted names (as written) of calls allowed in a module constant: constant constructors.
 PURE_CALLS = frozenset(
-    {"re.compile", "compile", "namedtuple", "collections.namedtuple", "TypeVar",
-     "typing.TypeVar", "NewType", "typing.NewType", "NamedTuple", "typing.NamedTuple",
-     "frozenset", "tuple", "float", "int", "str", "bool", "complex", "range", "slice",
-     "torch.device", "np.dtype", "numpy.dtype", "Path", "pathlib.Path", "PurePosixPath"}
+    {"re.compile", "namedtuple", "collections.namedtuple", "TypeVar", "typing.TypeVar",
+     "NewType", "typing.NewType", "NamedTuple", "typing.NamedTuple", "frozenset", "tuple",
+     "float", "int", "str", "bool", "complex", "range", "slice", "Path", "pathlib.Path",
+     "np.dtype", "numpy.dtype", "np.array", "numpy.array", "np.asarray", "numpy.asarray",
+     "np.random.default_rng", "numpy.random.default_rng", "torch.device", "torch.tensor",
+     "torch.cuda.is_available", "torch.backends.mps.is_available"}
 )  # fmt: skip
 _MAGIC = re.compile(r"^(\s*)(?:[%!]|[\w.,\s]+=\s*[%!]|[\w.]+\?{1,2}\s*$|\?{1,2}[\w.])")
 #: Imports of nngrade's notebook front end: the check cell, which is no part of the module.
@@ -314,6 +321,38 @@ def keeps(node: ast.stmt) -> bool:
     return is_constant_assignment(node)
 
 
+def _is_assignment(node: ast.stmt) -> bool:
+    return isinstance(node, (ast.Assign, ast.AnnAssign))
+
+
+def _loads(node: ast.stmt) -> set[str]:
+    """Names an assignment's value reads when it runs (not inside a lambda's body)."""
+    value = getattr(node, "value", None)
+    names, pending = set(), [value] if value is not None else []
+    while pending:
+        current = pending.pop()
+        if isinstance(current, ast.Lambda):
+            pending += [d for d in current.args.defaults + current.args.kw_defaults if d]
+            continue
+        if isinstance(current, ast.Name):
+            names.add(current.id)
+        pending += list(ast.iter_child_nodes(current))
+    return names
+
+
+def _binds(node: ast.stmt) -> set[str]:
+    """Names a top-level statement binds (approximately: every name it stores)."""
+    names = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+            names.add(child.id)
+        elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(child.name)
+        elif isinstance(child, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).partition(".")[0] for a in child.names}
+    return names
+
+
 def _keeps(node: ast.stmt) -> bool:
     try:
         return keeps(node)
@@ -352,6 +391,9 @@ def build(cells: Iterable[tuple[int, str]], notebook: str) -> NotebookModule:
     result = NotebookModule(notebook=notebook)
     kept: list[tuple[ast.stmt, str, int, int]] = []  # node, text, cell, first line
     dropped: list[tuple[str, int, int]] = []  # text to scan, cell, first line
+    #: Names that only left-out code binds: a constant computed from them is left out too
+    #: (``data = np.load(...)`` left out, so ``X = data["x"]`` is too, not a NameError).
+    left_names: set[str] = set()
     for cell, source in cells:
         try:
             tree, text, magic = parse_cell(source)
@@ -384,11 +426,13 @@ def build(cells: Iterable[tuple[int, str]], notebook: str) -> NotebookModule:
                 isinstance(node, ast.Pass) and node.lineno in magic
             ):
                 continue  # the check cell; a magic line (listed above)
-            if _keeps(node):
+            if _keeps(node) and not (_is_assignment(node) and _loads(node) & left_names):
                 kept.append((node, statement, cell, first))
+                left_names -= _binds(node)
             else:
                 result.left_out.append(LeftOut(cell, first, statement))
                 dropped.append((statement, cell, first))
+                left_names |= _binds(node)
     result.left_out.sort(key=lambda piece: (piece.cell, piece.line))
     builder = _Builder(notebook)
     builder.blank(
