@@ -285,6 +285,24 @@ def test_an_unreadable_notebook_is_one_clear_reason(content, says, tmp_path):
     assert any(n.startswith("a1/pure.ipynb cannot be read as a notebook") for n in result.notices)
 
 
+def test_a_notebook_named_like_a_configuration_file_is_ignored(tmp_path):
+    from graders.core.submission import stage
+
+    submission = build_submission(tmp_path / "s")
+    for name in ("conftest", "sitecustomize"):
+        nbformat.write(nbformat.v4.new_notebook(), submission / "a1" / f"{name}.ipynb")
+    staged = stage(submission, FAST_A1)
+    try:
+        assert not (staged.root / "a1/conftest.py").exists()
+        assert not (staged.root / "a1/sitecustomize.py").exists()
+        assert (
+            "ignored a1/conftest.ipynb: the grader never uses configuration from a "
+            "submission" in staged.notices
+        )
+    finally:
+        staged.cleanup()
+
+
 def test_a_module_and_its_notebook_together_are_a_clear_error(tmp_path):
     submission = as_notebooks(REFERENCE, tmp_path / "s")
     shutil.copy(REFERENCE / "a1/pure.py", submission / "a1/pure.py")

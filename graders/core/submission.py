@@ -130,7 +130,9 @@ def _copy(source: Path, target: Path, staged: StagedSubmission) -> int:
         elif entry.is_dir():
             if entry.name not in SKIPPED_DIRECTORIES:
                 size += _copy(entry, target / entry.name, staged)
-        elif entry.name in CONFIG_FILES:
+        elif entry.name in CONFIG_FILES or (
+            entry.suffix == notebooks.SUFFIX and f"{entry.stem}.py" in CONFIG_FILES
+        ):
             staged.notices.append(
                 f"ignored {relative}: the grader never uses configuration from a submission"
             )
