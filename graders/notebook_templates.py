@@ -88,9 +88,10 @@ def module_notebook(
     """The notebook of one module (``module`` like "perceptron") of assignment ``key``."""
     title, summary = _summary(key, assignments)
     docstring = ast.get_docstring(ast.parse(text)) or ""
-    heading = f"# {title or key}: `{module}`" if title else f"# {key}: `{module}`"
     intro = [
-        heading,
+        f"# {title or key}",
+        "",
+        f"This notebook is your `{key}/{module}.ipynb`, handed in instead of `{key}/{module}.py`.",
         "",
         *([summary, ""] if summary else []),
         *([docstring.split("\n\n")[0].replace("\n", " "), ""] if docstring else []),
