@@ -16,6 +16,7 @@ import pytest
 from graders import __version__
 from graders.core.assignment import AssignmentSpec
 from graders.core.context import GradingContext
+from graders.core.notebooks import relocate
 from graders.core.options import GradeOptions
 from graders.core.plugin import GradingPlugin
 from graders.core.results import (
@@ -72,7 +73,9 @@ def grade(
     staged = stage(submission, spec)
     context: GradingContext | None = None
     try:
-        static_violations, unparsable = scan(staged.root, spec, staged.local_modules)
+        static_violations, unparsable = scan(
+            staged.root, spec, staged.local_modules, staged.scan_sources()
+        )
         notices = _sandbox_warnings(confinement, options) + list(staged.notices)
         notices += [f"{f} is missing from the submission" for f in spec.required_files
                     if not (staged.root / f).is_file()]  # fmt: skip
@@ -120,6 +123,7 @@ def grade(
         series=dict(context.series),
     )
     _apply_rules(result, spec)
+    relocate(result, staged.notebooks)  # module lines as notebook cells and lines
     _clean(result)
     result.internal_errors = [
         f"{c.id}: {c.reason}" for c in result.criteria if c.status == Status.ERROR

@@ -78,8 +78,9 @@ def _file_of(module: str, root: Path) -> list[Path]:
 class Scanner:
     """Parses each file once; resolves which submission files a policy reaches."""
 
-    def __init__(self, root: Path, local_modules: frozenset[str]):
+    def __init__(self, root: Path, local_modules: frozenset[str], sources: dict | None = None):
         self.root = root
+        self.sources: dict[Path, str] = sources or {}  # text read instead of a file's
         self.local_modules = local_modules
         self._sites: dict[Path, list[ImportSite]] = {}
         self.syntax_errors: dict[str, str] = {}
@@ -89,7 +90,7 @@ class Scanner:
             relative = path.relative_to(self.root)
             _, package = _module_name(relative)
             try:
-                tree = ast.parse(path.read_bytes(), filename=str(relative))
+                tree = ast.parse(self.sources.get(path) or path.read_bytes(), str(relative))
             except (SyntaxError, ValueError) as exc:
                 line = getattr(exc, "lineno", None) or 0
                 self.syntax_errors[str(relative)] = f"{relative}:{line}: {exc.__class__.__name__}"
@@ -138,9 +139,13 @@ class Scanner:
 
 
 def scan(
-    root: Path, assignment: AssignmentSpec, local_modules: frozenset[str]
+    root: Path,
+    assignment: AssignmentSpec,
+    local_modules: frozenset[str],
+    sources: dict[Path, str] | None = None,
 ) -> tuple[list[Violation], list[str]]:
-    """All static violations of the assignment's policies, and files that do not parse."""
-    scanner = Scanner(root, local_modules)
+    """All static violations of the assignment's policies, and files that do not parse
+    (``sources``: text to read instead of a file, e.g. every cell of a notebook)."""
+    scanner = Scanner(root, local_modules, sources)
     violations = [v for policy in assignment.policies for v in scanner.violations(policy)]
     return violations, sorted(scanner.syntax_errors.values())

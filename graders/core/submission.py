@@ -14,7 +14,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from graders.core import notebooks
 from graders.core.assignment import ASSIGNMENT_KEY, AssignmentSpec
+from graders.core.notebooks import NotebookModule
 from graders.sandbox.workspace import base_folder
 
 #: Files that configure test runners or the interpreter: never taken from a submission.
@@ -39,6 +41,12 @@ class StagedSubmission:
     root: Path
     local_modules: frozenset[str]
     notices: list[str] = field(default_factory=list)
+    #: Modules built from notebooks, by module path ("a2/perceptron.py"), with their line maps.
+    notebooks: dict[str, NotebookModule] = field(default_factory=dict)
+
+    def scan_sources(self) -> dict[Path, str]:
+        """What the static scan reads instead of a built module: every cell's code."""
+        return {self.root / name: built.scan_text for name, built in self.notebooks.items()}
 
     def cleanup(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -63,6 +71,12 @@ def stage(source: Path, assignment: AssignmentSpec) -> StagedSubmission:
     source = source.resolve()
     if not source.is_dir():
         raise SubmissionError(f"submission folder {source} does not exist")
+    for module, notebook in notebooks.twins(source / assignment.folder, SKIPPED_DIRECTORIES):
+        module, notebook = module.relative_to(source), notebook.relative_to(source)
+        raise SubmissionError(
+            f"both {module} and {notebook} are in the submission: hand in one of them (delete "
+            f"{module} to have the notebook graded, or {notebook} to have the module graded)"
+        )
     root = Path(tempfile.mkdtemp(prefix="nngrade-submission-", dir=base_folder()))
     os.chmod(root, 0o755)
     staged = StagedSubmission(source=source, root=root, local_modules=frozenset())
@@ -115,12 +129,20 @@ def _copy(source: Path, target: Path, staged: StagedSubmission) -> int:
         elif entry.is_dir():
             if entry.name not in SKIPPED_DIRECTORIES:
                 size += _copy(entry, target / entry.name, staged)
-        elif entry.name in CONFIG_FILES:
+        elif entry.name in CONFIG_FILES or (
+            entry.suffix == notebooks.SUFFIX and f"{entry.stem}.py" in CONFIG_FILES
+        ):
             staged.notices.append(
                 f"ignored {relative}: the grader never uses configuration from a submission"
             )
         elif entry.suffix in (".pyc", ".pyo", ".pth"):
             continue
+        elif entry.suffix == notebooks.SUFFIX and entry.is_file():
+            built = notebooks.convert(entry, relative.as_posix())
+            (target / entry.name).with_suffix(".py").write_text(built.text, encoding="utf-8")
+            staged.notebooks[built.module] = built
+            size += entry.stat().st_size
+            staged.notices += built.notices()
         elif entry.is_file():
             shutil.copy2(entry, target / entry.name)
             size += entry.stat().st_size

@@ -1,0 +1,1 @@
+"""Assignment 1: linear systems with and without numpy."""

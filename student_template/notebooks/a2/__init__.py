@@ -1,0 +1,1 @@
+"""Assignment 2: a softmax perceptron on MNIST."""

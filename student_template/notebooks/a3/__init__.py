@@ -1,0 +1,1 @@
+"""Assignment 3: an MLP with backpropagation on MNIST."""

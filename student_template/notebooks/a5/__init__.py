@@ -1,0 +1,1 @@
+"""Assignment 5: a deep RL agent that lands LunarLander."""
