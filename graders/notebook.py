@@ -106,9 +106,7 @@ def _number(value) -> str:
 
 def module_names(assignment: str) -> list[str]:
     """The modules a student hands in for ``assignment``, e.g. ["pure", "vectorized"]."""
-    spec = catalog.grader_spec(assignment)
-    if spec is None:
-        return []
+    spec = catalog.spec(assignment)
     return [Path(f).stem for f in spec.required_files if f.endswith(".py")]
 
 
@@ -209,8 +207,9 @@ def check(
     folder holding MNIST/raw/ (as ``nngrade check --data-dir``). ``only``: criteria to grade.
     """
     report = Report(assignment=assignment)
-    if assignment not in catalog.KEYS:
-        report.error = f"unknown assignment {assignment!r}; one of {', '.join(catalog.KEYS)}"
+    if assignment not in catalog.assignment_keys():
+        known = ", ".join(catalog.assignment_keys())
+        report.error = f"unknown assignment {assignment!r}; one of {known}"
         return report
     scratch = Path(tempfile.mkdtemp(prefix="nngrade-notebook-"))
     try:

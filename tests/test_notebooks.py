@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import (
+from helpers import (
     FAST_A1,
     REFERENCE,
     REPO,
@@ -35,8 +35,9 @@ from conftest import (
 from graders import cli, notebook_templates
 from graders.batch.run import BatchOptions, grade_class
 from graders.core import notebooks
-from graders.core.results import VIOLATION
-from graders.core.runner import GradeOptions, grade
+from graders.core.options import GradeOptions
+from graders.core.results import Status
+from graders.core.runner import grade
 from graders.notebook import Report
 from graders.notebook import check as notebook_check
 
@@ -257,7 +258,7 @@ def test_forbidden_import_in_a_left_out_cell_breaks_the_rule_like_in_the_module(
     assert violation.file == f"a1/pure.ipynb, cell {cell}, line {line}"
     assert violation.module == "numpy" and violation.detected_by == "static scan"
     zeroed = [c for c in as_notebook.criteria if c.id in PURE_RULE_LOSS]
-    assert all(c.status == VIOLATION for c in zeroed)
+    assert all(c.status == Status.VIOLATION for c in zeroed)
     assert f"a1/pure.ipynb, cell {cell}, line {line} imports numpy" in zeroed[0].reason
 
 
