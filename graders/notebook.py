@@ -22,10 +22,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from graders import catalog
+from graders.core.results import AssignmentResult
+from graders.render import html_section, terminal
 
 SKIPPED = frozenset({".ipynb_checkpoints", "__pycache__", ".git", ".venv", "venv", "sample_data"})
 SAVE_REMINDER = (
@@ -40,68 +42,43 @@ class NotebookNotFound(Exception):
 
 @dataclass
 class Report:
-    """What ``check`` found: the points per criterion, or why grading did not run."""
+    """What ``check`` found: the graded result, or why grading did not run."""
 
     assignment: str
     notebook: str = ""
-    criteria: list[dict] = field(default_factory=list)
-    points: float = 0.0
-    max_points: float = 0.0
-    notices: list[str] = field(default_factory=list)
-    violations: list[str] = field(default_factory=list)
+    result: AssignmentResult | None = None
     error: str = ""
 
     @property
     def graded(self) -> bool:
-        return not self.error
+        return self.result is not None and not self.error
+
+    @property
+    def points(self) -> float:
+        return self.result.points if self.result else 0.0
+
+    @property
+    def max_points(self) -> float:
+        return self.result.max_points if self.result else 0.0
 
     def __repr__(self) -> str:
-        if self.error:
+        if self.result is None:
             return f"nngrade could not grade {self.assignment}: {self.error}\n{SAVE_REMINDER}"
-        lines = [f"{self.assignment} ({self.notebook}): {_number(self.points)} / "
-                 f"{_number(self.max_points)} points"]  # fmt: skip
-        for c in self.criteria:
-            reason = f"  {c.get('reason')}" if c.get("reason") else ""
-            lines.append(
-                f"  {c.get('id')}: {_number(c.get('points', 0))} / "
-                f"{_number(c.get('max_points', 0))}{reason}"
-            )
-        lines += [f"  ! {v}" for v in self.violations] + [f"  note: {n}" for n in self.notices]
+        lines = [self.notebook, *terminal.assignment_lines(self.result, 100, fancy=False)]
         return "\n".join(lines + [SAVE_REMINDER])
 
     def _repr_html_(self) -> str:
         e = html.escape
-        if self.error:
+        if self.result is None:
             return (
                 f"<div><p><b>nngrade could not grade {e(self.assignment)}:</b> "
                 f"{e(self.error)}</p><p><i>{e(SAVE_REMINDER)}</i></p></div>"
             )
-        rows = "".join(
-            f"<tr><td>{e(str(c.get('title') or c.get('id')))}</td>"
-            f"<td style='text-align:right'>{e(_number(c.get('points', 0)))}</td>"
-            f"<td style='text-align:right'>{e(_number(c.get('max_points', 0)))}</td>"
-            f"<td style='text-align:left'>{e(str(c.get('reason', '')))}</td></tr>"
-            for c in self.criteria
-        )
-        extra = "".join(f"<li>{e(v)}</li>" for v in self.violations + self.notices)
         return (
-            f"<div><p><b>nngrade {e(self.assignment)}</b> ({e(self.notebook)}): "
-            f"<b>{e(_number(self.points))} / {e(_number(self.max_points))} points</b></p>"
-            "<table><thead><tr><th>Criterion</th><th>Points</th><th>Max</th>"
-            f"<th style='text-align:left'>Reason</th></tr></thead><tbody>{rows}"
-            f"<tr><td><b>Total</b></td><td style='text-align:right'><b>"
-            f"{e(_number(self.points))}</b></td><td style='text-align:right'><b>"
-            f"{e(_number(self.max_points))}</b></td><td></td></tr></tbody></table>"
-            + (f"<ul>{extra}</ul>" if extra else "")
-            + f"<p><i>{e(SAVE_REMINDER)}</i></p></div>"
+            f"<div><style>{html_section.STYLE}</style><p>{e(self.notebook)}</p>"
+            f"{html_section.assignment_section(self.result)}"
+            f"<p><i>{e(SAVE_REMINDER)}</i></p></div>"
         )
-
-
-def _number(value) -> str:
-    try:
-        return f"{round(float(value), 2):.2f}".rstrip("0").rstrip(".")
-    except (TypeError, ValueError):
-        return str(value)
 
 
 def module_names(assignment: str) -> list[str]:
@@ -240,8 +217,10 @@ def check(
         output = scratch / "report.json"
         status, errors = _run_cli(assignment, submission, output, extra)
         if output.is_file():
-            _fill(report, json.loads(output.read_text(encoding="utf-8")))
-        if status != 0 and not report.criteria:
+            report.result = AssignmentResult.from_dict(
+                json.loads(output.read_text(encoding="utf-8"))
+            )
+        if status != 0 and report.result is None:
             lines = [line for line in errors.strip().splitlines() if line.strip()]
             message = lines[-1] if lines else f"nngrade exited with status {status}"
             report.error = message.replace("nngrade: error: ", "").replace("nngrade: ", "")
@@ -252,15 +231,3 @@ def check(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return report
-
-
-def _fill(report: Report, data: dict) -> None:
-    report.criteria = [c for c in data.get("criteria", []) if isinstance(c, dict)]
-    report.points = float(data.get("points", 0))
-    report.max_points = float(data.get("max_points", 0))
-    report.notices = [str(n) for n in data.get("notices", [])]
-    for v in data.get("violations", []):
-        location = f"{v.get('file')}:{v.get('line')}" if v.get("line") else str(v.get("file"))
-        report.violations.append(
-            f"{location} imports {v.get('module')} ({v.get('detected_by')}): {v.get('summary')}"
-        )

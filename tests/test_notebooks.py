@@ -36,7 +36,7 @@ from graders import cli, notebook_templates
 from graders.batch.run import BatchOptions, grade_class
 from graders.core import notebooks
 from graders.core.options import GradeOptions
-from graders.core.results import Status
+from graders.core.results import AssignmentResult, CriterionResult, Status
 from graders.core.runner import grade
 from graders.notebook import Report
 from graders.notebook import check as notebook_check
@@ -350,13 +350,15 @@ def test_ci_accepts_notebooks_unchanged(tmp_path):
 
 
 def test_the_report_is_an_escaped_html_table_and_plain_text():
-    report = Report("a1", "pure.ipynb", max_points=10, points=1.5)
-    report.criteria = [{"id": "pure.basic_ops", "title": "basic <ops>", "points": 1.5,
-                        "max_points": 1.5, "reason": "got <script>"}]  # fmt: skip
+    criterion = CriterionResult("pure.basic_ops", "basic <ops>", 1.5, 1.5, Status.PASSED,
+                                reason="got <script>")  # fmt: skip
+    result = AssignmentResult("a1", "Linear systems", 10, criteria=[criterion])
+    report = Report("a1", "pure.ipynb", result)
     page = report._repr_html_()
-    assert "<table>" in page and "basic &lt;ops&gt;" in page and "got &lt;script&gt;" in page
-    assert "1.5 / 10 points" in page and "Ctrl+S" in page
-    assert "a1 (pure.ipynb): 1.5 / 10 points" in repr(report)
+    assert "<table" in page and "basic &lt;ops&gt;" in page and "got &lt;script&gt;" in page
+    assert "a1: Linear systems — 1.5/10" in page and "Ctrl+S" in page
+    assert report.points == 1.5 and report.max_points == 10
+    assert "[1.5/10 points]" in repr(report) and "pure.ipynb" in repr(report)
 
 
 def test_check_says_clearly_what_is_wrong_without_a_traceback(tmp_path):
@@ -425,5 +427,5 @@ def test_a_template_notebook_runs_in_a_real_kernel_and_shows_the_points(tmp_path
     client.execute()
     outputs = notebook.cells[-1].outputs
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
-    assert "0 / 10 points" in html, outputs
-    assert "<table>" in html and "not implemented yet" in html
+    assert "— 0/10</h2>" in html, outputs
+    assert "<table" in html and "not implemented yet" in html

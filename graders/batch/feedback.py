@@ -11,9 +11,9 @@ import html
 
 from graders import catalog
 from graders.batch.records import StudentRecord
-from graders.core.results import LabResult, format_points
-from graders.render import github, plots
-from graders.render.summary import minimum_line, provenance
+from graders.core.results import LabResult
+from graders.render import github, html_section
+from graders.render.summary import minimum_line
 
 
 def _graded(record: StudentRecord) -> LabResult:
@@ -44,30 +44,13 @@ def markdown(record: StudentRecord) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-_STYLE = """
+_STYLE = (
+    """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
-table { border-collapse: collapse; width: 100%; margin: 0.5rem 0 1rem; }
-th, td { border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
-.passed { background: #e8f6e8; } .partial { background: #fff6d6; }
-.failed, .violation, .error { background: #fbe7e7; } .note { color: #555; }
 small { color: #666; }
 """
-
-
-def _charts(result) -> list[str]:
-    """Inline SVG plots of the numbers the grader kept (a3 history, a5 returns)."""
-    charts = []
-    if result.series.get("history"):
-        charts.append(plots.learning_curve_svg(result.series["history"]))
-    if result.series.get("returns"):
-        charts.append(plots.returns_svg(result.series["returns"]))
-    return [f"<figure>{_inline(svg)}</figure>" for svg in charts if svg]
-
-
-def _inline(svg: str) -> str:
-    """An SVG document as an element of the page (without its XML prologue)."""
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else ""
+    + html_section.STYLE
+)
 
 
 def html_page(record: StudentRecord) -> str:
@@ -83,27 +66,8 @@ def html_page(record: StudentRecord) -> str:
     for key, why in _not_graded(record):
         parts.append(
             f"<h2>{e(key)}: {e(catalog.spec(key).title)} — 0 points (not graded)</h2>"
-            f"<p class='note'>{e(why)}</p>"
+            f"<p class='nngrade-note'>{e(why)}</p>"
         )
-    for result in report.assignments:
-        score = f"{format_points(result.points)}/{format_points(result.max_points)}"
-        parts.append(f"<h2>{e(result.assignment)}: {e(result.title)} — {score}</h2>")
-        parts += [f"<p class='note'>note: {e(n)}</p>" for n in result.notices]
-        parts += [
-            f"<p class='note'><strong>rule broken:</strong> {e(v.describe())}</p>"
-            for v in result.violations
-        ]
-        parts.append(
-            "<table><tr><th>Criterion</th><th>Points</th><th>Why points were lost</th></tr>"
-        )
-        for c in result.criteria:
-            points = f"{format_points(c.points)}/{format_points(c.max_points)}"
-            parts.append(
-                f"<tr class='{e(c.status)}'><td><code>{e(c.id)}</code> {e(c.title)}</td>"
-                f"<td>{points}</td><td>{e(c.reason)}</td></tr>"
-            )
-        parts.append("</table>")
-        parts += _charts(result)
-        parts.append(f"<small>{e(provenance(result))}</small>")
+    parts += [html_section.assignment_section(result) for result in report.assignments]
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

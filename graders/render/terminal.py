@@ -22,7 +22,8 @@ def _unicode_ok() -> bool:
     return True
 
 
-def _assignment(result: AssignmentResult, width: int, fancy: bool) -> list[str]:
+def assignment_lines(result: AssignmentResult, width: int, fancy: bool) -> list[str]:
+    """One assignment as the lines of the table (a notebook prints them too)."""
     rule = ("─" if fancy else "-") * width
     lines = [
         rule,
@@ -59,7 +60,7 @@ def render(report: LabResult, lab_total: bool) -> str:
     fancy = _unicode_ok()
     lines: list[str] = []
     for result in report.assignments:
-        lines += _assignment(result, width, fancy)
+        lines += assignment_lines(result, width, fancy)
     if lab_total:
         lines.append("")
         for key in report.missing:
