@@ -109,9 +109,11 @@ def test_what_a_module_keeps_and_leaves_out():
         (6, "W = np.zeros(3)\nparams = train(X, B)\nLR2 = (time.sleep(600), 0.1)[1]"),
         (7, "SQUARES = [i * i for i in range(10)]\nrelu = lambda x: np.maximum(x, 0)"),
         (8, "try:\n    import torch\nexcept ImportError:\n    torch = None"),
-        (9, "for epoch in range(3):\n    print(epoch)\nx = 1; print(x)"),
-        (10, "if __name__ == '__main__':\n    train()"),
-        (11, "from __future__ import annotations\n\n@decorator(3)\ndef f(a=1):\n    return a"),
+        (9, "import matplotlib.pyplot as plt\nfor epoch in range(3):\n    plt.plot(epoch)\n"
+            "x = 1; print(x)"),
+        (10, "from google.colab import drive\nif __name__ == '__main__':\n    drive.mount('/c')"),
+        (11, "from __future__ import annotations\n\n@decorator(3)\ndef f(a=1):\n"
+             "    return math.floor(a)"),
         (12, "%%time\nimport sklearn\ntrain()"),
         (13, "def broken(:\n    pass"),
         (14, "from graders import notebook\nnotebook.check('a2')"),
@@ -128,8 +130,10 @@ def test_what_a_module_keeps_and_leaves_out():
         "relu = lambda x: np.maximum(x, 0)", "try:", "x = 1", "@decorator(3)", "def g():",
     ]  # fmt: skip
     left = {(p.cell, p.line) for p in built.left_out}
-    assert {(3, 1), (3, 2), (5, 1), (6, 1), (6, 2), (6, 3), (7, 1), (9, 1), (9, 3), (10, 1),
-            (12, 1), (13, 1), (15, 5), (16, 1)} == left  # fmt: skip
+    # Imports that only left-out cells use (matplotlib, google.colab) are left out too.
+    assert {(3, 1), (3, 2), (5, 1), (6, 1), (6, 2), (6, 3), (7, 1), (9, 1), (9, 2), (9, 4),
+            (10, 1), (10, 2), (12, 1), (13, 1), (15, 5), (16, 1)} == left  # fmt: skip
+    assert "matplotlib" in built.scan_text and "matplotlib" not in built.text
     assert "% of it" in built.text and "!ls" not in built.text  # a docstring line stays
     # Every kept line says where it came from: the future import was moved to the top.
     future = built.text.split("\n").index("from __future__ import annotations") + 1
@@ -161,8 +165,9 @@ def test_a_constant_computed_from_left_out_code_is_left_out_too():
 def test_code_too_deep_to_judge_is_left_out_not_a_grader_crash():
     deep = "X = " + " + ".join(["1"] * 50_000)
     nested = "Y = " + "(" * 500 + "1" + ")" * 500
-    built = notebooks.build([(1, "import math"), (2, deep), (3, nested)], "a1/pure.ipynb")
-    assert ast.parse(built.text).body[-1].names[0].name == "math"
+    cells = [(1, "import math"), (2, deep), (3, nested), (4, "def f():\n    return math.pi")]
+    built = notebooks.build(cells, "a1/pure.ipynb")
+    assert [ast.unparse(node) for node in ast.parse(built.text).body][0] == "import math"
     assert [p.cell for p in built.left_out] == [2, 3]
     assert "does not parse" in built.left_out[1].text
 
@@ -240,7 +245,7 @@ def test_top_level_training_code_is_left_out_and_listed(tmp_path):
     [notice] = [n for n in result.notices if "left out" in n]
     for cell in added:
         assert f"cell {cell} (line " in notice, notice
-    assert f"cell {added[1]} (line 3: time.sleep(600))" in notice
+    assert f"cell {added[1]} (line 1: import time, line 3: time.sleep(600))" in notice
 
 
 # -- hostile notebooks -----------------------------------------------------------------

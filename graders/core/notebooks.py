@@ -360,6 +360,39 @@ def _keeps(node: ast.stmt) -> bool:
         return False
 
 
+def _without_unused_imports(
+    kept: list[tuple[ast.stmt, str, int, int]],
+    result: NotebookModule,
+    dropped: list[tuple[str, int, int]],
+) -> list[tuple[ast.stmt, str, int, int]]:
+    """``kept`` less the imports that no kept code uses: a notebook imports matplotlib or
+    ``google.colab`` for cells that are left out, and the module must not fail on them.
+    (The static scan still reads them: a forbidden import counts wherever it is.)"""
+    used: set[str] = set()
+    for node, *_ in kept:
+        if not isinstance(node, (ast.Import, ast.ImportFrom)):
+            used |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            used |= {n.value for n in ast.walk(node)  # __all__ = ["name"]
+                     if isinstance(n, ast.Constant) and isinstance(n.value, str)}  # fmt: skip
+    remaining = []
+    for entry in kept:
+        node, statement, cell, first = entry
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and not _import_needed(node, used):
+            result.left_out.append(LeftOut(cell, first, statement))
+            dropped.append((statement, cell, first))
+        else:
+            remaining.append(entry)
+    return remaining
+
+
+def _import_needed(node: ast.Import | ast.ImportFrom, used: set[str]) -> bool:
+    if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+        return True
+    if any(alias.name == "*" for alias in node.names):
+        return True  # the names it binds are unknown: keep it
+    return any((a.asname or a.name).partition(".")[0] in used for a in node.names)
+
+
 def _first_line(node: ast.stmt) -> int:
     decorators = getattr(node, "decorator_list", [])
     return min([node.lineno] + [d.lineno for d in decorators])
@@ -433,6 +466,7 @@ def build(cells: Iterable[tuple[int, str]], notebook: str) -> NotebookModule:
                 result.left_out.append(LeftOut(cell, first, statement))
                 dropped.append((statement, cell, first))
                 left_names |= _binds(node)
+    kept = _without_unused_imports(kept, result, dropped)
     result.left_out.sort(key=lambda piece: (piece.cell, piece.line))
     builder = _Builder(notebook)
     builder.blank(
