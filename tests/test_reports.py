@@ -10,7 +10,7 @@ import pytest
 from helpers import GRADESCOPE_SCHEMA
 
 from graders import catalog
-from graders.core.results import AssignmentResult
+from graders.core.results import AssignmentResult, Status
 from graders.render import FORMATS
 
 
@@ -69,6 +69,9 @@ def test_json_round_trips_into_the_same_result(partial_result):
     assert data["points"] == 7.8
     assert AssignmentResult.from_dict(data) == partial_result
     assert data["grader_version"] and data["seed"] and data["layers"]
+    # Statuses are written as their words and read back as the enum.
+    assert {c["status"] for c in data["criteria"]} <= {s.value for s in Status}
+    assert all(isinstance(c.status, Status) for c in AssignmentResult.from_dict(data).criteria)
 
 
 def test_lab_total_reports_the_course_minimum(partial_result):

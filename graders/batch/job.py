@@ -16,11 +16,11 @@ import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from graders.core.options import GradeOptions, json_ready
+from graders.core.results import ValueEnum
 from graders.sandbox.processes import kill_tree
 from graders.sandbox.workspace import remove_tree
 
@@ -28,7 +28,7 @@ from graders.sandbox.workspace import remove_tree
 GRACE_S = 180.0
 
 
-class JobStatus(str, Enum):
+class JobStatus(ValueEnum):
     """What became of a job; the value is what records, the gradebook and reports show."""
 
     #: Graded: the outcome holds a result.
@@ -39,12 +39,6 @@ class JobStatus(str, Enum):
     TIMEOUT = "timeout"
     #: An infrastructure problem, not the student's: the job runs again next time.
     ERROR = "error"
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,17 @@ from typing import Any
 from graders.sandbox.text import clean_line
 
 
-class Status(str, Enum):
+class ValueEnum(str, Enum):
+    """An enum of strings that reads as its value in text, JSON and comparisons."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class Status(ValueEnum):
     """What became of a criterion; the value is what reports and JSON records show."""
 
     PASSED = "passed"
@@ -21,12 +31,6 @@ class Status(str, Enum):
     ERROR = "error"
     #: Left out of a partial run (``--only``): no points, and nothing was judged.
     NOT_RUN = "not run"
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
 
 
 def round_points(value: float) -> float:
