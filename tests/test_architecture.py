@@ -345,3 +345,19 @@ def test_a_sixth_assignment_needs_only_its_own_folders(sixth_assignment, capsys)
         result = json.loads(report)
         assert (result["assignment"], result["points"], result["max_points"]) == ("a6", points, 5)
         assert [c["status"] for c in result["criteria"]] == ["passed" if points else "failed"] * 2
+
+
+def test_tests_share_helpers_not_each_other():
+    """Shared test code lives in helpers.py (and data modules such as a1_cases.py); fixtures
+    in conftest.py, which pytest loads itself: no test imports conftest or another test."""
+    found = []
+    for path in sorted((REPO / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found += [f"{path.name}:{node.lineno} imports {name}" for name in names
+                      if name == "conftest" or name.startswith("test_")]  # fmt: skip
+    assert found == []

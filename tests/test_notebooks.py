@@ -109,11 +109,17 @@ def test_what_a_module_keeps_and_leaves_out():
         (6, "W = np.zeros(3)\nparams = train(X, B)\nLR2 = (time.sleep(600), 0.1)[1]"),
         (7, "SQUARES = [i * i for i in range(10)]\nrelu = lambda x: np.maximum(x, 0)"),
         (8, "try:\n    import torch\nexcept ImportError:\n    torch = None"),
-        (9, "import matplotlib.pyplot as plt\nfor epoch in range(3):\n    plt.plot(epoch)\n"
-            "x = 1; print(x)"),
+        (
+            9,
+            "import matplotlib.pyplot as plt\nfor epoch in range(3):\n    plt.plot(epoch)\n"
+            "x = 1; print(x)",
+        ),
         (10, "from google.colab import drive\nif __name__ == '__main__':\n    drive.mount('/c')"),
-        (11, "from __future__ import annotations\n\n@decorator(3)\ndef f(a=1):\n"
-             "    return math.floor(a)"),
+        (
+            11,
+            "from __future__ import annotations\n\n@decorator(3)\ndef f(a=1):\n"
+            "    return math.floor(a)",
+        ),
         (12, "%%time\nimport sklearn\ntrain()"),
         (13, "def broken(:\n    pass"),
         (14, "from graders import notebook\nnotebook.check('a2')"),
