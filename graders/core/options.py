@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,13 @@ class GradeOptions:
     #: grading with several jobs lowers it so that jobs do not fight over the cores.
     threads: int | None = None
 
+    def __post_init__(self) -> None:
+        # Paths as Path and sequences as tuples, however the options were made (keyword
+        # arguments, argparse lists, JSON strings), so that equal options compare equal.
+        hints = _field_types()
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _typed(getattr(self, f.name), hints[f.name]))
+
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> GradeOptions:
         """The options a parsed command line gives (absent or None values keep defaults)."""
@@ -71,12 +79,15 @@ class GradeOptions:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> GradeOptions:
-        hints = typing.get_type_hints(cls)
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise TypeError(f"unknown grading options: {', '.join(sorted(unknown))}")
-        return cls(**{name: _typed(value, hints[name]) for name, value in data.items()})
+        return cls(**data)
+
+
+@functools.cache
+def _field_types() -> dict[str, Any]:
+    return typing.get_type_hints(GradeOptions)
 
 
 def json_ready(value: Any) -> Any:
