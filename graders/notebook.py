@@ -34,6 +34,7 @@ SAVE_REMINDER = (
     "nngrade graded the notebook as last saved: save it first (Ctrl+S, or File > Save) "
     "so that your latest changes count."
 )
+COLAB_REMINDER = "nngrade graded the notebook as Colab holds it now, your latest edits included."
 
 
 class NotebookNotFound(Exception):
@@ -48,6 +49,8 @@ class Report:
     notebook: str = ""
     result: AssignmentResult | None = None
     error: str = ""
+    #: What was graded: the saved file, or (in Colab) the notebook as the page holds it.
+    reminder: str = SAVE_REMINDER
 
     @property
     def graded(self) -> bool:
@@ -63,21 +66,21 @@ class Report:
 
     def __repr__(self) -> str:
         if self.result is None:
-            return f"nngrade could not grade {self.assignment}: {self.error}\n{SAVE_REMINDER}"
+            return f"nngrade could not grade {self.assignment}: {self.error}\n{self.reminder}"
         lines = [self.notebook, *terminal.assignment_lines(self.result, 100, fancy=False)]
-        return "\n".join(lines + [SAVE_REMINDER])
+        return "\n".join(lines + [self.reminder])
 
     def _repr_html_(self) -> str:
         e = html.escape
         if self.result is None:
             return (
                 f"<div><p><b>nngrade could not grade {e(self.assignment)}:</b> "
-                f"{e(self.error)}</p><p><i>{e(SAVE_REMINDER)}</i></p></div>"
+                f"{e(self.error)}</p><p><i>{e(self.reminder)}</i></p></div>"
             )
         return (
             f"<div><style>{html_section.STYLE}</style><p>{e(self.notebook)}</p>"
             f"{html_section.assignment_section(self.result)}"
-            f"<p><i>{e(SAVE_REMINDER)}</i></p></div>"
+            f"<p><i>{e(self.reminder)}</i></p></div>"
         )
 
 
@@ -206,6 +209,7 @@ def check(
             notebook = scratch / "colab" / _colab_name(contents, assignment)
             notebook.parent.mkdir()
             notebook.write_text(json.dumps(contents), encoding="utf-8")
+            report.reminder = COLAB_REMINDER
         else:
             caller = inspect.currentframe()
             caller_globals = caller.f_back.f_globals if caller and caller.f_back else {}

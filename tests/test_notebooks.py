@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 import time
+import types
 from pathlib import Path
 
 import nbformat
@@ -233,6 +234,18 @@ def test_seeded_bug_loses_the_same_points_as_its_module_twin(tmp_path):
     assert ".py" not in reason
 
 
+def test_what_student_code_printed_points_into_the_notebook_too(tmp_path):
+    """--verbose shows the student's own output; a traceback in it names cells, not the
+    generated module's lines."""
+    edits = {"a1/pure.py": inject_at_start("trace", "import traceback; traceback.print_stack()")}
+    notebook_way = as_notebooks(build_submission(tmp_path / "py", edits=edits), tmp_path / "nb")
+    result = grade(FAST_A1, notebook_way, GradeOptions(verbose=True, only=("pure.basic_ops",)))
+    printed = result.output_tail["pure"]
+    cell, line = cell_and_line(notebook_way / "a1/pure.ipynb", "traceback.print_stack()")
+    assert f"pure.ipynb, cell {cell}, line {line}" in printed, printed
+    assert "pure.py" not in printed
+
+
 def test_top_level_training_code_is_left_out_and_listed(tmp_path):
     submission = as_notebooks(REFERENCE, tmp_path)
     path = submission / "a1/pure.ipynb"
@@ -377,6 +390,35 @@ def test_check_says_clearly_what_is_wrong_without_a_traceback(tmp_path):
     assert not missing.graded and "does not exist" in missing.error
     assert "could not grade a1" in missing._repr_html_()
     assert "unknown assignment" in notebook_check("a9", path=tmp_path).error
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "MNIST").exists(), reason="MNIST is not in ../shared/data")
+def test_in_colab_the_open_notebook_is_asked_from_the_page(tmp_path, monkeypatch):
+    """Colab keeps the notebook in the browser (and Drive): check asks the page for it, as
+    Colab's own download does, and says that it graded what the page holds."""
+    contents = json.loads((REPO / "student_template/notebooks/a2/perceptron.ipynb").read_text())
+    contents["metadata"]["colab"] = {"name": "Copy of perceptron.ipynb"}
+    asked = []
+
+    def blocking_request(kind, timeout_sec):
+        asked.append(kind)
+        return {"ipynb": contents}
+
+    message = types.ModuleType("google.colab._message")
+    message.blocking_request = blocking_request
+    colab = types.ModuleType("google.colab")
+    colab._message = message
+    google = types.ModuleType("google")
+    google.colab = colab
+    for name, module in (("google", google), ("google.colab", colab),
+                         ("google.colab._message", message)):  # fmt: skip
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.chdir(tmp_path)
+    report = notebook_check("a2", data_dir=SHARED_DATA)
+    assert asked == ["get_ipynb"] and report.graded, report.error
+    assert report.points == 0 and report.max_points == 15
+    assert report.notebook.endswith("Copy of perceptron.ipynb")
+    assert "as Colab holds it now" in report._repr_html_()
 
 
 def test_the_notebook_is_found_as_jupyter_vs_code_or_its_folder_say(tmp_path, monkeypatch):

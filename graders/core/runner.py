@@ -16,7 +16,7 @@ import pytest
 from graders import __version__
 from graders.core.assignment import AssignmentSpec
 from graders.core.context import GradingContext
-from graders.core.notebooks import relocate
+from graders.core.notebooks import relocate, relocate_text
 from graders.core.options import GradeOptions
 from graders.core.plugin import GradingPlugin
 from graders.core.results import (
@@ -129,8 +129,9 @@ def grade(
         f"{c.id}: {c.reason}" for c in result.criteria if c.status == Status.ERROR
     ]
     if options.verbose:
-        result.output_tail = {
-            name: sandbox.last_output[-4000:] for name, sandbox in context.sandboxes.items()
+        result.output_tail = {  # a traceback it printed points into the notebook too
+            name: relocate_text(sandbox.last_output[-4000:], staged.notebooks)
+            for name, sandbox in context.sandboxes.items()
         }
     result.duration_s = round(time.monotonic() - started, 2)
     return result
