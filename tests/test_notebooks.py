@@ -22,6 +22,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from a1_cases import FULL as FULL_A1
+from a1_cases import PURE_RULE_LOSS
 from helpers import (
     FAST_A1,
     REFERENCE,
@@ -41,14 +43,6 @@ from graders.core.results import AssignmentResult, CriterionResult, Status
 from graders.core.runner import grade
 from graders.notebook import Report
 from graders.notebook import check as notebook_check
-
-FULL_A1 = {
-    "pure.load_system": 1.5, "pure.basic_ops": 1.5, "pure.solve_cramer": 1.0,
-    "pure.solve_inverse": 1.0, "vectorized.load_system": 1.0, "vectorized.basic_ops": 1.0,
-    "vectorized.solvers": 1.0, "agreement": 2.0,
-}  # fmt: skip
-PURE_RULE_LOSS = {"pure.load_system": 0, "pure.basic_ops": 0, "pure.solve_cramer": 0,
-                  "pure.solve_inverse": 0, "agreement": 0}  # fmt: skip
 
 
 def as_notebooks(folder: Path, target: Path) -> Path:
@@ -346,10 +340,22 @@ def test_batch_grading_accepts_a_notebook_submission(tmp_path):
     submissions = tmp_path / "submissions"
     as_notebooks(REFERENCE, submissions / "nora")
     shutil.rmtree(submissions / "nora" / "a2")  # only a1 matters here
-    grade_class(BatchOptions(("a1",), submissions, tmp_path / "out", jobs=1, progress=False))
+    options = BatchOptions(("a1",), submissions, tmp_path / "out", jobs=1, progress=False)
+    assert grade_class(options).graded == 1
     gradebook = (tmp_path / "out" / "gradebook.csv").read_text()
     [row] = [line for line in gradebook.splitlines() if line.startswith("nora,")]
     assert ",10," in row, gradebook
+    # Re-running the cells (outputs, execution counts) is no change; editing code is.
+    path = submissions / "nora" / "a1" / "pure.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.execution_count = 7
+            cell.outputs = [nbformat.v4.new_output("stream", text="ran\n")]
+    nbformat.write(notebook, path)
+    assert grade_class(options).skipped == 1
+    add_cells(path, "def helper():\n    return 1")
+    assert grade_class(options).graded == 1
 
 
 def test_ci_accepts_notebooks_unchanged(tmp_path):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from graders import catalog
+from graders.core import notebooks
 
 MAX_UNPACKED_BYTES = 256 * 2**20  # a class of 1,000 then needs at most 256 GB; agent.pt <= 10 MB
 MAX_FILES = 5_000
@@ -70,7 +71,8 @@ def discover(root: Path) -> list[Submission]:
 
 
 def fingerprint(submission: Submission) -> str:
-    """A digest of the submission's bytes: unchanged work gives the same fingerprint."""
+    """A digest of the submission's bytes: unchanged work gives the same fingerprint (a
+    notebook counts by its cells' sources, so re-running its cells changes nothing)."""
     digest = hashlib.sha256()
     source = submission.source
     if source.is_symlink():
@@ -84,6 +86,8 @@ def fingerprint(submission: Submission) -> str:
                 continue
             if path.is_symlink():
                 digest.update(f"L {relative} -> {path.readlink()}\n".encode())
+            elif path.is_file() and path.suffix == notebooks.SUFFIX:
+                digest.update(f"N {relative} {notebooks.content_digest(path)}\n".encode())
             elif path.is_file():
                 digest.update(f"F {relative} {path.stat().st_size}\n".encode())
                 _hash_file(path, digest)
