@@ -147,12 +147,15 @@ def _module_name(notebook: Path, assignment: str) -> str:
     )
 
 
-def build_submission(notebook: Path, assignment: str, target: Path) -> Path:
-    """``target/<assignment>/<module>.ipynb`` plus the other files next to the notebook."""
+def build_submission(
+    notebook: Path, assignment: str, target: Path, beside: Path | None = None
+) -> Path:
+    """``target/<assignment>/<module>.ipynb`` plus the other files of the folder ``beside``
+    (default: the notebook's own), e.g. a5's ``agent.pt`` or a helper module."""
     folder = target / assignment
     folder.mkdir(parents=True)
     module = _module_name(notebook, assignment)
-    for entry in sorted(notebook.parent.iterdir()):
+    for entry in sorted((beside or notebook.parent).iterdir()):
         if entry.name.startswith(".") or entry.name in SKIPPED or entry.is_symlink():
             continue
         if entry.resolve() == notebook.resolve() or entry.name in (f"{module}.py",):
@@ -215,7 +218,9 @@ def check(
             caller_globals = caller.f_back.f_globals if caller and caller.f_back else {}
             notebook = find_notebook(assignment, caller_globals)
         report.notebook = str(notebook)
-        submission = build_submission(notebook, assignment, scratch / "submission")
+        # In Colab the notebook lives in the page; what it saved (agent.pt) is in /content.
+        beside = Path.cwd() if report.reminder == COLAB_REMINDER else None
+        submission = build_submission(notebook, assignment, scratch / "submission", beside)
         extra = ["--data-dir", str(data_dir)] if data_dir is not None else []
         extra += [arg for criterion in only for arg in ("--only", criterion)]
         output = scratch / "report.json"

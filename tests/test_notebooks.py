@@ -427,6 +427,22 @@ def test_in_colab_the_open_notebook_is_asked_from_the_page(tmp_path, monkeypatch
     assert "as Colab holds it now" in report._repr_html_()
 
 
+def test_in_colab_what_the_notebook_saved_is_graded_with_it(tmp_path):
+    """An a5 agent trained in Colab is saved in /content, the kernel's folder, not next to
+    the notebook (which lives in the page): it goes into the graded folder too."""
+    from graders.notebook import build_submission
+
+    content = tmp_path / "content"
+    (content / "sample_data").mkdir(parents=True)
+    (content / "agent.pt").write_bytes(b"weights")
+    (content / "sample_data" / "mnist_test.csv").write_text("0")
+    notebook = tmp_path / "page" / "agent.ipynb"
+    notebook.parent.mkdir()
+    notebook.write_text("{}")
+    graded = build_submission(notebook, "a5", tmp_path / "graded", beside=content)
+    assert sorted(p.name for p in (graded / "a5").iterdir()) == ["agent.ipynb", "agent.pt"]
+
+
 def test_the_notebook_is_found_as_jupyter_vs_code_or_its_folder_say(tmp_path, monkeypatch):
     from graders.notebook import NotebookNotFound, _module_name, find_notebook
 
