@@ -27,9 +27,11 @@ from pathlib import Path
 
 from graders import catalog
 from graders.core.results import AssignmentResult
+from graders.core.submission import SKIPPED_DIRECTORIES
 from graders.render import html_section, terminal
 
-SKIPPED = frozenset({".ipynb_checkpoints", "__pycache__", ".git", ".venv", "venv", "sample_data"})
+#: Folders never copied into the graded submission: staging's, plus Colab's sample data.
+SKIPPED = SKIPPED_DIRECTORIES | {"sample_data"}
 SAVE_REMINDER = (
     "nngrade graded the notebook as last saved: save it first (Ctrl+S, or File > Save) "
     "so that your latest changes count."

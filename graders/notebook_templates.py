@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import argparse
 import ast
-import re
 import shutil
 import sys
 from pathlib import Path
 
 import nbformat
 
+from graders.core.assignment import ASSIGNMENT_KEY
+
 REPO = Path(__file__).resolve().parents[1]
-FOLDER = re.compile(r"a\d+")
 CHECK_CELL = 'from graders import notebook\n\nnotebook.check("{key}")'
 
 
@@ -122,7 +122,7 @@ def planned_files(source: Path, assignments: Path = REPO / "assignments") -> dic
     """Relative path -> bytes of everything a conversion of ``source`` writes."""
     files: dict[str, bytes] = {}
     for folder in sorted(source.iterdir()):
-        if not (folder.is_dir() and FOLDER.fullmatch(folder.name)):
+        if not (folder.is_dir() and ASSIGNMENT_KEY.fullmatch(folder.name)):
             continue
         for path in sorted(folder.iterdir()):
             if not path.is_file():

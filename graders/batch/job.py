@@ -53,7 +53,7 @@ class Job:
     timeout_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {**json_ready(asdict(self)), "options": self.options.to_json()}
+        return json_ready(asdict(self))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Job:

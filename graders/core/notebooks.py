@@ -55,6 +55,8 @@ still runs, like any module, in the sandbox with its limits).
 from __future__ import annotations
 
 import ast
+import hashlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -183,9 +185,6 @@ def content_digest(path: Path) -> str:
     """A digest of what grading reads from a notebook: each cell's type and source, in
     order. Outputs, execution counts and metadata change whenever a cell is re-run; they
     never change a grade. A file that is not a readable notebook is digested whole."""
-    import hashlib
-    import json
-
     data = path.read_bytes()
     if len(data) > MAX_NOTEBOOK_BYTES:  # refused at grading anyway: never parsed
         return hashlib.sha256(data).hexdigest()
@@ -417,7 +416,7 @@ def _first_line(node: ast.stmt) -> int:
 
 
 class _Builder:
-    def __init__(self, notebook: str):
+    def __init__(self) -> None:
         self.lines: list[str] = []
         self.places: list[Place | None] = []
 
@@ -486,7 +485,7 @@ def build(cells: Iterable[tuple[int, str]], notebook: str) -> NotebookModule:
                 left_names |= _binds(node)
     kept = _without_unused_imports(kept, result, dropped)
     result.left_out.sort(key=lambda piece: (piece.cell, piece.line))
-    builder = _Builder(notebook)
+    builder = _Builder()
     builder.blank(
         f"# Built by nngrade from {PurePosixPath(notebook).name}: imports, def, class, constants."
     )

@@ -64,7 +64,7 @@ class GradeOptions:
             for f in dataclasses.fields(cls)
             if getattr(args, f.name, None) is not None
         }
-        return cls.from_json(given)
+        return cls(**given)
 
     def for_shared_grading(self) -> GradeOptions:
         """These options for points that others rely on (CI, Gradescope, a class): every

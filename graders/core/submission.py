@@ -16,7 +16,6 @@ from pathlib import Path
 
 from graders.core import notebooks
 from graders.core.assignment import ASSIGNMENT_KEY, AssignmentSpec
-from graders.core.notebooks import NotebookModule
 from graders.sandbox.workspace import base_folder
 
 #: Files that configure test runners or the interpreter: never taken from a submission.
@@ -42,7 +41,7 @@ class StagedSubmission:
     local_modules: frozenset[str]
     notices: list[str] = field(default_factory=list)
     #: Modules built from notebooks, by module path ("a2/perceptron.py"), with their line maps.
-    notebooks: dict[str, NotebookModule] = field(default_factory=dict)
+    notebooks: dict[str, notebooks.NotebookModule] = field(default_factory=dict)
 
     def scan_sources(self) -> dict[Path, str]:
         """What the static scan reads instead of a built module: every cell's code."""
