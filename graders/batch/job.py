@@ -21,7 +21,8 @@ from typing import Any
 
 from graders.core.options import GradeOptions, json_ready
 from graders.core.results import ValueEnum
-from graders.sandbox.processes import kill_tree
+from graders.sandbox.load_clock import LoadClock
+from graders.sandbox.processes import descendants, kill_tree
 from graders.sandbox.workspace import remove_tree
 
 #: Seconds a job may take beyond its assignment's own submission timeout (start-up, data).
@@ -115,9 +116,8 @@ def run_isolated(job: Job) -> Outcome:
                 marker.split("=")[0]: marker,
             },
         )
-        try:
-            log, _ = child.communicate(timeout=limit)
-        except subprocess.TimeoutExpired:
+        log = _communicate_on_load_clock(child, limit)
+        if log is None:
             kill_tree(child.pid, marker.encode())  # the job and every process it started
             child.communicate()
             remove_tree(work, 120.0)  # its sandboxes and staged copies, whoever owns them
@@ -133,6 +133,20 @@ def run_isolated(job: Job) -> Outcome:
         return _failure(
             job, f"the grading process exited with status {child.returncode}: {tail}"[:500], started
         )
+
+
+def _communicate_on_load_clock(child: subprocess.Popen, limit: float) -> str | None:
+    """The job's output once it ends, or None when it ran ``limit`` seconds on the load
+    clock (wall time less the time its processes waited for a CPU: a busy machine does not
+    time a submission out)."""
+    clock = LoadClock(lambda: {child.pid} | descendants(child.pid))
+    while True:
+        try:
+            log, _ = child.communicate(timeout=1.0)
+            return log or ""
+        except subprocess.TimeoutExpired:
+            if clock.elapsed() > limit:
+                return None
 
 
 def _failure(job: Job, message: str, started: float) -> Outcome:

@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import importlib.util
 import json
-import os
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ from graders.batch.records import StudentRecord, write_atomically
 from graders.core.options import GradeOptions
 from graders.core.secrets import load_secrets, secrets_path
 from graders.sandbox import confinement
+from graders.sandbox.client import available_cores
 
 
 class BatchError(Exception):
@@ -130,7 +130,7 @@ def grade_class(options: BatchOptions) -> BatchReport:
         for s in submissions
     }
     report = BatchReport(submissions=len(submissions))
-    threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
+    threads = max(1, available_cores() // max(1, options.jobs))  # capped by each worker
     # The jobs read the same secrets file, also when $NNGRADE_SECRETS named it.
     grading = dataclasses.replace(
         options.grading,

@@ -12,6 +12,7 @@ from graders.core.options import GradeOptions
 from graders.core.submission import StagedSubmission
 from graders.sandbox.client import WorkerSpec
 from graders.sandbox.confinement import Confinement
+from graders.sandbox.load_clock import Deadline
 from graders.sandbox.sandbox import RemoteModule, Sandbox
 
 
@@ -34,10 +35,11 @@ class GradingContext:
     series: dict[str, list] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     _sandboxes: dict[str, Sandbox] = field(default_factory=dict)
+    #: The submission's time limit, counted without time spent waiting for a CPU.
+    deadline: Deadline = field(init=False)
 
-    @property
-    def deadline(self) -> float:
-        return self.started + self.assignment.submission_timeout_s
+    def __post_init__(self) -> None:
+        self.deadline = Deadline(self.assignment.submission_timeout_s)
 
     def seed_for(self, criterion_id: str) -> int:
         """A stable per-criterion seed, so a submission always gets the same points."""

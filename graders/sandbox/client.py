@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graders.sandbox import allowlist, bubblewrap, processes
+from graders.sandbox import allowlist, bubblewrap, load_clock, processes
 from graders.sandbox.allowlist import PathRule
 from graders.sandbox.confinement import Confinement
 from graders.sandbox.inside import channel
@@ -173,6 +173,8 @@ class Worker:
         self.libraries: set[str] = set()
         #: CPU seconds the last call with a CPU budget used (all the worker's processes).
         self.last_call_cpu_s = 0.0
+        #: Seconds the worker waited for a CPU during the last call (not the student's time).
+        self.last_call_waited_s = 0.0
 
     def kill_processes(self) -> None:
         """Kill every process of this worker now (a watchdog's verdict); the pending call
@@ -185,10 +187,7 @@ class Worker:
 
     def cpu_seconds(self) -> float:
         """CPU time used so far by every process of this worker (user + system)."""
-        process = self._process
-        if process is None:
-            return 0.0
-        return processes.cpu_seconds({process.pid} | processes.descendants(process.pid))
+        return processes.cpu_seconds(self.pids())
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -202,6 +201,7 @@ class Worker:
         config = {
             "student_root": str(self.scratch),
             "sys_path": self._sys_path(),
+            "library_folders": list(allowlist.library_rules(spec.libraries)[1]),
             "rules": [rule.to_json() for rule in spec.rules],
             "local_modules": sorted(spec.local_modules),
             "limits": spec.limits.rlimits(),
@@ -301,16 +301,13 @@ class Worker:
             )
 
     def _environment(self) -> dict[str, str]:
-        threads = str(self.spec.limits.threads)
         scratch = str(self.scratch)
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": scratch,
             "TMPDIR": os.path.join(scratch, ".tmp"),
             "MPLBACKEND": "Agg",
-            "OMP_NUM_THREADS": threads,
-            "OPENBLAS_NUM_THREADS": threads,
-            "MKL_NUM_THREADS": threads,
+            **thread_environment(worker_threads(self.spec.limits)),
             "NNGRADE_SANDBOX": self.spec.name,
         }
         env.update({k: os.environ[k] for k in PASSED_ENVIRONMENT if k in os.environ})
@@ -370,39 +367,44 @@ class Worker:
     ) -> Any:
         """Run ``target`` ("module:function") in the worker and return its decoded answer.
 
-        With ``cpu_budget`` the call is also stopped once the worker's processes have used
-        that many CPU seconds: a budget in CPU time means the same on a busy machine.
+        ``timeout`` is wall time less the time the worker waited for a CPU (see
+        :mod:`graders.sandbox.load_clock`): only a call that waits (sleeps, blocks) is stopped
+        by it. With ``cpu_budget`` the call is also stopped once the worker's processes have
+        used that many CPU seconds: a budget in CPU time means the same on a busy machine.
         """
         if not self.alive:
             raise WorkerCrashed(self._death_reason())
         self._next_id += 1
         request_id = self._next_id
-        deadline = time.monotonic() + timeout
-        meter = _CpuMeter(self, cpu_budget) if cpu_budget is not None else None
+        watch = _CallWatch(self, timeout, cpu_budget)
+        # The watch stops the call; this deadline only saves the grader if the watch could
+        # not (the load clock runs at least FLOOR x wall time).
+        backstop = time.monotonic() + timeout / load_clock.FLOOR + 30
         try:
             channel.send(
                 self._requests,
                 {"op": "call", "id": request_id, "target": target},
                 {"args": list(args), "kwargs": dict(kwargs)},
-                deadline=deadline,
+                deadline=backstop,
             )
             header, values = channel.receive(
                 self._responses,
                 ("value",),
-                deadline=deadline,
+                deadline=backstop,
                 max_bytes=self.spec.limits.max_answer_bytes,
             )
         except channel.ChannelTimeout:
             raise CallTimedOut(f"did not finish within {timeout:g} s") from None
         except channel.ChannelClosed:
-            if meter is not None and meter.exceeded:
-                raise CallTimedOut(meter.reason) from None
+            if watch.reason:
+                raise CallTimedOut(watch.reason) from None
             raise WorkerCrashed(self._death_reason()) from None
         except ProtocolError as exc:
             raise WorkerCrashed(f"sent an invalid answer: {exc}") from None
         finally:
-            if meter is not None:
-                self.last_call_cpu_s = meter.stop()
+            used, self.last_call_waited_s = watch.stop()
+            if cpu_budget is not None:
+                self.last_call_cpu_s = used
         if self.spec.confinement.kind == "none":
             # Without the allowlist a forbidden library could be loaded, then the worker
             # crashed on purpose: look after every call. Otherwise looking at stop is enough.
@@ -427,6 +429,13 @@ class Worker:
             tuple(str(b)[:100] for b in error.get("bases", []) if isinstance(b, str))[:20],
         )
 
+    def pids(self) -> set[int]:
+        """Every live process of this worker (the sandbox's wrapper included)."""
+        process = self._process
+        if process is None:
+            return set()
+        return {process.pid} | processes.descendants(process.pid)
+
     def _death_reason(self) -> str:
         process = self._process
         if self._guard is not None and self._guard.reason:
@@ -438,6 +447,43 @@ class Worker:
         except subprocess.TimeoutExpired:
             return "closed its answer pipe"
         return describe_exit(code, self.spec.limits)
+
+
+def available_cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def worker_threads(limits: Limits) -> int:
+    """Threads a worker's numeric libraries get: what the job was given, never more than
+    the cores its budgets promise, nor more than the cores there are."""
+    return max(1, min(limits.threads, limits.promised_cores, available_cores()))
+
+
+def thread_environment(threads: int) -> dict[str, str]:
+    """Thread counts, and threads that sleep when they have nothing to do.
+
+    By default OpenMP (PyTorch's intra-op pool, libgomp) and OpenBLAS (numpy) spin while
+    they wait for work, for up to 0.1 s at a time. On a busy machine that spinning is CPU
+    time, and CPU time is what budgets count: a PyTorch training of 3,000 steps used 30 CPU
+    seconds with spinning threads against under 5 with sleeping ones
+    (``bench/RESULTS.md``, "Waiting threads"). ``OMP_WAIT_POLICY=PASSIVE`` (libgomp,
+    and ``KMP_BLOCKTIME=0`` for Intel's OpenMP) and the shortest ``OPENBLAS_THREAD_TIMEOUT``
+    make waiting threads sleep at once.
+    """
+    count = str(threads)
+    return {
+        "OMP_NUM_THREADS": count,
+        "OPENBLAS_NUM_THREADS": count,
+        "MKL_NUM_THREADS": count,
+        "OMP_WAIT_POLICY": "PASSIVE",
+        "GOMP_SPINCOUNT": "0",
+        "KMP_BLOCKTIME": "0",
+        "OPENBLAS_THREAD_TIMEOUT": "4",
+    }
 
 
 def describe_exit(code: int, limits: Limits) -> str:
@@ -523,15 +569,20 @@ class _ScratchGuard:
         self._stopped.set()
 
 
-class _CpuMeter:
-    """Stops a call once the worker has used ``budget`` CPU seconds (checked 5x a second)."""
+class _CallWatch:
+    """Stops a call (checked 5x a second) once the worker has used ``budget`` CPU seconds,
+    or once ``timeout`` seconds have passed on the load clock: wall time less the time the
+    worker waited for a CPU, so that a busy machine does not stop a call that computes."""
 
-    def __init__(self, worker: Worker, budget: float, interval_s: float = 0.2):
-        self.exceeded = False
+    def __init__(
+        self, worker: Worker, timeout: float, budget: float | None, interval_s: float = 0.2
+    ):
         self.reason = ""
         self._worker = worker
+        self._timeout = timeout
         self._budget = budget
-        self._start = worker.cpu_seconds()
+        self._start_cpu = worker.cpu_seconds()
+        self._clock = load_clock.LoadClock(worker.pids)
         self._used = 0.0
         self._stopped = threading.Event()
         self._interval = interval_s
@@ -540,16 +591,23 @@ class _CpuMeter:
 
     def _watch(self) -> None:
         while not self._stopped.wait(self._interval):
-            self._used = self._worker.cpu_seconds() - self._start
-            if self._used > self._budget:
-                self.exceeded = True
-                self.reason = f"used more than {self._budget:g} CPU seconds, its budget"
-                self._worker.kill_processes()
+            if self._budget is not None:
+                self._used = self._worker.cpu_seconds() - self._start_cpu
+                if self._used > self._budget:
+                    self._stop_worker(f"used more than {self._budget:g} CPU seconds, its budget")
+                    return
+            if self._clock.elapsed() > self._timeout:
+                self._stop_worker(f"did not finish within {self._timeout:g} s")
                 return
 
-    def stop(self) -> float:
+    def _stop_worker(self, reason: str) -> None:
+        self.reason = reason
+        self._worker.kill_processes()
+
+    def stop(self) -> tuple[float, float]:
+        """Stop watching; the CPU seconds the call used and the seconds it waited for a CPU."""
         self._stopped.set()
         self._thread.join(timeout=2)
-        if not self.exceeded:
-            self._used = max(self._used, self._worker.cpu_seconds() - self._start)
-        return self._used
+        if not self.reason:
+            self._used = max(self._used, self._worker.cpu_seconds() - self._start_cpu)
+        return self._used, self._clock.waited()

@@ -7,7 +7,6 @@ surface as :class:`StudentCodeError` carrying a one-line reason for the report.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from graders.sandbox.client import (
@@ -19,6 +18,7 @@ from graders.sandbox.client import (
     WorkerFailure,
     WorkerSpec,
 )
+from graders.sandbox.load_clock import Deadline
 from graders.sandbox.text import clean_block
 from graders.sandbox.workspace import Workspace
 
@@ -47,8 +47,9 @@ MAX_FAILURES_PER_CRITERION = 3
 class Sandbox:
     """Owns the current worker of one sandbox and replaces it after any failure."""
 
-    def __init__(self, spec: WorkerSpec, deadline: float):
+    def __init__(self, spec: WorkerSpec, deadline: Deadline):
         self.spec = spec
+        #: The submission's time limit, shared by its sandboxes (on the load clock).
         self.deadline = deadline
         self._worker: Worker | None = None
         self._workspace: Workspace | None = None
@@ -81,7 +82,9 @@ class Sandbox:
         ``budget_s`` is a grading budget such as "5 minutes on 2 CPU cores": it is counted
         in CPU seconds (``budget_s`` x the promised cores), so the same code gets the same
         verdict alone, beside other jobs or on a busy machine; a program that only waits is
-        stopped by the wall clock at ``budget_s`` x ``budget_wall_factor``.
+        stopped by the wall clock at ``budget_s`` x ``budget_wall_factor``. Wall-clock limits
+        (``timeout``, that stop, the submission's deadline) leave out the time the worker
+        waited for a CPU (:mod:`graders.sandbox.load_clock`).
         """
         label = label or target.rpartition(":")[2] or target
         if self.failures_in_criterion >= MAX_FAILURES_PER_CRITERION:
@@ -89,7 +92,7 @@ class Sandbox:
                 f"{self._last_failure}; after {self.failures_in_criterion} crashes or timeouts "
                 f"in this criterion, {label} was not run"
             )
-        remaining = self.deadline - time.monotonic()
+        remaining = self.deadline.remaining()
         if remaining <= 0:
             raise BudgetExhausted(f"{label}: the time budget for grading this submission ran out")
         limits = self.spec.limits
@@ -120,6 +123,8 @@ class Sandbox:
             self._discard_worker()  # interrupted mid-call: the protocol state is unknown
             raise
         finally:
+            self.deadline.worker_waited(worker.last_call_waited_s)
+            worker.last_call_waited_s = 0.0
             self._collect(worker)
 
     @property

@@ -2,7 +2,8 @@
 
 The seccomp filter is what stops new programs; this audit hook only turns a Python-level
 attempt (``subprocess``, ``os.system``, ``os.exec*``, ``os.fork``...) into an error that
-says why, and records the student's file and line for the report. It also guards the
+says why, and records the student's file and line for the report (a library's own attempt,
+such as torch running ``ldconfig`` at import, is refused but not recorded). It also guards the
 line-count probe: while a probe runs, a student call to ``sys.settrace``/``sys.setprofile``
 (or to their C functions through ``ctypes``) is refused and marks the probe disabled.
 Audit hooks cannot be removed once added.
@@ -11,6 +12,8 @@ Audit hooks cannot be removed once added.
 from __future__ import annotations
 
 import sys
+
+from graders.sandbox.inside.authorship import STUDENT, Authorship
 
 PROGRAM_EVENTS = frozenset(
     {"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
@@ -24,10 +27,10 @@ TRACE_SYMBOLS = frozenset(
 
 
 class Audit:
-    """State of the hook: where student code lives, what it tried, whether a probe runs."""
+    """State of the hook: who is the student, what it tried, whether a probe runs."""
 
-    def __init__(self, student_roots: tuple[str, ...]):
-        self.student_roots = tuple(root.rstrip("/") + "/" for root in student_roots)
+    def __init__(self, authorship: Authorship):
+        self.authorship = authorship
         self.records: list[dict] = []
         self.probe_running = False
         self.probe_disabled: str = ""
@@ -35,20 +38,14 @@ class Audit:
     def install(self) -> None:
         sys.addaudithook(self._hook)
 
-    def _student_frame(self) -> tuple[str, int] | None:
-        frame = sys._getframe(1)
-        while frame is not None:
-            name = frame.f_code.co_filename
-            for root in self.student_roots:
-                if name.startswith(root):
-                    return name[len(root) :], frame.f_lineno
-            frame = frame.f_back
-        return None
-
     def _hook(self, event: str, args: tuple) -> None:
         if event in PROGRAM_EVENTS:
-            where = self._student_frame()
-            self._record("program", event, where)
+            author = self.authorship.caller()
+            if self.authorship.student_blamed(author):
+                where = (author.file, author.line) if author and author.file else None
+                self._record("program", event, where)
+            # A library's attempt (torch asking ldconfig for a library) is refused all the
+            # same, but it is not the student's act: nothing is recorded.
             raise PermissionError(
                 f"{event}: starting another program or process is not allowed in the grader's "
                 "sandbox"
@@ -57,12 +54,12 @@ class Audit:
             event in TRACE_EVENTS
             or (event == "ctypes.dlsym" and len(args) > 1 and str(args[1]) in TRACE_SYMBOLS)
         ):
-            where = self._student_frame()
-            if where is None:
+            author = self.authorship.caller()
+            if author is None or author.kind != STUDENT:
                 return  # the probe itself
             name = event if event in TRACE_EVENTS else f"ctypes {args[1]}"
-            self.probe_disabled = f"{name} at {where[0]}:{where[1]}"
-            self._record("probe", name, where)
+            self.probe_disabled = f"{name} at {author.file}:{author.line}"
+            self._record("probe", name, (author.file, author.line))
             raise RuntimeError(f"{name} is reserved for the grader while it measures your code")
 
     def _record(self, kind: str, what: str, where: tuple[str, int] | None) -> None:

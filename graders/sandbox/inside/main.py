@@ -106,24 +106,54 @@ def _set_path(config: dict, anchors: dict[str, str]) -> str:
             search[:] = [rewrite_path(p, anchors) for p in search]
     sys.path_importer_cache.clear()
     importlib.invalidate_caches()
+    readable = _readable_paths(config, anchors)
+    if readable:
+        from graders.sandbox.inside import visible
+
+        visible.install(readable)
     return student_root
+
+
+def _readable_paths(config: dict, anchors: dict[str, str]) -> tuple[str, ...]:
+    """The allowlist's readable paths in every form the worker may reach them by: as they
+    are, and through each anchor above them (``sys.path`` holds the standard library's
+    folder by its anchor, and its files are found below that)."""
+    paths = [
+        entry["path"]
+        for entry in config["lockdown"].get("paths", ())
+        if entry.get("access") in ("ro", "rw")
+    ]
+    forms: dict[str, None] = {}
+    for path in paths:
+        forms[path] = None
+        for original, alias in anchors.items():
+            top = original.rstrip("/")
+            if path == top or path.startswith(top + "/"):
+                forms[alias + path[len(top) :]] = None
+    return tuple(forms)
 
 
 def serve(config: dict, guarantees: list[str], anchors: dict[str, str]) -> None:
     real_root = config["student_root"].rstrip("/") + "/"
     student_root = _set_path(config, anchors).rstrip("/") + "/"
     from graders.sandbox.inside import audit, channel, probes
+    from graders.sandbox.inside.authorship import Authorship
     from graders.sandbox.inside.import_guard import ImportGuard
+    from graders.sandbox.inside.lockdown import rewrite_path
     from graders.sandbox.inside.rules import ImportRule
 
     roots = tuple(dict.fromkeys((student_root, real_root)))
-    watcher = audit.Audit(roots)
+    folders = config.get("library_folders", ())
+    authorship = Authorship(
+        roots, tuple(dict.fromkeys(p for f in folders for p in (rewrite_path(f, anchors), f)))
+    )
+    watcher = audit.Audit(authorship)
     watcher.install()
     audit.CURRENT = watcher
     probes.STUDENT_ROOTS = roots
     guard = ImportGuard(
         [ImportRule.from_json(r) for r in config["rules"]],
-        roots,
+        authorship,
         frozenset(config["local_modules"]),
     )
     guard.install()

@@ -1,0 +1,111 @@
+"""Wall time that does not count waiting for a CPU.
+
+A time limit that decides points must mean the same alone and on a machine whose other
+processes keep every core busy. CPU budgets already do; the wall-clock limits (a call that
+hangs, a budget's wall stop, a submission's deadline) stop programs that *wait*, and
+waiting for a CPU is not the student's doing. The kernel counts, per thread, the time a
+runnable thread spent on a run queue (``/proc/<pid>/task/<tid>/schedstat``, second field,
+nanoseconds). A :class:`LoadClock` is the wall time less the longest such wait of any
+thread it watches, so a program that sleeps or blocks is still stopped by wall time, one
+that computes is not stopped because others compute too.
+
+The clock never runs slower than ``floor`` x wall time (a tenth by default): a program
+cannot stretch a limit without bound by keeping threads runnable, and a machine more than
+ten times oversubscribed still stops a hang.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+#: The slowest a load clock runs, as a share of wall time.
+FLOOR = 0.1
+
+
+def run_queue_waits(pids: Iterable[int]) -> dict[tuple[int, int], int] | None:
+    """Nanoseconds each thread of ``pids`` has waited on a run queue, by (pid, tid).
+
+    None when the kernel does not report it (no ``schedstat``: then only wall time counts).
+    """
+    waits: dict[tuple[int, int], int] = {}
+    seen_any = False
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                fields = Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()
+                waits[pid, int(tid)] = int(fields[1])
+                seen_any = True
+            except (OSError, ValueError, IndexError):
+                continue
+    if not seen_any and not schedstat_available():
+        return None
+    return waits
+
+
+def schedstat_available() -> bool:
+    try:
+        return len(Path("/proc/self/schedstat").read_text().split()) >= 2
+    except OSError:
+        return False
+
+
+class LoadClock:
+    """Elapsed wall time of some processes, less the time they waited for a CPU."""
+
+    def __init__(self, pids: Callable[[], Iterable[int]], floor: float = FLOOR):
+        self._pids = pids
+        self._floor = floor
+        self._started = time.monotonic()
+        self._baseline = run_queue_waits(pids()) or {}
+        self._waited_s = 0.0
+
+    def waited(self) -> float:
+        """Seconds the watched processes waited for a CPU so far (the longest of any
+        thread: a thread born since the start counts all its waiting)."""
+        current = run_queue_waits(self._pids())
+        if current:
+            longest = max(
+                (ns - self._baseline.get(key, 0) for key, ns in current.items()), default=0
+            )
+            self._waited_s = max(self._waited_s, longest / 1e9)
+        return self._waited_s
+
+    def elapsed(self) -> float:
+        """Wall seconds since the start, less :meth:`waited`, at least ``floor`` x wall."""
+        wall = time.monotonic() - self._started
+        return max(wall - self.waited(), wall * self._floor)
+
+    def wall(self) -> float:
+        return time.monotonic() - self._started
+
+
+class Deadline:
+    """A submission's time limit on the load clock.
+
+    Spent time is wall time since the start, less what the grader's own threads waited
+    for a CPU and what the submission's workers waited during calls (the grader sleeps
+    while a worker computes, so the two never overlap).
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._grader = LoadClock(lambda: (os.getpid(),))
+        self._workers_waited_s = 0.0
+
+    def worker_waited(self, seconds: float) -> None:
+        """Count ``seconds`` a worker waited for a CPU during a call."""
+        self._workers_waited_s += max(0.0, seconds)
+
+    def spent(self) -> float:
+        wall = self._grader.wall()
+        return max(wall - self._grader.waited() - self._workers_waited_s, wall * FLOOR)
+
+    def remaining(self) -> float:
+        return self.seconds - self.spent()
