@@ -13,6 +13,7 @@ from graders import catalog
 from graders.core.options import GradeOptions
 from graders.core.results import AssignmentResult
 from graders.core.runner import grade
+from graders.sandbox import confinement as sandbox_kinds
 
 
 @pytest.fixture(scope="session")
@@ -29,26 +30,30 @@ def grade_a1() -> Callable[..., AssignmentResult]:
 
 
 @pytest.fixture(scope="session")
-def graded_course(tmp_path_factory) -> Callable[[str, str], AssignmentResult]:
-    """``graded_course(key, "reference" | "student_template")``: that folder graded with
-    the course's own spec, once per session, shared by the contract test and the
-    assignment's own tests. Report files (a5's animation) go to a session folder."""
-    results: dict[tuple[str, str], AssignmentResult] = {}
+def graded_course(tmp_path_factory) -> Callable[..., AssignmentResult]:
+    """``graded_course(key, "reference" | "student_template", confinement="auto")``: that
+    folder graded with the course's own spec under that kind of sandbox, once per session,
+    shared by the contract test and the assignment's own tests ("auto" is the kind it
+    selects, so it shares that kind's result). Report files (a5's animation) go to a
+    session folder."""
+    results: dict[tuple[str, str, str], AssignmentResult] = {}
 
-    def graded(key: str, folder: str) -> AssignmentResult:
+    def graded(key: str, folder: str, confinement: str = "auto") -> AssignmentResult:
         spec = catalog.spec(key)
         if spec.uses_mnist and not (SHARED_DATA / "MNIST").exists():
             pytest.skip("MNIST is not in ../shared/data")
         missing = [m for m in spec.requires if importlib.util.find_spec(m) is None]
         if missing:
             pytest.skip(f'grading {key} needs pip install "nngrade[{spec.extra}]"')
-        if (key, folder) not in results:
+        kind = sandbox_kinds.select(confinement).kind
+        if (key, folder, kind) not in results:
             options = GradeOptions(
                 data_dir=SHARED_DATA,
                 download=False,
-                artifacts_dir=tmp_path_factory.mktemp(f"artifacts-{key}-{folder}"),
+                confinement=kind,
+                artifacts_dir=tmp_path_factory.mktemp(f"artifacts-{key}-{folder}-{kind}"),
             )
-            results[key, folder] = grade(spec, REPO / folder, options)
-        return results[key, folder]
+            results[key, folder, kind] = grade(spec, REPO / folder, options)
+        return results[key, folder, kind]
 
     return graded

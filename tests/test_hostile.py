@@ -291,6 +291,114 @@ def test_filling_the_scratch_folder_stops_the_worker(layer, grade_a1, host, tmp_
     assert "filled its folder past the limit" in reason or "larger than" in reason, reason
 
 
+def _disk_used() -> int:
+    usage = os.statvfs(str(base_folder()))
+    return (usage.f_blocks - usage.f_bfree) * usage.f_frsize
+
+
+# Files deleted while still held: a folder walk no longer sees them, the disk does.
+HIDDEN_DISK = {
+    "deleted, held open": (
+        "import os, time\n"
+        "    _held = []\n"
+        "    for _i in range(12):\n"
+        "        _f = open(f'hold{_i}', 'wb')\n"
+        "        os.posix_fallocate(_f.fileno(), 0, 60 * 2**20)\n"
+        "        os.unlink(f'hold{_i}')\n"
+        "        _held.append(_f)\n"
+        "    time.sleep(5)"
+    ),
+    "deleted, held mapped": (
+        "import os, mmap, time\n"
+        "    _held = []\n"
+        "    for _i in range(12):\n"
+        "        with open(f'map{_i}', 'wb+') as _f:\n"
+        "            os.posix_fallocate(_f.fileno(), 0, 60 * 2**20)\n"
+        "            _held.append(mmap.mmap(_f.fileno(), 60 * 2**20))\n"
+        "        os.unlink(f'map{_i}')\n"
+        "    time.sleep(5)"
+    ),
+}
+
+
+@pytest.mark.parametrize("layer", STRONG)
+@pytest.mark.parametrize("how", list(HIDDEN_DISK))
+def test_deleted_files_still_held_count_against_the_folder(how, layer, grade_a1, host, tmp_path):
+    submission = build_submission(
+        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", HIDDEN_DISK[how])}
+    )
+    before = _disk_used()
+    result = grade(grade_a1, submission, layer)
+    assert points_by_criterion(result) == {**FULL, "pure.basic_ops": 1.2, "agreement": 0.0}
+    reason = next(c.reason for c in result.criteria if c.id == "pure.basic_ops")
+    assert "filled its folder past the limit" in reason, reason
+    assert _disk_used() - before < 256 * 2**20  # all of it given back
+
+
+# -- 7b. channels between workers, memory the address-space limit does not count ---------
+# Each of these could carry bits between two live workers (a1's pure.py asking
+# vectorized.py for numpy's answers) or hold memory outside RLIMIT_AS: all are refused.
+CHANNELS = {
+    "flock": "import fcntl, os; fcntl.flock(os.open(os.__file__, os.O_RDONLY), fcntl.LOCK_SH)",
+    "fcntl lock": (
+        "import fcntl, os, struct; fcntl.fcntl(os.open(os.__file__, os.O_RDONLY), "
+        "fcntl.F_SETLK, struct.pack('hhqqi', fcntl.F_RDLCK, 0, 0, 1, 0))"
+    ),
+    "OFD lock": (
+        "import fcntl, os, struct; fcntl.fcntl(os.open(os.__file__, os.O_RDONLY), 37, "
+        "struct.pack('hhqqi', fcntl.F_RDLCK, 0, 0, 1, 0))"
+    ),
+    "lock query": (
+        "import fcntl, os, struct; fcntl.fcntl(os.open(os.__file__, os.O_RDONLY), "
+        "fcntl.F_GETLK, struct.pack('hhqqi', fcntl.F_RDLCK, 0, 0, 1, 0))"
+    ),
+    "System V shared memory": (
+        "import ctypes; _r = ctypes.CDLL(None, use_errno=True).shmget(0, 4096, 0o1666); "
+        "raise PermissionError(f'shmget returned {_r}') if _r == -1 else None"
+    ),
+    "System V message queue": (
+        "import ctypes; _r = ctypes.CDLL(None, use_errno=True).msgget(0x5eed, 0o1666); "
+        "raise PermissionError(f'msgget returned {_r}') if _r == -1 else None"
+    ),
+    "memfd": "import os; os.memfd_create('hold')",
+}
+
+
+@pytest.mark.parametrize("layer", STRONG)
+@pytest.mark.parametrize("channel", list(CHANNELS))
+def test_no_lock_ipc_or_memfd_between_or_beyond_workers(channel, layer, grade_a1, host, tmp_path):
+    submission = build_submission(
+        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", CHANNELS[channel])}
+    )
+    result = grade(grade_a1, submission, layer)
+    assert points_by_criterion(result) == {**FULL, "pure.basic_ops": 1.2, "agreement": 0.0}
+    reason = next(c.reason for c in result.criteria if c.id == "pure.basic_ops")
+    assert "trace raised PermissionError" in reason, reason
+
+
+def test_a_submissions_workers_are_never_alive_together(tmp_path):
+    """a1's two sandboxes take turns: calling one stops the other's worker first."""
+    from helpers import FAST_A1
+
+    from graders.core.context import GradingContext
+    from graders.core.submission import stage
+    from graders.sandbox.confinement import select
+
+    staged = stage(REFERENCE, FAST_A1)
+    context = GradingContext(FAST_A1, staged, select("auto"))
+    try:
+        pure, vectorized = context.sandbox("pure"), context.sandbox("vectorized")
+        assert pure.call("a1.pure:trace", ([[1.0, 2.0], [3.0, 4.0]],)) == 5.0
+        assert pure._worker is not None and pure._worker.alive
+        assert vectorized.call("a1.vectorized:trace", ([[1.0, 2.0], [3.0, 4.0]],)) == 5.0
+        assert pure._worker is None and vectorized._worker.alive
+        assert pure.call("a1.pure:trace", ([[1.0]],)) == 1.0
+        assert vectorized._worker is None and pure._worker.alive
+    finally:
+        context.close()
+        staged.cleanup()
+
+
 # -- 8. answers that are not answers ----------------------------------------------------
 @pytest.mark.parametrize("layer", STRONG)
 @pytest.mark.parametrize(

@@ -282,43 +282,13 @@ def equation_text(row: list[int], rhs: int) -> str:
 
 @criterion("agreement", 2, "numpy and pure Python agree on random systems (property-based)")
 def test_agreement(pure: RemoteModule, vectorized: RemoteModule, grading: GradingContext) -> None:
-    pure_files, vectorized_files = grading.sandbox("pure"), grading.sandbox("vectorized")
-
-    @given(system=well_conditioned_systems())
-    @expect.PROPERTY_SETTINGS
-    def agree(system: tuple[list[list[int]], list[int]]) -> None:
-        A, B = system
-        assume(all(any(row) for row in A))
-        floats_A, floats_B = [[float(v) for v in row] for row in A], [float(v) for v in B]
-        text = "\n".join(equation_text(row, rhs) for row, rhs in zip(A, B, strict=True)) + "\n"
-        numpy_A, numpy_B = np.array(floats_A), np.array(floats_B)
-        calls = {
-            "load_system": (
-                lambda: pure.load_system(pure_files.put_file("inputs/random.txt", text)),
-                lambda: vectorized.load_system(
-                    vectorized_files.put_file("inputs/random.txt", text)
-                ),
-            ),
-            "determinant": (
-                lambda: pure.determinant(floats_A),
-                lambda: vectorized.determinant(numpy_A),
-            ),
-            "trace": (lambda: pure.trace(floats_A), lambda: vectorized.trace(numpy_A)),
-            "norm": (lambda: pure.norm(floats_B), lambda: vectorized.norm(numpy_B)),
-            "transpose": (lambda: pure.transpose(floats_A), lambda: vectorized.transpose(numpy_A)),
-            "multiply": (
-                lambda: pure.multiply(floats_A, floats_B),
-                lambda: vectorized.multiply(numpy_A, numpy_B),
-            ),
-            "solve_cramer": (
-                lambda: pure.solve_cramer(floats_A, floats_B),
-                lambda: vectorized.solve_cramer(numpy_A, numpy_B),
-            ),
-            "solve_inverse": (
-                lambda: pure.solve_inverse(floats_A, floats_B),
-                lambda: vectorized.solve_inverse(numpy_A, numpy_B),
-            ),
-        }
+    # The systems are drawn first, then each module answers all of them in its own turn:
+    # the two workers are never alive together, so neither can ask the other.
+    systems = _random_systems()
+    from_pure = _answers(pure, grading.sandbox("pure"), systems, as_arrays=False)
+    from_numpy = _answers(vectorized, grading.sandbox("vectorized"), systems, as_arrays=True)
+    for (A, B), pure_answers, numpy_answers in zip(systems, from_pure, from_numpy, strict=True):
+        numpy_A, numpy_B = np.array(A, dtype=float), np.array(B, dtype=float)
         solution = np.linalg.solve(numpy_A, numpy_B)
         correct = {
             "load_system": (numpy_A, numpy_B), "determinant": np.linalg.det(numpy_A),
@@ -326,11 +296,64 @@ def test_agreement(pure: RemoteModule, vectorized: RemoteModule, grading: Gradin
             "transpose": numpy_A.T, "multiply": numpy_A @ numpy_B,
             "solve_cramer": solution, "solve_inverse": solution,
         }  # fmt: skip
-        for name, (from_pure, from_numpy) in calls.items():
-            # Compare as soon as both answers are in, so a failing example stops early.
-            _agree(name, from_pure(), from_numpy(), correct[name], text, pair=name == "load_system")
+        text = _system_text(A, B)
+        for name in AGREEMENT_FUNCTIONS:
+            _agree(
+                name, pure_answers[name], numpy_answers[name], correct[name], text,
+                pair=name == "load_system",
+            )  # fmt: skip
 
-    agree()
+
+AGREEMENT_FUNCTIONS = (
+    "load_system", "determinant", "trace", "norm", "transpose", "multiply", "solve_cramer",
+    "solve_inverse",
+)  # fmt: skip
+
+
+def _random_systems() -> list[tuple[list[list[int]], list[int]]]:
+    """The property's systems, drawn as hypothesis would (the same ones every run)."""
+    systems: list[tuple[list[list[int]], list[int]]] = []
+
+    @given(system=well_conditioned_systems())
+    @expect.PROPERTY_SETTINGS
+    def draw(system: tuple[list[list[int]], list[int]]) -> None:
+        A, _ = system
+        assume(all(any(row) for row in A))
+        if system not in systems:
+            systems.append(system)
+
+    draw()
+    return systems
+
+
+def _system_text(A: list[list[int]], B: list[int]) -> str:
+    return "\n".join(equation_text(row, rhs) for row, rhs in zip(A, B, strict=True)) + "\n"
+
+
+def _answers(
+    module: RemoteModule, files, systems: list, *, as_arrays: bool
+) -> list[dict[str, object]]:
+    """Every agreement function's answer for every system, from one module's worker."""
+    answers = []
+    for A, B in systems:
+        floats_A, floats_B = [[float(v) for v in row] for row in A], [float(v) for v in B]
+        matrix, vector = (
+            (np.array(floats_A), np.array(floats_B)) if as_arrays else (floats_A, floats_B)
+        )
+        path = files.put_file("inputs/random.txt", _system_text(A, B))
+        answers.append(
+            {
+                "load_system": module.load_system(path),
+                "determinant": module.determinant(matrix),
+                "trace": module.trace(matrix),
+                "norm": module.norm(vector),
+                "transpose": module.transpose(matrix),
+                "multiply": module.multiply(matrix, vector),
+                "solve_cramer": module.solve_cramer(matrix, vector),
+                "solve_inverse": module.solve_inverse(matrix, vector),
+            }
+        )
+    return answers
 
 
 def _agree(

@@ -13,7 +13,7 @@ from graders.core.submission import StagedSubmission
 from graders.sandbox.client import WorkerSpec
 from graders.sandbox.confinement import Confinement
 from graders.sandbox.load_clock import Deadline
-from graders.sandbox.sandbox import RemoteModule, Sandbox
+from graders.sandbox.sandbox import RemoteModule, Sandbox, Turns
 
 
 @dataclass
@@ -38,6 +38,9 @@ class GradingContext:
     #: The submission's time limit, counted without time spent waiting for a CPU.
     deadline: Deadline = field(init=False)
 
+    #: The submission's sandboxes take turns: one live worker at a time (no channel).
+    _turns: Turns = field(default_factory=Turns)
+
     def __post_init__(self) -> None:
         self.deadline = Deadline(self.assignment.submission_timeout_s)
 
@@ -58,7 +61,7 @@ class GradingContext:
                 libraries=spec.libraries,
                 worker_modules=self.assignment.worker_modules,
             )
-            self._sandboxes[name] = Sandbox(worker, self.deadline)
+            self._sandboxes[name] = Sandbox(worker, self.deadline, self._turns)
         return self._sandboxes[name]
 
     @property

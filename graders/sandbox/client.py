@@ -557,6 +557,8 @@ class _ScratchGuard:
             if scratch is None or not scratch.exists():
                 return
             size, entries = usage(scratch, limits.scratch_entries)
+            # Files it deleted but still holds (open or mapped) use the disk all the same.
+            size += processes.deleted_files_bytes(self._worker.pids(), str(scratch))
             if size > limits.scratch_bytes or entries > limits.scratch_entries:
                 self.reason = (
                     f"it filled its folder past the limit ({limits.scratch_bytes // 2**20} MiB, "
@@ -572,7 +574,11 @@ class _ScratchGuard:
 class _CallWatch:
     """Stops a call (checked 5x a second) once the worker has used ``budget`` CPU seconds,
     or once ``timeout`` seconds have passed on the load clock: wall time less the time the
-    worker waited for a CPU, so that a busy machine does not stop a call that computes."""
+    worker waited for a CPU, so that a busy machine does not stop a call that computes.
+
+    A call that ends before the first check costs no look at ``/proc``: the load clock
+    starts at the first check (waiting before it is at most one interval, counted).
+    """
 
     def __init__(
         self, worker: Worker, timeout: float, budget: float | None, interval_s: float = 0.2
@@ -581,8 +587,9 @@ class _CallWatch:
         self._worker = worker
         self._timeout = timeout
         self._budget = budget
-        self._start_cpu = worker.cpu_seconds()
-        self._clock = load_clock.LoadClock(worker.pids)
+        self._start_cpu = worker.cpu_seconds() if budget is not None else 0.0
+        self._started = time.monotonic()
+        self._clock: load_clock.LoadClock | None = None
         self._used = 0.0
         self._stopped = threading.Event()
         self._interval = interval_s
@@ -596,7 +603,10 @@ class _CallWatch:
                 if self._used > self._budget:
                     self._stop_worker(f"used more than {self._budget:g} CPU seconds, its budget")
                     return
-            if self._clock.elapsed() > self._timeout:
+            if self._clock is None:
+                self._clock = load_clock.LoadClock(self._worker.pids)
+            wall = time.monotonic() - self._started
+            if max(wall - self._clock.waited(), wall * load_clock.FLOOR) > self._timeout:
                 self._stop_worker(f"did not finish within {self._timeout:g} s")
                 return
 
@@ -605,9 +615,10 @@ class _CallWatch:
         self._worker.kill_processes()
 
     def stop(self) -> tuple[float, float]:
-        """Stop watching; the CPU seconds the call used and the seconds it waited for a CPU."""
+        """Stop watching; the CPU seconds the call used (with a budget) and the seconds the
+        worker waited for a CPU."""
         self._stopped.set()
         self._thread.join(timeout=2)
-        if not self.reason:
+        if self._budget is not None and not self.reason:
             self._used = max(self._used, self._worker.cpu_seconds() - self._start_cpu)
-        return self._used, self._clock.waited()
+        return self._used, self._clock.waited() if self._clock is not None else 0.0

@@ -59,16 +59,26 @@ def schedstat_available() -> bool:
 class LoadClock:
     """Elapsed wall time of some processes, less the time they waited for a CPU."""
 
-    def __init__(self, pids: Callable[[], Iterable[int]], floor: float = FLOOR):
+    def __init__(
+        self, pids: Callable[[], Iterable[int]], floor: float = FLOOR, max_age_s: float = 0.0
+    ):
+        """``max_age_s``: how long a reading of ``/proc`` may be reused (a deadline asked
+        before every call needs no fresher figure than a second old)."""
         self._pids = pids
         self._floor = floor
+        self._max_age_s = max_age_s
         self._started = time.monotonic()
         self._baseline = run_queue_waits(pids()) or {}
         self._waited_s = 0.0
+        self._read_at = self._started
 
     def waited(self) -> float:
         """Seconds the watched processes waited for a CPU so far (the longest of any
         thread: a thread born since the start counts all its waiting)."""
+        now = time.monotonic()
+        if now - self._read_at < self._max_age_s:
+            return self._waited_s
+        self._read_at = now
         current = run_queue_waits(self._pids())
         if current:
             longest = max(
@@ -96,7 +106,7 @@ class Deadline:
 
     def __init__(self, seconds: float):
         self.seconds = seconds
-        self._grader = LoadClock(lambda: (os.getpid(),))
+        self._grader = LoadClock(lambda: (os.getpid(),), max_age_s=1.0)
         self._workers_waited_s = 0.0
 
     def worker_waited(self, seconds: float) -> None:

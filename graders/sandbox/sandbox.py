@@ -44,11 +44,33 @@ class BudgetExhausted(StudentCodeError):
 MAX_FAILURES_PER_CRITERION = 3
 
 
+class Turns:
+    """One live worker per submission at a time.
+
+    Two workers alive together could pass bits to each other through the kernel (a1's
+    ``pure.py`` asking ``vectorized.py`` for numpy's answers), by channels no filter closes
+    completely (timing of a shared core, system-wide counters). A submission's sandboxes
+    therefore take turns: before one starts or calls its worker, the worker of the previous
+    one is stopped, with every process of it.
+    """
+
+    def __init__(self) -> None:
+        self._holder: Sandbox | None = None
+
+    def take(self, sandbox: Sandbox) -> None:
+        holder = self._holder
+        if holder is not None and holder is not sandbox:
+            holder.suspend()
+        self._holder = sandbox
+
+
 class Sandbox:
     """Owns the current worker of one sandbox and replaces it after any failure."""
 
-    def __init__(self, spec: WorkerSpec, deadline: Deadline):
+    def __init__(self, spec: WorkerSpec, deadline: Deadline, turns: Turns | None = None):
         self.spec = spec
+        #: Shared by the sandboxes of one submission: one live worker at a time.
+        self.turns = turns or Turns()
         #: The submission's time limit, shared by its sandboxes (on the load clock).
         self.deadline = deadline
         self._worker: Worker | None = None
@@ -101,6 +123,7 @@ class Sandbox:
             cpu_budget = budget_s * limits.promised_cores
             timeout = budget_s * limits.budget_wall_factor
         limit = min(timeout or limits.call_timeout_s, remaining)
+        self.turns.take(self)
         worker = self._ensure_worker()
         try:
             answer = worker.call(target, args, kwargs or {}, limit, cpu_budget)
@@ -126,6 +149,11 @@ class Sandbox:
             self.deadline.worker_waited(worker.last_call_waited_s)
             worker.last_call_waited_s = 0.0
             self._collect(worker)
+
+    def suspend(self) -> None:
+        """Stop the worker (another sandbox of the submission takes its turn); the next
+        call starts a fresh one. Not a failure: nothing is counted against the student."""
+        self._discard_worker()
 
     @property
     def workspace(self) -> Workspace:

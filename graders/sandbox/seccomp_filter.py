@@ -9,6 +9,9 @@ program needs and refuses, with an error the program sees:
   BLAS and PyTorch use, stay allowed; ``clone3`` answers ENOSYS so the C library falls back
   to ``clone``, whose flags the filter can read);
 * sockets: ``socket``, ``connect`` (no network, no local services);
+* channels between workers and memory the address-space limit does not count: file locks
+  (``flock``, ``fcntl`` locks and OFD locks, leases, notifications), System V and POSIX
+  IPC, ``memfd_create``;
 * undoing "die with the grader": ``prctl(PR_SET_PDEATHSIG, ...)``;
 * kernel interfaces a grader never needs: tracing, namespaces, mounts, BPF, keyrings,
   io_uring, modules, perf, userfaultfd, device nodes.
@@ -38,6 +41,16 @@ REFUSED = (
     "mount_setattr", "landlock_create_ruleset", "iopl", "ioperm",
 )  # fmt: skip
 NO_SOCKETS = ("socket", "connect")
+#: Ways for two live workers to pass bits through the kernel without a file they can both
+#: write (file locks, System V and POSIX IPC), and memory outside RLIMIT_AS (memfd).
+NO_CHANNELS = (
+    "flock", "shmget", "shmat", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl", "semget",
+    "semop", "semtimedop", "semctl", "mq_open", "mq_timedsend", "mq_timedreceive", "mq_notify",
+    "mq_getsetattr", "mq_unlink", "memfd_create", "memfd_secret",
+)  # fmt: skip
+#: fcntl commands that lock, query locks of others, or watch files: F_GETLK, F_SETLK,
+#: F_SETLKW, their open-file-description forms, leases and directory notifications.
+FCNTL_LOCKS = (5, 6, 7, 36, 37, 38, 1024, 1025, 1026)
 
 
 class SeccompUnavailable(Exception):
@@ -61,6 +74,10 @@ def compiled() -> bytes:
         _add(seccomp, flt, deny, name)
     for name in NO_SOCKETS:
         _add(seccomp, flt, seccomp.ERRNO(errno.EACCES), name)
+    for name in NO_CHANNELS:
+        _add(seccomp, flt, deny, name)
+    for command in FCNTL_LOCKS:
+        flt.add_rule(deny, "fcntl", seccomp.Arg(1, seccomp.EQ, command))
     _add(seccomp, flt, seccomp.ERRNO(errno.ENOSYS), "clone3")
     # The worker dies with the grader (PR_SET_PDEATHSIG); student code may not undo that.
     flt.add_rule(deny, "prctl", seccomp.Arg(0, seccomp.EQ, _PR_SET_PDEATHSIG))

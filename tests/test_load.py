@@ -1,0 +1,144 @@
+"""Points do not move with the load: a call that computes is not stopped because other
+processes compete for its core, one that waits still is, and worker threads sleep rather
+than spin while they wait for work.
+
+The load is made deterministic by pinning the grader (and so its workers) and three CPU
+hogs to one core: the worker then gets about a quarter of it, and every wall-clock limit
+it meets would fire four times early if it counted waiting for the CPU."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+from a1_cases import FULL
+from helpers import build_submission, inject_at_start, points_by_criterion
+
+from graders.sandbox import client, load_clock
+
+pytestmark = pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or not load_clock.schedstat_available(),
+    reason="needs Linux with per-thread scheduler statistics",
+)
+
+#: Burns about 2 CPU seconds on the first call only (a slow but correct trace): under the
+#: pinned load that is about 8 s of wall time, past FAST_A1's 3 s per call.
+BURN_ONCE = """
+
+_burned = []
+
+
+def _burn_once():
+    if not _burned:
+        _burned.append(True)
+        import time
+        end = time.process_time() + 2.0
+        while time.process_time() < end:
+            pass
+"""
+
+
+def slow_first_trace(text: str) -> str:
+    return inject_at_start("trace", "_burn_once()")(text) + BURN_ONCE
+
+
+@contextlib.contextmanager
+def pinned_beside_hogs(hogs: int) -> Iterator[None]:
+    """Run this process on one core beside ``hogs`` busy processes pinned to it."""
+    core = min(os.sched_getaffinity(0))
+    saved = os.sched_getaffinity(0)
+    spinners = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                f"import os; os.sched_setaffinity(0, {{{core}}})\nwhile True: pass",
+            ]
+        )
+        for _ in range(hogs)
+    ]
+    os.sched_setaffinity(0, {core})
+    try:
+        time.sleep(0.3)
+        yield
+    finally:
+        os.sched_setaffinity(0, saved)
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+def test_a_call_that_computes_is_not_stopped_by_a_busy_core(grade_a1, tmp_path):
+    """The first ``trace`` needs ~2 CPU seconds, about 8 s of wall time beside three hogs
+    on its core; FAST_A1 stops a call at 3 s. The load clock does not count the waiting."""
+    submission = build_submission(tmp_path, edits={"a1/vectorized.py": slow_first_trace})
+    with pinned_beside_hogs(3):
+        started = time.monotonic()
+        result = grade_a1(submission, only=("vectorized.basic_ops",))
+        wall = time.monotonic() - started
+    assert points_by_criterion(result)["vectorized.basic_ops"] == FULL["vectorized.basic_ops"]
+    assert wall > 6, "the load did not slow the call down: the test proves nothing"
+
+
+def test_a_call_that_sleeps_is_stopped_on_a_busy_core_as_alone(grade_a1, tmp_path):
+    submission = build_submission(
+        tmp_path,
+        edits={"a1/vectorized.py": inject_at_start("trace", "import time; time.sleep(30)")},
+    )
+    with pinned_beside_hogs(3):
+        started = time.monotonic()
+        result = grade_a1(submission, only=("vectorized.basic_ops",))
+        wall = time.monotonic() - started
+    reason = next(c.reason for c in result.criteria if c.id == "vectorized.basic_ops")
+    assert "trace did not finish within 3 s" in reason, reason
+    assert wall < 60
+
+
+def test_the_load_clock_leaves_out_waiting_for_a_cpu_but_not_sleeping():
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", "import time\nend = time.time() + 3\nwhile time.time() < end: pass"]
+    )
+    try:
+        with pinned_beside_hogs(2):
+            os.sched_setaffinity(spinner.pid, os.sched_getaffinity(0))
+            clock = load_clock.LoadClock(lambda: {spinner.pid})
+            time.sleep(2.0)
+            waited, wall = clock.waited(), clock.wall()
+    finally:
+        spinner.kill()
+        spinner.wait()
+    # Three busy processes (and this one, mostly asleep) share one core.
+    assert wall - waited < wall * 0.6, (wall, waited)
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3)"])
+    try:
+        time.sleep(0.5)  # past its start-up
+        clock = load_clock.LoadClock(lambda: {sleeper.pid})
+        time.sleep(1.5)
+        assert clock.elapsed() == pytest.approx(clock.wall(), abs=0.2)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_a_clock_never_runs_slower_than_its_floor():
+    clock = load_clock.LoadClock(lambda: ())
+    clock._waited_s = 1e9  # as if a thread had been runnable forever
+    time.sleep(0.2)
+    wall = clock.wall()
+    assert clock.elapsed() >= wall * load_clock.FLOOR > 0
+
+
+def test_worker_threads_sleep_while_they_wait_and_match_the_promised_cores():
+    limits = client.Limits(threads=8, promised_cores=2)
+    threads = client.worker_threads(limits)
+    assert threads == min(2, client.available_cores())
+    env = client.thread_environment(threads)
+    assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == str(threads)
+    assert env["OMP_WAIT_POLICY"] == "PASSIVE" and env["OPENBLAS_THREAD_TIMEOUT"] == "4"
+    assert client.worker_threads(client.Limits(threads=1)) == 1
