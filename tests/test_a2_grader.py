@@ -4,6 +4,7 @@ each seeded bug loses exactly the points of the criteria it breaks."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import pytest
 from helpers import (
@@ -16,7 +17,7 @@ from helpers import (
 
 from graders.a2 import ASSIGNMENT as A2
 from graders.core.options import GradeOptions
-from graders.core.results import Status
+from graders.core.results import AssignmentResult, Status
 from graders.core.runner import grade
 
 pytestmark = pytest.mark.skipif(
@@ -68,6 +69,27 @@ def _per_sample_gradients(text: str) -> str:
     )(text)
 
 
+def _train_ignores(*constants: str) -> Callable[[str], str]:
+    """A train with the right maths that takes ``epochs=8, batch_size=128`` as default
+    arguments and uses them instead of the named module constants, which the statement
+    requires (the grader sets them to run a short train)."""
+
+    def edit(text: str) -> str:
+        text = replace_once(
+            "*, seed: int = 0)", "*, seed: int = 0, epochs: int = 8, batch_size: int = 128)"
+        )(text)
+        if "EPOCHS" in constants:
+            text = replace_once("range(EPOCHS)", "range(epochs)")(text)
+        if "BATCH_SIZE" in constants:
+            text = replace_once(
+                "range(0, len(X), BATCH_SIZE):\n            batch = order[start : start + BATCH_SIZE]",
+                "range(0, len(X), batch_size):\n            batch = order[start : start + batch_size]",
+            )(text)
+        return text
+
+    return edit
+
+
 NEAREST_NEIGHBOUR = """
 
 _train, _memory = train, {}
@@ -113,6 +135,11 @@ SEEDED_BUGS = {
                      "                _loss = -np.log(P[i, y[batch[i]]] + 1e-12)\n"),
         {"training.vectorized": 0},
     ),
+    # The right maths with epochs and batch size as default arguments: the short runs of
+    # the vectorization check are not short, so it fails, saying which constants train ignored.
+    "train ignores EPOCHS and BATCH_SIZE": (
+        _train_ignores("EPOCHS", "BATCH_SIZE"), {"training.vectorized": 0},
+    ),
     # A train that learns nothing and a predict that ignores W and b: the accuracy is the
     # perceptron's (computed by the grader), predict's own check is in forward.
     "nearest neighbour instead of the perceptron": (
@@ -125,14 +152,27 @@ SEEDED_BUGS = {
 }  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def graded_bug(tmp_path_factory) -> Callable[[str], AssignmentResult]:
+    """``graded_bug(name)``: that seeded bug graded once, for every test that reads it."""
+    results: dict[str, AssignmentResult] = {}
+
+    def graded(name: str) -> AssignmentResult:
+        if name not in results:
+            edit, _ = SEEDED_BUGS[name]
+            folder = tmp_path_factory.mktemp("a2-bug")
+            submission = build_submission(folder, assignment="a2", edits={"a2/perceptron.py": edit})
+            results[name] = grade_a2(submission)
+        return results[name]
+
+    return graded
+
+
 @pytest.mark.parametrize("name", list(SEEDED_BUGS))
-def test_seeded_bug_loses_exactly_its_criteria(name, tmp_path):
-    edit, broken = SEEDED_BUGS[name]
-    result = grade_a2(build_submission(tmp_path, assignment="a2", edits={"a2/perceptron.py": edit}))
+def test_seeded_bug_loses_exactly_its_criteria(name, graded_bug):
+    _, broken = SEEDED_BUGS[name]
+    result = graded_bug(name)
     assert points_by_criterion(result) == {**FULL, **broken}
-    if name == "train loops over the samples":
-        reason = next(c.reason for c in result.criteria if c.id == "training.vectorized")
-        assert reason.startswith("train loops over samples in Python at a2/perceptron.py:"), reason
     if name == "a sample loop hidden from the probe":
         reason = next(c.reason for c in result.criteria if c.id == "training.vectorized")
         assert "the grader's probe was disabled (sys.settrace at a2/perceptron.py:" in reason
@@ -142,11 +182,42 @@ def test_seeded_bug_loses_exactly_its_criteria(name, tmp_path):
             assert criterion.reason
 
 
-def test_gradient_reason_names_the_broken_tensor(tmp_path):
-    edit, _ = SEEDED_BUGS["transposed weight gradient"]
-    result = grade_a2(build_submission(tmp_path, assignment="a2", edits={"a2/perceptron.py": edit}))
+def test_gradient_reason_names_the_broken_tensor(graded_bug):
+    result = graded_bug("transposed weight gradient")
     reason = next(c.reason for c in result.criteria if c.id == "gradients")
     assert "dW has shape (4, 5); expected (5, 4)" in reason and "db correct" in reason
+
+
+@pytest.mark.parametrize(
+    ("name", "says", "not_said"),
+    [
+        # A loop over samples keeps the reason that names the loop's line.
+        ("train loops over the samples",
+         "train loops over samples in Python at a2/perceptron.py:", "ignores"),
+        # Default arguments instead of the constants: more batches, not a loop over samples.
+        ("train ignores EPOCHS and BATCH_SIZE",
+         "train ignores EPOCHS and BATCH_SIZE (it ran the same number of lines of your code "
+         "with EPOCHS 1 and 2, and with BATCH_SIZE 10 and 20): read the module constants "
+         "EPOCHS and BATCH_SIZE", "loops over samples"),
+    ],
+)  # fmt: skip
+def test_vectorized_reason_says_what_train_did(name, says, not_said, graded_bug):
+    reason = next(c.reason for c in graded_bug(name).criteria if c.id == "training.vectorized")
+    assert reason.startswith(says) and not_said not in reason, reason
+
+
+def test_a_train_that_ignores_only_batch_size_is_told_only_that(tmp_path):
+    edit = _train_ignores("BATCH_SIZE")
+    submission = build_submission(tmp_path, assignment="a2", edits={"a2/perceptron.py": edit})
+    result = grade_a2(submission, only=("training.vectorized",))
+    vectorized = next(c for c in result.criteria if c.id == "training.vectorized")
+    assert vectorized.points == 0
+    assert vectorized.reason.startswith(
+        "train ignores BATCH_SIZE (it ran the same number of lines of your code with "
+        "BATCH_SIZE 10 and 20): "
+    ), vectorized.reason
+    assert "EPOCHS 1 and 2" not in vectorized.reason
+    assert "loops over samples" not in vectorized.reason
 
 
 @pytest.mark.parametrize(

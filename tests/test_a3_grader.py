@@ -162,6 +162,27 @@ def test_a_python_loop_over_samples_in_train_is_detected_and_named(tmp_path):
     assert reason.startswith("train loops over samples in Python at a3/mlp.py:"), reason
 
 
+def test_a_train_that_ignores_batch_size_is_told_so_not_of_a_loop(tmp_path):
+    """A default argument instead of BATCH_SIZE: more batches in the large short run, which
+    the reason explains by the constant (as in assignment 2), not by a loop over samples."""
+    default = replace_once(
+        "    seed: int = 0,\n) -> tuple[Params",
+        "    seed: int = 0,\n    batch_size: int = 128,\n) -> tuple[Params",
+    )
+    ignore = replace_once(
+        "range(0, len(X), BATCH_SIZE):\n            batch = order[start : start + BATCH_SIZE]",
+        "range(0, len(X), batch_size):\n            batch = order[start : start + batch_size]",
+    )
+    result = grade_a3(a3_submission(tmp_path, default, ignore), only=("batched.no_sample_loop",))
+    vectorized = next(c for c in result.criteria if c.id == "batched.no_sample_loop")
+    assert vectorized.points == 0
+    assert vectorized.reason.startswith(
+        "train ignores BATCH_SIZE (it ran the same number of lines of your code with "
+        "BATCH_SIZE 10 and 20): "
+    ), vectorized.reason
+    assert "loops over samples" not in vectorized.reason
+
+
 def test_training_over_the_budget_gets_no_accuracy_and_no_history(tmp_path):
     spec = dataclasses.replace(A3, budgets={**A3.budgets, "train": 2.0})
     result = grade_a3(a3_submission(tmp_path, option("scheduler")), spec)

@@ -40,6 +40,13 @@ def require_no_sample_loop(
 
 
 PROFILE_LINES = "graders.sandbox.inside.probes:line_profile"
+#: A train that ignores a constant runs exactly the same lines when the constant changes
+#: (same samples, same seed); one that reads it runs at least a loop line per extra batch,
+#: ten of them on the small run.
+IGNORED_SLACK = 5
+#: How each required constant is changed to see whether train reads it: half the batch
+#: size or twice the epochs both double the number of batches of a train that does.
+CHANGES = {"EPOCHS": lambda epochs: epochs * 2, "BATCH_SIZE": lambda size: max(1, size // 2)}
 
 
 def require_no_sample_loop_in_train(
@@ -49,27 +56,52 @@ def require_no_sample_loop_in_train(
     what: str = "train",
 ) -> None:
     """Fail when a short ``train`` runs more lines for the same number of batches of 10x
-    more samples each; name the line whose count grew most (the loop over samples).
+    more samples each; name the line whose count grew most (the loop over samples), or the
+    constant that train ignored when that, not a loop, explains the growth.
 
     ``runs`` holds (args, module constants) for the small and the large run, e.g.
     ``EPOCHS = 1`` and ``BATCH_SIZE`` 20 and 200 for 200 and 2,000 samples.
     """
     profiles = []
-    for args, constants in runs:
-        try:
-            profile = _probe(
-                sandbox, PROFILE_LINES, (target, list(args), {"seed": 0}, constants), what
-            )
-        except StudentCodeError:
+    for run in runs:
+        profile = _train_profile(sandbox, target, run, what)
+        if profile is None:
             # A train that fails is judged (and loses its points) where it is trained;
             # it shows no loop here, so this criterion does not charge for it again.
             return
-        if not isinstance(profile, dict) or not isinstance(profile.get("total"), int):
-            raise CriterionFailed(f"{what}: could not count the lines it executes")
         profiles.append(profile)
     few, many = profiles[0]["total"], profiles[1]["total"]
     if many <= few + SLACK:
         return
+    # Only a failing verdict pays for these probes: they say why the count grew.
+    ignored = _ignored_constants(sandbox, target, runs[0], few, what)
+    if "BATCH_SIZE" in ignored:
+        # More batches, not more lines per sample: the runs' batch sizes were not used.
+        raise CriterionFailed(_ignored_reason(what, ignored))
+    raise CriterionFailed(
+        f"{what} loops over samples in Python{_grown_line(profiles)}: for the same number of "
+        f"batches it ran {few} lines of your code with batches of {_batch(runs[0])} samples "
+        f"and {many} with batches of {_batch(runs[1])}; use matrix operations on whole "
+        f"batches{_also_ignored(ignored)}"
+    )
+
+
+def _train_profile(
+    sandbox: Sandbox, target: str, run: tuple[tuple, dict], what: str
+) -> dict | None:
+    """The line profile of one short train, or None when train raised."""
+    args, constants = run
+    try:
+        profile = _probe(sandbox, PROFILE_LINES, (target, list(args), {"seed": 0}, constants), what)
+    except StudentCodeError:
+        return None
+    if not isinstance(profile, dict) or not isinstance(profile.get("total"), int):
+        raise CriterionFailed(f"{what}: could not count the lines it executes")
+    return profile
+
+
+def _grown_line(profiles: list[dict]) -> str:
+    """`` at FILE:LINE`` for the line whose count grew most between the two runs."""
     counts: dict[tuple[str, int], list[int]] = {}
     for position, profile in enumerate(profiles):
         for entry in profile.get("lines", [])[:5000]:
@@ -77,12 +109,55 @@ def require_no_sample_loop_in_train(
                 key = (str(entry[0])[:200], int(entry[1]))
                 counts.setdefault(key, [0, 0])[position] = int(entry[2])
     grown = max(counts.items(), key=lambda item: item[1][1] - item[1][0], default=None)
-    where = f" at {grown[0][0]}:{grown[0][1]}" if grown else ""
-    raise CriterionFailed(
-        f"{what} loops over samples in Python{where}: for the same number of batches it ran "
-        f"{few} lines of your code with batches of {_batch(runs[0])} samples and {many} with "
-        f"batches of {_batch(runs[1])}; use matrix operations on whole batches"
+    return f" at {grown[0][0]}:{grown[0][1]}" if grown else ""
+
+
+def _ignored_constants(
+    sandbox: Sandbox, target: str, run: tuple[tuple, dict], total: int, what: str
+) -> dict[str, tuple[int, int]]:
+    """The constants of ``run`` that train ignores, each with the two values it was run with.
+
+    ``total`` is the line count of ``run`` as given. A run that raises or whose count is not
+    a number tells nothing, so that constant is not named.
+    """
+    args, constants = run
+    ignored = {}
+    for name, change in CHANGES.items():
+        value = constants.get(name)
+        if not isinstance(value, int) or change(value) == value:
+            continue
+        new = change(value)
+        profile = _train_profile(sandbox, target, (args, {**constants, name: new}), what)
+        if profile is not None and abs(profile["total"] - total) <= IGNORED_SLACK:
+            ignored[name] = (min(value, new), max(value, new))
+    return ignored
+
+
+def _ignored_reason(what: str, ignored: dict[str, tuple[int, int]]) -> str:
+    """Which constants train ignored, the runs that show it, and what the statement asks."""
+    return (
+        f"{what} ignores {' and '.join(ignored)} (it ran the same number of lines of your "
+        f"code with {_ignored_runs(ignored)}): "
+        "read the module constants EPOCHS and BATCH_SIZE when it runs, as the statement asks "
+        "(a default argument such as batch_size=BATCH_SIZE is a copy made once), so the "
+        "grader can run a short train"
     )
+
+
+def _also_ignored(ignored: dict[str, tuple[int, int]]) -> str:
+    """A short note (reasons are cut at 400 characters) for a loop over samples in a train
+    that also ignores a constant that does not change the batches' size (EPOCHS)."""
+    if not ignored:
+        return ""
+    return (
+        f"; it also ignores {' and '.join(ignored)} (the same lines with "
+        f"{_ignored_runs(ignored)}): read it when train runs, as the statement asks"
+    )
+
+
+def _ignored_runs(ignored: dict[str, tuple[int, int]]) -> str:
+    """``EPOCHS 1 and 2, and with BATCH_SIZE 10 and 20``: the runs that showed it."""
+    return ", and with ".join(f"{name} {low} and {high}" for name, (low, high) in ignored.items())
 
 
 def _batch(run: tuple[tuple, dict]) -> str:
