@@ -33,7 +33,6 @@ from graders.batch.records import StudentRecord, write_atomically
 from graders.core.options import GradeOptions
 from graders.core.secrets import load_secrets, secrets_path
 from graders.sandbox import confinement
-from graders.sandbox.client import available_cores
 
 
 class BatchError(Exception):
@@ -48,8 +47,8 @@ class BatchOptions:
     jobs: int = 1
     engine: str = "local"
     scheduler: str | None = None
-    #: How every job grades (seed, sandbox, data, secrets); per-job threads and artifact
-    #: folders are set by the run.
+    #: How every job grades (seed, sandbox, data, secrets); per-job artifact folders are set
+    #: by the run. Every job's workers get the promised cores' threads, whatever ``jobs``.
     grading: GradeOptions = field(default_factory=GradeOptions)
     force: bool = False
     progress: bool = True
@@ -130,12 +129,10 @@ def grade_class(options: BatchOptions) -> BatchReport:
         for s in submissions
     }
     report = BatchReport(submissions=len(submissions))
-    threads = max(1, available_cores() // max(1, options.jobs))  # capped by each worker
     # The jobs read the same secrets file, also when $NNGRADE_SECRETS named it.
     grading = dataclasses.replace(
         options.grading,
         secrets_file=secrets_path(options.grading.secrets_file),
-        threads=threads if options.engine == "local" else None,
     )
 
     def save(student: str) -> None:

@@ -50,6 +50,7 @@ class Limits:
     processes: int = 512
     call_timeout_s: float = 20.0
     max_answer_bytes: int = 256 * 2**20
+    #: Threads of BLAS and torch in the worker: the promised cores (results depend on it).
     threads: int = 2
     #: Time budgets of grading ("train within 5 minutes on 2 CPU cores") are counted in CPU
     #: seconds of the worker's processes: budget x promised_cores. The wall clock only stops
@@ -458,9 +459,15 @@ def available_cores() -> int:
 
 
 def worker_threads(limits: Limits) -> int:
-    """Threads a worker's numeric libraries get: what the job was given, never more than
-    the cores its budgets promise, nor more than the cores there are."""
-    return max(1, min(limits.threads, limits.promised_cores, available_cores()))
+    """Threads a worker's numeric libraries get: the cores its budgets promise, on every
+    machine and beside any number of jobs.
+
+    The count changes results: BLAS splits a product differently over 1 and 2 threads, and
+    a training run that is sensitive to rounding (a step 100x too large) then ends on the
+    other side of an accuracy tier. With threads that sleep while they wait (see
+    :func:`thread_environment`) two jobs of 2 threads on 2 cores cost no CPU time for it.
+    """
+    return max(1, limits.threads)
 
 
 def thread_environment(threads: int) -> dict[str, str]:
