@@ -121,8 +121,12 @@ SEEDED_BUGS = {
     "weight gradient missing 1/N": (
         replace_once("return X.T @ error / len(X), error.mean(axis=0)",
                      "return X.T @ error, error.mean(axis=0)"),
-        # A 100x too large step still trains, to a lower accuracy tier (88-90%).
-        {"gradients": 2, "training.accuracy": 3},
+        # A 100x too large step still trains, chaotically, to 89-91%: right on the 90% tier
+        # boundary, and which side depends on the CPU's BLAS kernels (89.41% with one
+        # thread, 90.38% with two on an AMD EPYC). Workers always get two threads, so on
+        # one machine it is the same alone, in a batch and under load (bench/load.py);
+        # across machines it may be either tier.
+        {"gradients": 2, "training.accuracy": {3, 4}},
     ),
     "gradients loop over the samples": (_per_sample_gradients, {"training.vectorized": 0}),
     "a sample loop hidden from the probe": (_hidden_sample_loop, {"training.vectorized": 0}),
@@ -172,11 +176,19 @@ def graded_bug(tmp_path_factory) -> Callable[[str], AssignmentResult]:
 def test_seeded_bug_loses_exactly_its_criteria(name, graded_bug):
     _, broken = SEEDED_BUGS[name]
     result = graded_bug(name)
-    assert points_by_criterion(result) == {**FULL, **broken}
+    points = points_by_criterion(result)
+    expected = {**FULL, **broken}
+    for criterion, allowed in broken.items():
+        if isinstance(allowed, set):  # a tier boundary that depends on the CPU
+            assert points[criterion] in allowed, result.criteria
+            expected[criterion] = points[criterion]
+    assert points == expected
     if name == "a sample loop hidden from the probe":
         reason = next(c.reason for c in result.criteria if c.id == "training.vectorized")
         assert "the grader's probe was disabled (sys.settrace at a2/perceptron.py:" in reason
     for criterion in result.criteria:
+        if isinstance(broken.get(criterion.id), set):
+            continue
         assert (criterion.status == Status.PASSED) == (criterion.id not in broken), criterion
         if criterion.id in broken:
             assert criterion.reason
