@@ -388,15 +388,84 @@ def test_a_submissions_workers_are_never_alive_together(tmp_path):
     context = GradingContext(FAST_A1, staged, select("auto"))
     try:
         pure, vectorized = context.sandbox("pure"), context.sandbox("vectorized")
-        assert pure.call("a1.pure:trace", ([[1.0, 2.0], [3.0, 4.0]],)) == 5.0
+        matrix = [[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 3.0]]
+        assert pure.call("a1.pure:trace", (matrix,)) == 6.0
         assert pure._worker is not None and pure._worker.alive
-        assert vectorized.call("a1.vectorized:trace", ([[1.0, 2.0], [3.0, 4.0]],)) == 5.0
+        assert vectorized.call("a1.vectorized:trace", (matrix,)) == 6.0
         assert pure._worker is None and vectorized._worker.alive
-        assert pure.call("a1.pure:trace", ([[1.0]],)) == 1.0
+        assert pure.call("a1.pure:trace", (matrix,)) == 6.0
         assert vectorized._worker is None and pure._worker.alive
     finally:
         context.close()
         staged.cleanup()
+
+
+# -- 7c. a host side that is total: student-shaped data gives a graded reason -----------
+# The worker is a black box: student code can replace its dispatch loop and answer the
+# grader's request itself, with any header; it can leave any folder tree behind.
+FORGED = (
+    "import json, os, sys; from graders.sandbox.inside import channel\n"
+    "    _config = json.loads(sys.argv[1])\n"
+    "    _id = sys._getframe(1).f_locals['header']['id']\n"
+    "    while True:  # the worker's loop, replaced: every request gets a forged reply\n"
+    "        channel.send(_config['response_fd'], {{'id': _id, 'ok': False, "
+    "'error': {{'type': 'Forged', 'message': 7, 'stage': 9, 'bases': 5}}, {records}}}, "
+    "{{'value': 10 ** 1200}})\n"
+    "        try:\n"
+    "            _id = channel.receive(_config['request_fd'], (), max_bytes=2**30)[0].get('id')\n"
+    "        except channel.ChannelClosed:\n"
+    "            os._exit(0)"
+)
+FORGED_REPLIES = {
+    "error fields of the wrong types": FORGED.format(
+        records="'audit': [{'kind': 'program', 'what': 'x', 'line': 10 ** 1200}, 5]"
+    ),
+    "a blocker record with a 5,000-digit line": FORGED.format(
+        records="'attempts': [{'rule': 'no-ml-frameworks', 'module': 'torch', "
+        "'file': 'a1/pure.py', 'line': '9' * 5000}]"
+    ),
+}
+NESTED_FOLDERS = (
+    "import os; _here = os.getcwd(); "
+    "[(os.path.isdir('d') or os.mkdir('d'), os.chdir('d')) for _ in range(1500)]; "
+    "os.chdir(_here)"
+)
+
+
+@pytest.mark.parametrize("layer", STRONG)
+@pytest.mark.parametrize("forgery", list(FORGED_REPLIES))
+def test_a_forged_reply_is_graded_not_a_crash(forgery, layer, grade_a1, host, tmp_path):
+    edit = inject_at_start("trace", FORGED_REPLIES[forgery])
+    submission = build_submission(tmp_path / "s", edits={"a1/vectorized.py": edit})
+    result = grade(grade_a1, submission, layer)  # no internal error
+    points = points_by_criterion(result)
+    if forgery.startswith("error"):
+        assert {c: points[c] for c in FULL if c.startswith("pure.")} == {
+            c: p for c, p in FULL.items() if c.startswith("pure.")
+        }
+        reason = next(c.reason for c in result.criteria if c.id == "vectorized.basic_ops")
+        assert points["vectorized.basic_ops"] < 1 and "raised Forged" in reason, reason
+    else:  # the record it forged is its own loss: the rule it claims to break
+        assert [(v.rule, v.line) for v in result.violations] == [("no-ml-frameworks", 0)]
+        assert all(p == 0 for p in points.values())
+
+
+@pytest.mark.parametrize("layer", STRONG)
+def test_a_deep_folder_tree_in_the_scratch_is_removed(layer, grade_a1, host, tmp_path):
+    submission = build_submission(
+        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", NESTED_FOLDERS)}
+    )
+    result = grade(grade_a1, submission, layer)
+    assert points_by_criterion(result) == FULL
+
+
+def test_a_deep_folder_tree_in_the_submission_is_left_out(grade_a1, tmp_path):
+    submission = build_submission(tmp_path / "s")
+    deep = submission / "a1" / "data"
+    (deep / "/".join(["d"] * 300)).mkdir(parents=True)
+    result = grade_a1(submission)
+    assert points_by_criterion(result) == FULL
+    assert any("nested more than 32 levels deep" in n for n in result.notices), result.notices
 
 
 # -- 8. answers that are not answers ----------------------------------------------------

@@ -34,6 +34,7 @@ from graders.sandbox import confinement as confinement_module
 from graders.sandbox import load_clock
 from graders.sandbox.confinement import STRICT_LAYERS, Confinement
 from graders.sandbox.inside.rules import ImportRule
+from graders.sandbox.reply import line_number
 
 
 class GraderBroken(Exception):
@@ -214,7 +215,7 @@ def _runtime_violations(context: GradingContext, spec: AssignmentSpec) -> list[V
                     summary=rule.summary,
                     module=str(attempt.get("module"))[:100],
                     file=str(attempt.get("file"))[:200],
-                    line=int(attempt.get("line") or 0),
+                    line=line_number(attempt.get("line")),
                     detected_by="runtime import blocker",
                 )
             )

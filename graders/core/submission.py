@@ -115,10 +115,21 @@ def stage(source: Path, assignment: AssignmentSpec) -> StagedSubmission:
     return staged
 
 
-def _copy(source: Path, target: Path, staged: StagedSubmission) -> int:
+#: Folders nested deeper than this are not code anyone hands in (and a deep enough tree
+#: would exhaust the recursion of every walk over it): left out with a notice.
+MAX_FOLDER_DEPTH = 32
+
+
+def _copy(source: Path, target: Path, staged: StagedSubmission, depth: int = 0) -> int:
     if source.is_file():
         shutil.copy2(source, target)
         return target.stat().st_size
+    if depth > MAX_FOLDER_DEPTH:
+        relative = source.relative_to(staged.source)
+        staged.notices.append(
+            f"ignored {relative}: folders nested more than {MAX_FOLDER_DEPTH} levels deep"
+        )
+        return 0
     target.mkdir()
     size = 0
     for entry in sorted(source.iterdir()):
@@ -127,7 +138,7 @@ def _copy(source: Path, target: Path, staged: StagedSubmission) -> int:
             staged.notices.append(f"ignored {relative}: symbolic links are not followed")
         elif entry.is_dir():
             if entry.name not in SKIPPED_DIRECTORIES:
-                size += _copy(entry, target / entry.name, staged)
+                size += _copy(entry, target / entry.name, staged, depth + 1)
         elif entry.name in CONFIG_FILES or (
             entry.suffix == notebooks.SUFFIX and f"{entry.stem}.py" in CONFIG_FILES
         ):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graders.sandbox import allowlist, bubblewrap, load_clock, processes
+from graders.sandbox import allowlist, bubblewrap, load_clock, processes, reply
 from graders.sandbox.allowlist import PathRule
 from graders.sandbox.confinement import Confinement
 from graders.sandbox.inside import channel
@@ -97,21 +97,6 @@ class WorkerCrashed(WorkerFailure):
 
 class CallTimedOut(WorkerFailure):
     pass
-
-
-class StudentRaised(Exception):
-    """Student code raised an exception; carries its type, message and location."""
-
-    def __init__(
-        self, type_name: str, message: str, where: str, stage: str, target: str, bases: tuple = ()
-    ):
-        super().__init__(f"{type_name}: {message}")
-        self.bases = tuple(bases) or (type_name,)
-        self.type_name = type_name
-        self.message = message
-        self.where = where
-        self.stage = stage
-        self.target = target
 
 
 @dataclass
@@ -410,25 +395,12 @@ class Worker:
             # Without the allowlist a forbidden library could be loaded, then the worker
             # crashed on purpose: look after every call. Otherwise looking at stop is enough.
             self._observe_libraries()
-        attempts = header.get("attempts")
-        if isinstance(attempts, list):
-            self.attempts.extend(a for a in attempts[:100] if isinstance(a, dict))
-        audit = header.get("audit")
-        if isinstance(audit, list):
-            self.audit.extend(a for a in audit[:100] if isinstance(a, dict))
-        if header.get("id") != request_id:
-            raise WorkerCrashed("sent an answer that does not belong to the call")
-        if header.get("ok") is True:
-            return values["value"]
-        error = header.get("error") if isinstance(header.get("error"), dict) else {}
-        raise StudentRaised(
-            str(error.get("type", "Exception"))[:100],
-            str(error.get("message", ""))[:2000],
-            str(error.get("where", ""))[:300],
-            str(error.get("stage", "call")),
-            target,
-            tuple(str(b)[:100] for b in error.get("bases", []) if isinstance(b, str))[:20],
-        )
+        self.attempts.extend(reply.attempts(header))
+        self.audit.extend(reply.audit(header))
+        try:
+            return reply.outcome(header, values, request_id, target)
+        except reply.ReplyError as error:
+            raise WorkerCrashed(str(error)) from None
 
     def pids(self) -> set[int]:
         """Every live process of this worker (the sandbox's wrapper included)."""

@@ -12,13 +12,13 @@ from typing import Any
 from graders.sandbox.client import (
     CallTimedOut,
     SandboxStartError,
-    StudentRaised,
     Worker,
     WorkerCrashed,
     WorkerFailure,
     WorkerSpec,
 )
 from graders.sandbox.load_clock import Deadline
+from graders.sandbox.reply import StudentRaised
 from graders.sandbox.text import clean_block
 from graders.sandbox.workspace import Workspace
 
