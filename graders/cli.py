@@ -21,7 +21,7 @@ from graders.core.runner import GraderBroken, MissingExtra, UnknownCriteria, gra
 from graders.core.secrets import ENVIRONMENT_VARIABLE, SecretsError, load_secrets
 from graders.core.submission import SubmissionError
 from graders.data.mnist import MNISTError
-from graders.render import FORMATS
+from graders.render import FORMATS, encode
 from graders.sandbox.confinement import (
     KINDS,
     KNOWN_LAYERS,
@@ -215,7 +215,7 @@ def run_check(args: argparse.Namespace) -> LabResult:
         try:
             results.append(_grade(key, submission, options))
         except MissingExtra as error:  # grade what can be graded; say what was skipped
-            print(f"nngrade: warning: skipped {key}: {error}", file=sys.stderr)
+            print(f"nngrade: warning: skipped {key}: {_shown(error)}", file=sys.stderr)
             missing.append(key)
     return catalog.lab_result(results, missing=sorted(missing))
 
@@ -239,8 +239,8 @@ def run_grade(args: argparse.Namespace) -> int:
     if not options.assignments:
         raise CommandError("no assignment can be graded here (see the warnings above)")
     report = grade_class(options)
-    print(report.summary)
-    print(f"{report.line()}\nGradebook: {args.out / 'gradebook.csv'}")
+    print(encode.terminal_lines(report.summary))  # it names students and their zip entries
+    print(f"{report.line()}\nGradebook: {_shown(args.out / 'gradebook.csv')}")
     return EXIT_OK
 
 
@@ -256,6 +256,11 @@ def run_bundle(args: argparse.Namespace) -> int:
     build_bundle(args.assignment, output, repo, args.secrets)
     print(f"wrote {output}: upload it on Gradescope's Configure Autograder page")
     return EXIT_OK
+
+
+def _shown(message: object) -> str:
+    """A message for the terminal: errors can quote a student's file or folder name."""
+    return encode.terminal_lines(message)
 
 
 def write_report(text: str, args: argparse.Namespace) -> None:
@@ -294,17 +299,17 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_INFRASTRUCTURE
         return EXIT_OK
     except CommandError as error:
-        print(f"nngrade: error: {error}", file=sys.stderr)
+        print(f"nngrade: error: {_shown(error)}", file=sys.stderr)
         return error.status
     except USAGE_ERRORS as error:
-        print(f"nngrade: error: {error}", file=sys.stderr)
+        print(f"nngrade: error: {_shown(error)}", file=sys.stderr)
         return EXIT_USAGE
     except INFRASTRUCTURE_ERRORS as error:
-        print(f"nngrade: error: {error}", file=sys.stderr)
+        print(f"nngrade: error: {_shown(error)}", file=sys.stderr)
         return EXIT_INFRASTRUCTURE
     except GraderBroken as error:
-        print(f"nngrade: internal error: {error}\nThis is a bug in the grader, not in your work; "
-              "please report it to the course staff.", file=sys.stderr)  # fmt: skip
+        print(f"nngrade: internal error: {_shown(error)}\nThis is a bug in the grader, not in "
+              "your work; please report it to the course staff.", file=sys.stderr)  # fmt: skip
         return EXIT_INFRASTRUCTURE
     except KeyboardInterrupt:
         print("nngrade: interrupted", file=sys.stderr)

@@ -2,17 +2,16 @@
 
 The Markdown reuses the GitHub summary renderer, so a student reads the same words in CI
 and in the instructor's feedback; the HTML is the same content for an LMS upload.
-Nothing instructor-only (secrets, other students) is in either.
+Nothing instructor-only (secrets, other students) is in either. Student text (the name,
+why a submission was not graded) is encoded for each format (``graders.render.encode``).
 """
 
 from __future__ import annotations
 
-import html
-
 from graders import catalog
 from graders.batch.records import StudentRecord
 from graders.core.results import LabResult
-from graders.render import github, html_section
+from graders.render import encode, github, html_section
 from graders.render.summary import minimum_line
 
 
@@ -32,10 +31,11 @@ def _not_graded(record: StudentRecord) -> list[tuple[str, str]]:
 
 
 def markdown(record: StudentRecord) -> str:
-    lines = [f"# Feedback for {record.student}", ""]
+    md = encode.markdown
+    lines = [f"# Feedback for {md(record.student)}", ""]
     for key, why in _not_graded(record):
         title = catalog.spec(key).title
-        lines += [f"### {key}: {title} — 0 points (not graded)", "", f"> {why}", ""]
+        lines += [f"### {md(key)}: {md(title)} — 0 points (not graded)", "", f"> {md(why)}", ""]
     report = _graded(record)
     if report.assignments:
         lines.append(github.render(report, lab_total=True))
@@ -54,7 +54,7 @@ small { color: #666; }
 
 
 def html_page(record: StudentRecord) -> str:
-    e = html.escape
+    e = encode.html
     report = _graded(record)
     parts = [
         "<!doctype html>",

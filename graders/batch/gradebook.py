@@ -3,7 +3,9 @@
 Columns: ``student``, then for every assignment graded in this folder its criteria
 (``a1:determinant``, ...) and its total (``a1``), then ``lab_total`` (out of 100),
 ``meets_minimum`` (the course's 35 points) and ``status`` / ``problems`` that say which
-assignments could not be graded and why. Points are written as the reports write them.
+assignments could not be graded and why. Points are written as the reports write them,
+as numbers; text cells (the student, the problems) are ``encode.csv_cell``: one line,
+never a formula.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from graders import catalog
 from graders.batch.job import JobStatus
 from graders.batch.records import StudentRecord
 from graders.core.results import format_points
+from graders.render import encode
 
 
 def columns(records: Iterable[StudentRecord]) -> list[str]:
@@ -36,7 +39,7 @@ def columns(records: Iterable[StudentRecord]) -> list[str]:
 
 def row(record: StudentRecord, names: list[str]) -> dict[str, str]:
     cells = {name: "" for name in names}
-    cells["student"] = record.student
+    cells["student"] = encode.csv_cell(record.student)
     problems = []
     for key, outcome in record.outcomes.items():
         result = record.result(key)
@@ -53,7 +56,7 @@ def row(record: StudentRecord, names: list[str]) -> dict[str, str]:
     cells["meets_minimum"] = "yes" if record.meets_minimum else "no"
     failed = [k for k, o in record.outcomes.items() if o.status != JobStatus.OK]
     cells["status"] = "ok" if not failed else "not graded: " + " ".join(sorted(failed))
-    cells["problems"] = " | ".join(problems)
+    cells["problems"] = encode.csv_cell(" | ".join(problems))
     return cells
 
 

@@ -1,5 +1,8 @@
 """The end-of-run summary: totals per assignment as histogram images, the criteria that
-cost the class most points, and the submissions that could not be graded, with why."""
+cost the class most points, and the submissions that could not be graded, with why.
+
+Student text (names, why a submission was not graded) is ``encode.markdown``; the
+command line prints this summary through ``encode.terminal_lines`` as well."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from graders import catalog
 from graders.batch.job import JobStatus
 from graders.batch.records import StudentRecord
 from graders.core.results import Status, format_points
+from graders.render import encode
 from graders.render.plots import histogram_bins, histogram_svg
 
 
@@ -67,8 +71,9 @@ def write_summary(records: list[StudentRecord], out: Path) -> str:
     lines += ["## Not graded", ""]
     if failures:
         lines += ["| student | assignment | status | why |", "|---|---|---|---|"]
+        md = encode.markdown
         for student, key, status, why in sorted(failures):
-            lines.append(f"| {student} | {key} | {status} | {why.replace('|', '/')} |")
+            lines.append(f"| {md(student)} | {md(key)} | {md(status)} | {md(why)} |")
     else:
         lines.append("Every submission was graded.")
     return "\n".join(lines) + "\n"

@@ -1,10 +1,14 @@
-"""Gradescope autograder ``results.json`` (keys as documented by Gradescope)."""
+"""Gradescope autograder ``results.json`` (keys as documented by Gradescope).
+
+Gradescope shows the outputs as plain text: student text in them is ``encode.terminal``.
+"""
 
 from __future__ import annotations
 
 import json
 
 from graders.core.results import LabResult, Status, format_points
+from graders.render import encode
 from graders.render.summary import minimum_line, points_line, provenance
 
 
@@ -12,7 +16,7 @@ def render(report: LabResult, lab_total: bool) -> str:
     tests = []
     for result in report.assignments:
         for number, c in enumerate(result.criteria, start=1):
-            output = c.reason if c.reason else "All checks passed."
+            output = encode.terminal(c.reason) if c.reason else "All checks passed."
             tests.append(
                 {
                     "name": f"{result.assignment} {c.id}: {c.title}",
@@ -30,10 +34,10 @@ def render(report: LabResult, lab_total: bool) -> str:
         summary.append(
             f"{result.assignment}: {format_points(result.points)}/{format_points(result.max_points)}"
         )
-        summary += [f"note: {n}" for n in result.notices]
-        summary += [f"rule broken: {v.describe()}" for v in result.violations]
-        summary += [f"saved {a}" for a in result.artifacts]
-        summary.append(provenance(result))
+        summary += [f"note: {encode.terminal(n)}" for n in result.notices]
+        summary += [f"rule broken: {encode.terminal(v.describe())}" for v in result.violations]
+        summary += [f"saved {encode.terminal(a)}" for a in result.artifacts]
+        summary.append(encode.terminal(provenance(result)))
     if lab_total:
         summary.append(minimum_line(report))
     document = {
@@ -44,4 +48,4 @@ def render(report: LabResult, lab_total: bool) -> str:
         "stdout_visibility": "hidden",
         "tests": tests,
     }
-    return json.dumps(document, indent=2) + "\n"
+    return json.dumps(encode.json_value(document), indent=2, ensure_ascii=True) + "\n"

@@ -1,14 +1,13 @@
 """One assignment's result as an HTML section: what a feedback page and a notebook show.
 
-Every string that students control (reasons, notices, file names) is escaped here, once.
+Every string that students control (reasons, notices, file names) is ``encode.html``,
+here, once: escaped with its quotes, controls shown.
 """
 
 from __future__ import annotations
 
-import html
-
 from graders.core.results import AssignmentResult, format_points
-from graders.render import plots
+from graders.render import encode, plots
 from graders.render.summary import provenance
 
 #: Row colours by criterion status; a page includes it once in its <style>.
@@ -25,7 +24,7 @@ table.nngrade th, table.nngrade td { border: 1px solid #ccc; padding: 0.3rem 0.5
 def assignment_section(result: AssignmentResult, *, charts: bool = True) -> str:
     """Heading with the points, notices, broken rules, the criteria table, the charts (a3's
     learning curve, a5's returns) and how it was graded."""
-    e = html.escape
+    e = encode.html
     score = f"{format_points(result.points)}/{format_points(result.max_points)}"
     parts = [f"<h2>{e(result.assignment)}: {e(result.title)} — {score}</h2>"]
     parts += [f"<p class='nngrade-note'>note: {e(n)}</p>" for n in result.notices]

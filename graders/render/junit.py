@@ -1,10 +1,14 @@
-"""JUnit XML: one test suite per assignment, one test case per criterion."""
+"""JUnit XML: one test suite per assignment, one test case per criterion.
+
+ElementTree escapes markup; ``encode.xml`` keeps out what XML 1.0 cannot hold at all.
+"""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
 from graders.core.results import LabResult, Status, format_points
+from graders.render import encode
 
 
 def render(report: LabResult, lab_total: bool) -> str:
@@ -16,7 +20,7 @@ def render(report: LabResult, lab_total: bool) -> str:
         suite = ET.SubElement(
             root,
             "testsuite",
-            name=result.assignment,
+            name=encode.xml(result.assignment),
             tests=str(len(result.criteria)),
             failures=str(failures),
             errors=str(errors),
@@ -31,19 +35,21 @@ def render(report: LabResult, lab_total: bool) -> str:
             ("seed", str(result.seed)),
             ("confinement", result.confinement),
         ):
-            ET.SubElement(properties, "property", name=name, value=value)
+            ET.SubElement(properties, "property", name=name, value=encode.xml(value))
         for c in result.criteria:
+            score = f"{format_points(c.points)}/{format_points(c.max_points)}"
             case = ET.SubElement(
                 suite,
                 "testcase",
-                classname=f"nngrade.{result.assignment}",
-                name=f"{c.id} [{format_points(c.points)}/{format_points(c.max_points)}]",
+                classname=encode.xml(f"nngrade.{result.assignment}"),
+                name=encode.xml(f"{c.id} [{score}]"),
                 time=f"{c.duration_s:.3f}",
             )
+            reason = encode.xml(c.reason)
             if c.status == Status.ERROR:
-                ET.SubElement(case, "error", message=c.reason, type="grader-error").text = c.reason
+                ET.SubElement(case, "error", message=reason, type="grader-error").text = reason
             elif c.status != Status.PASSED:
-                ET.SubElement(case, "failure", message=c.reason, type=c.status).text = c.reason
+                ET.SubElement(case, "failure", message=reason, type=c.status).text = reason
         totals["tests"] += len(result.criteria)
         totals["failures"] += failures
         totals["errors"] += errors

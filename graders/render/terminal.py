@@ -1,4 +1,8 @@
-"""The default report: a table a student reads in a terminal."""
+"""The default report: a table a student reads in a terminal.
+
+Student text (notices, reasons, file names, output) goes through ``encode.terminal`` and
+never starts a line: only the grader's own ``Points X/Y`` line does.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import sys
 import textwrap
 
 from graders.core.results import AssignmentResult, LabResult, format_points
+from graders.render import encode
 from graders.render.summary import minimum_line, points_line, provenance
 
 _MARKS = {"passed": ("✔", "ok"), "partial": ("◐", "~~"), "failed": ("✘", "XX"),
@@ -32,26 +37,27 @@ def assignment_lines(result: AssignmentResult, width: int, fancy: bool) -> list[
         rule,
     ]
     for notice in result.notices:
-        lines.append(f"  note: {notice}")
+        lines.append(f"  note: {encode.terminal(notice)}")
     for violation in result.violations:
-        lines.append(f"  RULE BROKEN: {violation.describe()}")
+        lines.append(f"  RULE BROKEN: {encode.terminal(violation.describe())}")
     for c in result.criteria:
         mark = _MARKS.get(c.status, ("?", "?"))[0 if fancy else 1]
         score = f"{format_points(c.points)}/{format_points(c.max_points)}"
         lines.append(f"  {mark} {score:>9}  {c.id}: {c.title}")
         if c.reason:  # why points were lost, or what was measured (e.g. a mean score)
-            for piece in textwrap.wrap(c.reason, width=max(40, width - 16)):
+            for piece in textwrap.wrap(encode.terminal(c.reason), width=max(40, width - 16)):
                 lines.append(f"{'':15}{piece}")
     for artifact in result.artifacts:
-        lines.append(f"  saved {artifact}")
+        lines.append(f"  saved {encode.terminal(artifact)}")
     for error in result.internal_errors:
-        lines.append(f"  GRADER ERROR (not your fault): {error}")
+        lines.append(f"  GRADER ERROR (not your fault): {encode.terminal(error)}")
     for sandbox, text in result.output_tail.items():
         if text.strip():
-            lines.append(f"  output of your code ({sandbox}), last lines:")
+            lines.append(f"  output of your code ({encode.terminal(sandbox)}), last lines:")
             bar = "│" if fancy else "|"
-            lines += [f"    {bar} {line}" for line in text.splitlines()[-40:]]
-    lines.append(f"  ({provenance(result)}; {result.duration_s:g} s)")
+            shown = encode.terminal_lines(text).splitlines()[-40:]
+            lines += [f"    {bar} {line}" for line in shown]
+    lines.append(f"  ({encode.terminal(provenance(result))}; {result.duration_s:g} s)")
     return lines
 
 

@@ -2,13 +2,18 @@
 
 Control characters (C0, DEL, C1 such as the one-byte CSI) and bidirectional overrides
 could move the cursor, recolour or rewrite a report line, or make text read backwards;
-they become spaces. HTML and Markdown escaping is the renderers' job on top of this.
+they become spaces here, where text is taken in. Each report format then encodes it again
+where it is written (``graders.render.encode``), with these same character classes.
 """
 
 from __future__ import annotations
 
-_BIDI = [0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
-_CONTROL = dict.fromkeys([*range(0, 32), *range(127, 160), *_BIDI], " ")
+#: Bidirectional controls: they make text display in another order than it is stored.
+BIDI_CONTROLS = frozenset([0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+#: What a terminal obeys rather than shows: C0, DEL, C1, and the bidirectional controls.
+TERMINAL_CONTROLS = frozenset([*range(0, 32), *range(127, 160), *BIDI_CONTROLS])
+
+_CONTROL = dict.fromkeys(TERMINAL_CONTROLS, " ")
 _KEEP_LINES = {k: v for k, v in _CONTROL.items() if k not in (9, 10)}
 
 
