@@ -639,6 +639,36 @@ def test_a_layer_that_fails_to_apply_stops_grading(tmp_path, monkeypatch):
     )
 
 
+@pytest.mark.parametrize("layer", STRONG)
+@pytest.mark.parametrize("hidden", ["seccomp", "separate-uid", "no-new-privileges"])
+def test_a_layer_the_kernel_does_not_show_stops_grading(hidden, layer, tmp_path, monkeypatch):
+    """The worker's word is checked against /proc from outside: a worker whose status
+    lacks what it claims (as a lying worker's would) never runs student code."""
+    from helpers import FAST_A1
+
+    from graders.core.options import GradeOptions
+    from graders.core.runner import grade as grade_assignment
+    from graders.sandbox import processes
+
+    real = processes.kernel_view
+    field = {"seccomp": "seccomp", "separate-uid": "uids", "no-new-privileges": "no_new_privs"}
+
+    def without(pid):
+        view = real(pid)
+        if view and pid != os.getpid():
+            view[field[hidden]] = (0, 0, 0, 0) if hidden == "separate-uid" else False
+        return view
+
+    monkeypatch.setattr(processes, "kernel_view", without)
+    result = grade_assignment(
+        FAST_A1, build_submission(tmp_path / "s"), GradeOptions(confinement=layer)
+    )
+    assert result.points == 0
+    assert result.internal_errors and all(
+        f"did not apply {hidden}" in e for e in result.internal_errors
+    ), result.internal_errors
+
+
 # -- 13. a grader killed mid-run leaves no worker behind ---------------------------------
 @pytest.mark.parametrize("layer", STRONG)
 def test_workers_die_with_a_killed_grader(layer, tmp_path):

@@ -279,12 +279,47 @@ class Worker:
             ) from None
         reported = values["value"].get("guarantees", [])
         missing = [g for g in self.spec.confinement.worker_guarantees if g not in reported]
+        missing += [g for g in self._unconfirmed_by_kernel() if g not in missing]
         if missing:
             self.stop()
             raise SandboxStartError(
                 f"the sandbox ({self.spec.confinement.kind}) did not apply "
                 f"{', '.join(missing)} in the worker; refusing to run student code"
             )
+
+    def _unconfirmed_by_kernel(self) -> list[str]:
+        """Layers the worker claims that the kernel, seen from outside, does not show: its
+        uids, no-new-privileges, a seccomp filter, its own namespaces under bubblewrap.
+        (Landlock leaves no trace in ``/proc``: the worker's word and the tests stand.)"""
+        confinement = self.spec.confinement
+        if confinement.kind == "none" or self._process is None:
+            return []
+        workers = processes.running(self.pids(), allowlist.interpreter())
+        if len(workers) != 1:
+            return ["a single worker process"]
+        view = processes.kernel_view(workers[0])
+        if not view:
+            return ["a running worker"]
+        wrong = []
+        layers = confinement.worker_guarantees
+        if "seccomp" in layers and not view["seccomp"]:
+            wrong.append("seccomp")
+        if not view["no_new_privs"]:
+            wrong.append("no-new-privileges")
+        if "separate-uid" in layers and (
+            set(view["uids"]) != {self.uid} or set(view["gids"]) != {self.uid}
+        ):
+            wrong.append("separate-uid")
+        if "non-root" in layers and 0 in view["uids"]:
+            wrong.append("non-root")
+        if confinement.kind == "bubblewrap":
+            own = processes.kernel_view(os.getpid())
+            wrong += [
+                f"{kind}-namespace"
+                for kind in ("mnt", "pid", "net")
+                if not view[f"ns_{kind}"] or view[f"ns_{kind}"] == own[f"ns_{kind}"]
+            ]
+        return wrong
 
     def _environment(self) -> dict[str, str]:
         scratch = str(self.scratch)

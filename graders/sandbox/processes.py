@@ -258,3 +258,31 @@ def _held_files(pid: int, prefix: str) -> list[str]:
         if len(parts) == 6 and parts[5].startswith(prefix) and parts[5].endswith(" (deleted)"):
             handles.append(f"/proc/{pid}/map_files/{parts[0]}")
     return handles
+
+
+def kernel_view(pid: int) -> dict[str, object]:
+    """What the kernel shows of a process's confinement, from outside it: its uids and
+    gids (real, effective, saved, filesystem), ``NoNewPrivs``, its seccomp mode (2: a
+    filter) and its namespaces. Empty when the process is gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    view: dict[str, object] = {
+        "uids": tuple(int(v) for v in fields.get("Uid", "").split()),
+        "gids": tuple(int(v) for v in fields.get("Gid", "").split()),
+        "no_new_privs": fields.get("NoNewPrivs", "").strip() == "1",
+        "seccomp": fields.get("Seccomp", "").strip() == "2",
+    }
+    for kind in ("mnt", "pid", "net", "ipc"):
+        try:
+            view[f"ns_{kind}"] = os.readlink(f"/proc/{pid}/ns/{kind}")
+        except OSError:
+            view[f"ns_{kind}"] = ""
+    return view
+
+
+def running(pids: set[int], executable: str) -> list[int]:
+    """The processes among ``pids`` that run ``executable`` (its real path)."""
+    return sorted(pid for pid in pids if _executable(pid) == executable)
