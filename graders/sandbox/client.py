@@ -72,10 +72,13 @@ class Limits:
         }
 
     def describe(self) -> str:
+        """The limits and how each is counted (the report names the accounting)."""
         return (
-            f"memory {self.memory_bytes / 2**30:g} GiB, CPU {self.cpu_seconds} s, "
-            f"files {self.file_size_bytes / 2**20:g} MiB, {self.open_files} open files, "
-            f"core dumps off, {self.call_timeout_s:g} s per call"
+            f"memory {self.memory_bytes / 2**30:g} GiB (address space; memfd and shared "
+            f"memory refused), CPU {self.cpu_seconds} s, files {self.file_size_bytes / 2**20:g}"
+            f" MiB, {self.open_files} open files, scratch {self.scratch_bytes / 2**20:g} MiB "
+            "(its folder and deleted files still held), core dumps off, "
+            f"{self.call_timeout_s:g} s per call (not counting waits for a CPU)"
         )
 
 
