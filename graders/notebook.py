@@ -14,7 +14,6 @@ in the current folder named like a module of the assignment (``perceptron.ipynb`
 
 from __future__ import annotations
 
-import html
 import inspect
 import json
 import os
@@ -28,7 +27,7 @@ from pathlib import Path
 from graders import catalog
 from graders.core.results import AssignmentResult
 from graders.core.submission import SKIPPED_DIRECTORIES
-from graders.render import html_section, terminal
+from graders.render import encode, html_section, terminal
 
 #: Folders never copied into the graded submission: staging's, plus Colab's sample data.
 SKIPPED = SKIPPED_DIRECTORIES | {"sample_data"}
@@ -68,12 +67,18 @@ class Report:
 
     def __repr__(self) -> str:
         if self.result is None:
-            return f"nngrade could not grade {self.assignment}: {self.error}\n{self.reminder}"
-        lines = [self.notebook, *terminal.assignment_lines(self.result, 100, fancy=False)]
+            return (
+                f"nngrade could not grade {self.assignment}: {encode.terminal(self.error)}\n"
+                f"{self.reminder}"
+            )
+        lines = [
+            encode.terminal(self.notebook),
+            *terminal.assignment_lines(self.result, 100, fancy=False),
+        ]
         return "\n".join(lines + [self.reminder])
 
     def _repr_html_(self) -> str:
-        e = html.escape
+        e = encode.html
         if self.result is None:
             return (
                 f"<div><p><b>nngrade could not grade {e(self.assignment)}:</b> "

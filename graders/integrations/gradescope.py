@@ -25,6 +25,7 @@ from pathlib import Path
 
 from graders import catalog
 from graders.batch.records import write_atomically
+from graders.render import encode
 
 REPO_FILES = ("pyproject.toml", "README.md")
 PACKAGE = "graders"
@@ -130,7 +131,7 @@ def run(assignment: str, root: Path, data_dir: Path | None, secrets: Path | None
             report = catalog.lab_result([grade(catalog.spec(assignment), submission, options)])
             document = FORMATS["gradescope"](report, False)
         except Exception as error:  # noqa: BLE001 - Gradescope must always get a results.json
-            print(f"nngrade: error: {error}", file=sys.stderr)
+            print(f"nngrade: error: {encode.terminal(error)}", file=sys.stderr)
             document = json.dumps(_failure_results(str(error) or type(error).__name__))
     write_atomically(results, document)
     return 0
