@@ -149,7 +149,9 @@ def test_forbidden_import_in_a_helper_module_is_followed(grade_a1, tmp_path):
 
 
 def test_runtime_blocker_covers_dunder_import_and_exec(grade_a1, tmp_path):
-    sneaky = "    exec(\"__import__('jax')\") if False else None\n    try:\n        __import__('ja' + 'x')\n    except ImportError:\n        pass\n"
+    # A name built at run time is out of the static scan's reach (a literal string given
+    # to exec or __import__ is not: tests/test_scan_hides.py); the runtime blocker sees it.
+    sneaky = "    try:\n        exec(\"__import__('ja' + 'x')\")\n    except ImportError:\n        pass\n"
     edits = {"a1/vectorized.py": replace_once(
         '    """Sum of the diagonal entries."""\n', '    """Sum of the diagonal entries."""\n' + sneaky)}  # fmt: skip
     result = grade_a1(build_submission(tmp_path, edits=edits))

@@ -122,7 +122,7 @@ def test_process_tree_with_setsid_is_killed(layer, grade_a1, tmp_path):
 def test_a_criterion_stopped_by_hangs_names_the_call_that_hung(grade_a1, tmp_path):
     result = grade_a1(hostile("trace", "pure", "while True: pass", tmp_path))
     reason = next(c.reason for c in result.criteria if c.id == "agreement")
-    assert reason.startswith("trace([[") and ") hung; after 3 crashes or timeouts" in reason, reason
+    assert reason.startswith("trace did not finish within 3 s"), reason
 
 
 @pytest.mark.parametrize("layer", LAYERS)

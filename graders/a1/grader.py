@@ -283,10 +283,11 @@ def equation_text(row: list[int], rhs: int) -> str:
 @criterion("agreement", 2, "numpy and pure Python agree on random systems (property-based)")
 def test_agreement(pure: RemoteModule, vectorized: RemoteModule, grading: GradingContext) -> None:
     # The systems are drawn first, then each module answers all of them in its own turn:
-    # the two workers are never alive together, so neither can ask the other.
+    # the two workers are never alive together, so neither can ask the other. numpy's
+    # turn comes first: its worker is still running from the criteria before this one.
     systems = _random_systems()
-    from_pure = _answers(pure, grading.sandbox("pure"), systems, as_arrays=False)
     from_numpy = _answers(vectorized, grading.sandbox("vectorized"), systems, as_arrays=True)
+    from_pure = _answers(pure, grading.sandbox("pure"), systems, as_arrays=False)
     for (A, B), pure_answers, numpy_answers in zip(systems, from_pure, from_numpy, strict=True):
         numpy_A, numpy_B = np.array(A, dtype=float), np.array(B, dtype=float)
         solution = np.linalg.solve(numpy_A, numpy_B)

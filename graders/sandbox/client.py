@@ -156,7 +156,8 @@ class Worker:
         self._process: subprocess.Popen | None = None
         self._next_id = 0
         self.output: _OutputTail | None = None
-        self._guard: _ScratchGuard | None = None
+        self._guard: _Watchdog | None = None
+        self._pids: set[int] | None = None
         self.attempts: list[dict] = []
         self.audit: list[dict] = []
         self.libraries: set[str] = set()
@@ -226,7 +227,9 @@ class Worker:
         self._responses = response_read
         self.output = _OutputTail(output_read)
         self._handshake()
-        self._guard = _ScratchGuard(self, spec.limits)
+        if confinement.kind != "none":  # no new processes: the set is known for good
+            self._pids = self._live_pids()
+        self._guard = _Watchdog(self, spec.limits)
 
     def _allowlist(self) -> list[PathRule]:
         """Every path this worker may use (see :mod:`graders.sandbox.allowlist`)."""
@@ -400,7 +403,7 @@ class Worker:
             raise WorkerCrashed(self._death_reason())
         self._next_id += 1
         request_id = self._next_id
-        watch = _CallWatch(self, timeout, cpu_budget)
+        watch = self._guard.watch_call(timeout, cpu_budget)
         # The watch stops the call; this deadline only saves the grader if the watch could
         # not (the load clock runs at least FLOOR x wall time).
         backstop = time.monotonic() + timeout / load_clock.FLOOR + 30
@@ -429,6 +432,8 @@ class Worker:
             used, self.last_call_waited_s = watch.stop()
             if cpu_budget is not None:
                 self.last_call_cpu_s = used
+        if watch.reason:  # stopped just as its answer arrived: the limit still decides
+            raise CallTimedOut(watch.reason)
         if self.spec.confinement.kind == "none":
             # Without the allowlist a forbidden library could be loaded, then the worker
             # crashed on purpose: look after every call. Otherwise looking at stop is enough.
@@ -441,7 +446,13 @@ class Worker:
             raise WorkerCrashed(str(error)) from None
 
     def pids(self) -> set[int]:
-        """Every live process of this worker (the sandbox's wrapper included)."""
+        """Every process of this worker (the sandbox's wrapper included); under a strong
+        layer it cannot start any, so the set found at start is the set."""
+        if self._pids is not None and self._process is not None:
+            return self._pids
+        return self._live_pids()
+
+    def _live_pids(self) -> set[int]:
         process = self._process
         if process is None:
             return set()
@@ -555,22 +566,34 @@ def _children(folder: str) -> list[str]:
         return []
 
 
-class _ScratchGuard:
-    """Stops a worker that fills its scratch folder past the limits (bytes or entries)."""
+class _Watchdog:
+    """One thread per worker that stops it (5x a second) when it fills its scratch folder
+    past the limits (bytes or entries), or when the call in progress runs out of its CPU
+    budget or its time (see :class:`_CallWatch`)."""
 
-    def __init__(self, worker: Worker, limits: Limits, interval_s: float = 0.25):
+    def __init__(self, worker: Worker, limits: Limits, interval_s: float = 0.2):
         self.reason = ""
         self._worker = worker
         self._limits = limits
+        self._call: _CallWatch | None = None
+        self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._interval = interval_s
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
 
+    def watch_call(self, timeout: float, budget: float | None) -> _CallWatch:
+        call = _CallWatch(self._worker, timeout, budget, self._lock)
+        self._call = call
+        return call
+
     def _watch(self) -> None:
         scratch = self._worker.scratch
         limits = self._limits
         while not self._stopped.wait(self._interval):
+            call = self._call
+            if call is not None and call.check():
+                continue
             if scratch is None or not scratch.exists():
                 return
             size, entries = usage(scratch, limits.scratch_entries)
@@ -589,53 +612,54 @@ class _ScratchGuard:
 
 
 class _CallWatch:
-    """Stops a call (checked 5x a second) once the worker has used ``budget`` CPU seconds,
-    or once ``timeout`` seconds have passed on the load clock: wall time less the time the
-    worker waited for a CPU, so that a busy machine does not stop a call that computes.
+    """The limits of one call: ``budget`` CPU seconds, and ``timeout`` seconds on the load
+    clock (wall time less the time the worker waited for a CPU, so that a busy machine
+    does not stop a call that computes). Checked by the worker's :class:`_Watchdog`.
 
     A call that ends before the first check costs no look at ``/proc``: the load clock
     starts at the first check (waiting before it is at most one interval, counted).
     """
 
-    def __init__(
-        self, worker: Worker, timeout: float, budget: float | None, interval_s: float = 0.2
-    ):
+    def __init__(self, worker: Worker, timeout: float, budget: float | None, lock: threading.Lock):
         self.reason = ""
         self._worker = worker
         self._timeout = timeout
         self._budget = budget
+        self._lock = lock
         self._start_cpu = worker.cpu_seconds() if budget is not None else 0.0
         self._started = time.monotonic()
         self._clock: load_clock.LoadClock | None = None
         self._used = 0.0
-        self._stopped = threading.Event()
-        self._interval = interval_s
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
+        self._done = False
 
-    def _watch(self) -> None:
-        while not self._stopped.wait(self._interval):
+    def check(self) -> bool:
+        """Stop the worker if the call is over a limit; True when it was stopped."""
+        with self._lock:
+            if self._done or self.reason:
+                return bool(self.reason)
             if self._budget is not None:
                 self._used = self._worker.cpu_seconds() - self._start_cpu
                 if self._used > self._budget:
-                    self._stop_worker(f"used more than {self._budget:g} CPU seconds, its budget")
-                    return
+                    return self._stop_worker(
+                        f"used more than {self._budget:g} CPU seconds, its budget"
+                    )
             if self._clock is None:
                 self._clock = load_clock.LoadClock(self._worker.pids)
             wall = time.monotonic() - self._started
             if max(wall - self._clock.waited(), wall * load_clock.FLOOR) > self._timeout:
-                self._stop_worker(f"did not finish within {self._timeout:g} s")
-                return
+                return self._stop_worker(f"did not finish within {self._timeout:g} s")
+            return False
 
-    def _stop_worker(self, reason: str) -> None:
+    def _stop_worker(self, reason: str) -> bool:
         self.reason = reason
         self._worker.kill_processes()
+        return True
 
     def stop(self) -> tuple[float, float]:
-        """Stop watching; the CPU seconds the call used (with a budget) and the seconds the
-        worker waited for a CPU."""
-        self._stopped.set()
-        self._thread.join(timeout=2)
+        """The call is over: the CPU seconds it used (with a budget) and the seconds the
+        worker waited for a CPU. After this the watchdog leaves the worker alone."""
+        with self._lock:
+            self._done = True
         if self._budget is not None and not self.reason:
             self._used = max(self._used, self._worker.cpu_seconds() - self._start_cpu)
         return self._used, self._clock.waited() if self._clock is not None else 0.0
