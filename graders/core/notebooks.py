@@ -1120,18 +1120,26 @@ def twins(folder: Path, skipped: Iterable[str] = ()) -> list[tuple[Path, Path]]:
     return found
 
 
+#: Text longer than this is relocated only up to here (reasons and notices are shorter;
+#: the rest of a longer text is kept as it is): student text never drives a regex far.
+MAX_RELOCATED_CHARS = 20_000
+
+
 def _pattern(module: NotebookModule) -> re.Pattern[str]:
+    """A module location in text. Every repetition is bounded (a folder prefix of at most
+    200 characters, a line of at most 9 digits), so no text makes it backtrack for long."""
     relative = re.escape(module.module)
     name = re.escape(PurePosixPath(module.module).name)
     return re.compile(
-        rf"(?P<path>(?<![\w.])(?:[^\s\"'(),:]*/)?{relative}|(?<![\w./]){name})(?![\w])"
-        r"(?:(?::|\", line |, line )(?P<line>\d+))?"
+        rf"(?P<path>(?<![\w.])(?:[^\s\"'(),:/]{{0,100}}/){{0,20}}{relative}|(?<![\w./]){name})"
+        r"(?![\w])(?:(?::|\", line |, line )(?P<line>\d{1,9})(?!\d))?"
     )
 
 
 def relocate_text(text: str, modules: dict[str, NotebookModule]) -> str:
     """``a2/perceptron.py:12`` (and ``perceptron.py, line 12``, ``File ".../a2/perceptron.py",
     line 12``) as ``a2/perceptron.ipynb, cell 4, line 7`` for every notebook module."""
+    text, rest = text[:MAX_RELOCATED_CHARS], text[MAX_RELOCATED_CHARS:]
     for module in modules.values():
         if module.module not in text and PurePosixPath(module.module).name not in text:
             continue
@@ -1145,7 +1153,7 @@ def relocate_text(text: str, modules: dict[str, NotebookModule]) -> str:
             return f"{shown}, cell {place.cell}, line {place.line}" if place else shown
 
         text = _pattern(module).sub(replace, text)
-    return text
+    return text + rest
 
 
 def relocate(result, modules: dict[str, NotebookModule]) -> None:
