@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +17,27 @@ from graders.core.options import GradeOptions
 from graders.core.results import AssignmentResult
 from graders.core.runner import grade
 from graders.sandbox import confinement as sandbox_kinds
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every folder this session's grading makes (sandboxes, staged copies, batch jobs,
+    pytest's own temporary folders) lies in one private folder: the checks "no worker and
+    no folder is left behind" then see this session's alone, on a machine where other
+    graders run too. Workers of other uids must be able to pass through it."""
+    work = Path(tempfile.mkdtemp(prefix="nngrade-tests-"))
+    os.chmod(work, 0o711)
+    os.environ["NNGRADE_WORK_DIR"] = os.environ["TMPDIR"] = str(work)
+    tempfile.tempdir = None  # read TMPDIR again
+    config.stash[_WORK] = work
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    work = config.stash.get(_WORK, None)
+    if work is not None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+_WORK = pytest.StashKey[Path]()
 
 
 @pytest.fixture(scope="session")

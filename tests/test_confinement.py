@@ -45,8 +45,14 @@ def live_processes() -> dict[int, str]:
 
 
 def worker_processes() -> list[str]:
-    """Command lines of every live sandbox worker on this machine."""
-    return [cmd[:200] for cmd in live_processes().values() if "sandbox/inside/main.py" in cmd]
+    """Command lines of every live sandbox worker of this test session (its folders lie in
+    the session's own work folder, conftest.py)."""
+    session = os.environ.get("NNGRADE_WORK_DIR", "/")
+    return [
+        cmd[:200]
+        for cmd in live_processes().values()
+        if "sandbox/inside/main.py" in cmd and session in cmd
+    ]
 
 
 def processes_with(marker: str) -> list[int]:
