@@ -496,9 +496,9 @@ def thread_environment(threads: int) -> dict[str, str]:
 
     By default OpenMP (PyTorch's intra-op pool, libgomp) and OpenBLAS (numpy) spin while
     they wait for work, for up to 0.1 s at a time. On a busy machine that spinning is CPU
-    time, and CPU time is what budgets count: a PyTorch training of 3,000 steps used 30 CPU
-    seconds with spinning threads against under 5 with sleeping ones
-    (``bench/RESULTS.md``, "Waiting threads"). ``OMP_WAIT_POLICY=PASSIVE`` (libgomp,
+    time, and CPU time is what budgets count: beside CPU hogs, spinning threads cost a
+    PyTorch training several times the CPU seconds of sleeping ones (``bench/threads.py``,
+    its section of ``bench/RESULTS.md``). ``OMP_WAIT_POLICY=PASSIVE`` (libgomp,
     and ``KMP_BLOCKTIME=0`` for Intel's OpenMP) and the shortest ``OPENBLAS_THREAD_TIMEOUT``
     make waiting threads sleep at once.
     """
