@@ -682,8 +682,10 @@ def test_workers_die_with_a_killed_grader(layer, tmp_path):
     )
     import tempfile
 
-    work = Path(tempfile.mkdtemp(dir="/tmp", prefix="hostile-killed-"))
-    os.chmod(work, 0o711)  # the killed grader's folders go here, so only they are removed
+    # The killed grader's folders go here, so only they are removed; inside the session's
+    # work folder, so that its workers are this session's (conftest.py).
+    work = Path(tempfile.mkdtemp(dir=base_folder(), prefix="hostile-killed-"))
+    os.chmod(work, 0o711)
     script = (
         "import sys; sys.path.insert(0, sys.argv[1]); from helpers import FAST_A1; "
         "from graders.core.runner import grade, GradeOptions; from pathlib import Path; "
