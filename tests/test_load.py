@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 #: Burns about 2 CPU seconds on the first call only (a slow but correct trace): under the
-#: pinned load that is about 8 s of wall time, past FAST_A1's 3 s per call.
+#: pinned load that is 6-8 s of wall time, past FAST_A1's 3 s per call.
 BURN_ONCE = """
 
 _burned = []
@@ -82,7 +82,8 @@ def test_a_call_that_computes_is_not_stopped_by_a_busy_core(grade_a1, tmp_path):
         result = grade_a1(submission, only=("vectorized.basic_ops",))
         wall = time.monotonic() - started
     assert points_by_criterion(result)["vectorized.basic_ops"] == FULL["vectorized.basic_ops"]
-    assert wall > 6, "the load did not slow the call down: the test proves nothing"
+    # Past the 3 s limit in wall time: a wall clock would have stopped it.
+    assert wall > 4, "the load did not slow the call down: the test proves nothing"
 
 
 def test_a_call_that_sleeps_is_stopped_on_a_busy_core_as_alone(grade_a1, tmp_path):
