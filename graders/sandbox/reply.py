@@ -53,37 +53,26 @@ def line_number(value: Any) -> int:
     return 0
 
 
-def _record_list(header: dict, key: str) -> list[Any]:
+def _records(header: dict, key: str, fields: dict[str, int]) -> list[dict]:
+    """The records under ``key``: dicts of the named text fields (each cut to its length)
+    and a bounded ``line``; anything else in the list is dropped."""
     found = header.get(key)
-    return found[:MAX_RECORDS] if isinstance(found, list) else []
+    return [
+        {**{name: text(r.get(name), limit) for name, limit in fields.items()},
+         "line": line_number(r.get("line"))}
+        for r in (found[:MAX_RECORDS] if isinstance(found, list) else [])
+        if isinstance(r, dict)
+    ]  # fmt: skip
 
 
 def attempts(header: dict) -> list[dict]:
     """The import blocker's records of a reply: (rule, module, file, line), bounded."""
-    return [
-        {
-            "rule": text(r.get("rule"), 100),
-            "module": text(r.get("module"), 200),
-            "file": text(r.get("file"), 300),
-            "line": line_number(r.get("line")),
-        }
-        for r in _record_list(header, "attempts")
-        if isinstance(r, dict)
-    ]
+    return _records(header, "attempts", {"rule": 100, "module": 200, "file": 300})
 
 
 def audit(header: dict) -> list[dict]:
     """The audit hook's records of a reply: (kind, what, file, line), bounded."""
-    return [
-        {
-            "kind": text(r.get("kind"), 40),
-            "what": text(r.get("what"), 100),
-            "file": text(r.get("file"), 300),
-            "line": line_number(r.get("line")),
-        }
-        for r in _record_list(header, "audit")
-        if isinstance(r, dict)
-    ]
+    return _records(header, "audit", {"kind": 40, "what": 100, "file": 300})
 
 
 def outcome(header: dict, values: dict, request_id: int, target: str) -> Any:
