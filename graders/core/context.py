@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,6 @@ class GradingContext:
     memo: dict = field(default_factory=dict)
     #: Numbers for the feedback page's plots (see AssignmentResult.series).
     series: dict[str, list] = field(default_factory=dict)
-    started: float = field(default_factory=time.monotonic)
     _sandboxes: dict[str, Sandbox] = field(default_factory=dict)
     #: The submission's time limit, counted without time spent waiting for a CPU.
     deadline: Deadline = field(init=False)

@@ -227,8 +227,6 @@ class Worker:
         self._responses = response_read
         self.output = _OutputTail(output_read)
         self._handshake()
-        if confinement.kind != "none":  # no new processes: the set is known for good
-            self._pids = self._live_pids()
         self._guard = _Watchdog(self, spec.limits)
 
     def _allowlist(self) -> list[PathRule]:
@@ -283,6 +281,10 @@ class Worker:
                 f"the sandbox ({self.spec.confinement.kind}) could not start the worker: "
                 + (" / ".join(clean_line(d) for d in detail) or "no output")
             ) from None
+        if self.spec.confinement.kind != "none":
+            # It answered, so every process it has is running, and it may start no other:
+            # the set is known for good (the kernel check below reads it too).
+            self._pids = self._live_pids()
         reported = values["value"].get("guarantees", [])
         missing = [g for g in self.spec.confinement.worker_guarantees if g not in reported]
         missing += [g for g in self._unconfirmed_by_kernel() if g not in missing]
@@ -471,14 +473,6 @@ class Worker:
         return describe_exit(code, self.spec.limits)
 
 
-def available_cores() -> int:
-    """Cores this process may run on (a container's CPU set, not the machine's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
 def worker_threads(limits: Limits) -> int:
     """Threads a worker's numeric libraries get: the cores its budgets promise, on every
     machine and beside any number of jobs.
@@ -644,9 +638,8 @@ class _CallWatch:
                         f"used more than {self._budget:g} CPU seconds, its budget"
                     )
             if self._clock is None:
-                self._clock = load_clock.LoadClock(self._worker.pids)
-            wall = time.monotonic() - self._started
-            if max(wall - self._clock.waited(), wall * load_clock.FLOOR) > self._timeout:
+                self._clock = load_clock.LoadClock(self._worker.pids, started=self._started)
+            if self._clock.elapsed() > self._timeout:
                 return self._stop_worker(f"did not finish within {self._timeout:g} s")
             return False
 

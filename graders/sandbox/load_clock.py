@@ -60,17 +60,22 @@ class LoadClock:
     """Elapsed wall time of some processes, less the time they waited for a CPU."""
 
     def __init__(
-        self, pids: Callable[[], Iterable[int]], floor: float = FLOOR, max_age_s: float = 0.0
+        self,
+        pids: Callable[[], Iterable[int]],
+        floor: float = FLOOR,
+        max_age_s: float = 0.0,
+        started: float | None = None,
     ):
         """``max_age_s``: how long a reading of ``/proc`` may be reused (a deadline asked
-        before every call needs no fresher figure than a second old)."""
+        before every call needs no fresher figure than a second old). ``started``: when
+        the wall time began, if before this clock was made (waiting is counted from now)."""
         self._pids = pids
         self._floor = floor
         self._max_age_s = max_age_s
-        self._started = time.monotonic()
+        self._read_at = time.monotonic()
+        self._started = self._read_at if started is None else started
         self._baseline = run_queue_waits(pids()) or {}
         self._waited_s = 0.0
-        self._read_at = self._started
 
     def waited(self) -> float:
         """Seconds the watched processes waited for a CPU so far (the longest of any

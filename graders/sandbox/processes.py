@@ -275,7 +275,7 @@ def kernel_view(pid: int) -> dict[str, object]:
         "no_new_privs": fields.get("NoNewPrivs", "").strip() == "1",
         "seccomp": fields.get("Seccomp", "").strip() == "2",
     }
-    for kind in ("mnt", "pid", "net", "ipc"):
+    for kind in ("mnt", "pid", "net"):
         try:
             view[f"ns_{kind}"] = os.readlink(f"/proc/{pid}/ns/{kind}")
         except OSError:
