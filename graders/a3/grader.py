@@ -292,6 +292,44 @@ def test_batched_mean_of_samples(
         )
 
 
+class TinyNetwork:
+    """A 4-8-3 network (ten classes for train, whose labels are digits): whole-array code
+    costs far less CPU time per sample on it than any loop over samples (see
+    graders.core.sample_cost)."""
+
+    SIZES = (4, 8, 3)
+    #: A train step does more per sample than one forward/backward (shuffling, dropout
+    #: masks, momentum), and the grader cannot see how much: a wider margin.
+    TRAIN_LOOP_COST_S = 5e-6
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.seed = int(rng.integers(2**31))
+        self.params = network.random_params(self.SIZES, rng)
+
+    def forward_backward(self, n: int) -> tuple:
+        rng = np.random.default_rng([self.seed, n])
+        X = rng.random((n, self.SIZES[0]))
+        Y = one_hot(rng.integers(0, self.SIZES[-1], n), self.SIZES[-1])
+        return (self.params, X, Y, False, 0)
+
+    def train(self, n: int) -> tuple[tuple, dict]:
+        """Ten batches of one epoch, the same 100 validation samples every time."""
+        rng = np.random.default_rng([self.seed, n, 1])
+        X = rng.random((n, self.SIZES[0])).astype(np.float32)
+        X_val = np.random.default_rng(self.seed).random((100, self.SIZES[0])).astype(np.float32)
+        y, y_val = rng.integers(0, 10, n), np.arange(100) % 10
+        constants = {"EPOCHS": 1, "BATCH_SIZE": n // 10, "HIDDEN_SIZES": self.SIZES[1:-1]}
+        return (X, y, X_val, y_val), constants
+
+    def trained_its_sizes(self, answer: object) -> bool:
+        """Whether train built the 4-8-10 network it was given (HIDDEN_SIZES read when it
+        runs): a network of its own sizes costs what its sizes cost, loop or not."""
+        try:
+            return list(answer["shapes"][0]["W1"]) == [self.SIZES[0], self.SIZES[1]]
+        except (KeyError, IndexError, TypeError):
+            return False
+
+
 @criterion(
     "batched.no_sample_loop", 2, "No Python loop over samples; an epoch of forward+backward is fast"
 )
@@ -301,12 +339,15 @@ def test_batched_no_sample_loop(
     params = network.random_params((784, 100, 10), rng)
     small, large = rng.random((100, 784)), rng.random((1000, 784))
     Y_small, Y_large = one_hot(rng.integers(0, 10, 100), 10), one_hot(rng.integers(0, 10, 1000), 10)
+    tiny = TinyNetwork(rng)
     require_no_sample_loop(
         sandbox,
         f"{PROBES}:forward_backward",
         (params, small, Y_small, False, 0),
         (params, large, Y_large, False, 0),
         "forward/backward",
+        tiny.forward_backward,
+        rng,
     )
     images, labels = grading.mnist("train")
     X, y = to_features(images[:2100]), np.asarray(labels[:2100])
@@ -318,6 +359,10 @@ def test_batched_no_sample_loop(
             ((X[:200], y[:200], *validation), {"EPOCHS": 1, "BATCH_SIZE": 20}),
             ((X[:2000], y[:2000], *validation), {"EPOCHS": 1, "BATCH_SIZE": 200}),
         ),
+        tiny=tiny.train,
+        rng=rng,
+        limit_s=TinyNetwork.TRAIN_LOOP_COST_S,
+        comparable=tiny.trained_its_sizes,
     )
     limit = grading.assignment.budgets["epoch"]
     started = time.monotonic()

@@ -1,7 +1,20 @@
-"""Detect a Python loop over samples by counting executed student lines (see probes)."""
+"""Detect a Python loop over samples, two ways that must both agree it is absent.
+
+The executed student lines are counted inside the worker (see probes): that names the
+loop's line, and catches even a cheap loop, but student code can blind it. The CPU time
+the kernel counts for the worker on a tiny problem (:mod:`graders.core.sample_cost`) it
+cannot: a loop that costs what loops over samples cost is caught there whatever the
+worker says. Either one seeing a loop loses the point.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from graders.core import sample_cost
 from graders.core.plugin import CriterionFailed
 from graders.sandbox.sandbox import Sandbox, StudentCodeError
 
@@ -24,10 +37,40 @@ def _probe(sandbox: Sandbox, probe: str, args: tuple, what: str):
         raise
 
 
-def require_no_sample_loop(
-    sandbox: Sandbox, target: str, small: tuple, large: tuple, what: str
+#: CPU time per sample above which a function on a tiny problem loops over samples.
+LOOP_COST_S = 2.5e-6
+#: Arguments of a function for ``n`` samples of a tiny problem.
+TinyProblem = Callable[[int], tuple]
+
+
+def require_flat_cost(
+    sandbox: Sandbox,
+    target: str,
+    tiny: TinyProblem,
+    what: str,
+    rng: np.random.Generator,
+    limit_s: float = LOOP_COST_S,
+    comparable: Callable[[Any], bool] = lambda answer: True,
 ) -> None:
-    """Fail when ``target`` runs many more student lines on ``large`` than on ``small``."""
+    """Fail when ``target`` on ``tiny(n)`` costs more CPU per extra sample than
+    ``limit_s``, as the kernel counts it for the worker (see sample_cost.measure)."""
+    large = int(rng.integers(*sample_cost.LARGE))
+    cost = sample_cost.measure(sandbox, target, tiny, large, what, limit_s, comparable)
+    if cost is not None and cost.per_sample_s > limit_s:
+        raise CriterionFailed(sample_cost.loop_reason(what, cost, limit_s))
+
+
+def require_no_sample_loop(
+    sandbox: Sandbox,
+    target: str,
+    small: tuple,
+    large: tuple,
+    what: str,
+    tiny: TinyProblem | None = None,
+    rng: np.random.Generator | None = None,
+) -> None:
+    """Fail when ``target`` runs many more student lines on ``large`` than on ``small``,
+    or (given a ``tiny`` problem) costs the CPU time of a loop per extra sample."""
     few = _probe(sandbox, COUNT_LINES, (target, list(small), {}), what)
     many = _probe(sandbox, COUNT_LINES, (target, list(large), {}), what)
     if not isinstance(few, int) or not isinstance(many, int):
@@ -37,9 +80,12 @@ def require_no_sample_loop(
             f"{what} loops over samples in Python: it ran {few} lines of your code for the "
             f"small batch and {many} for a batch 10x larger; use matrix operations instead"
         )
+    if tiny is not None:
+        require_flat_cost(sandbox, target, tiny, what, rng or np.random.default_rng(0))
 
 
 PROFILE_LINES = "graders.sandbox.inside.probes:line_profile"
+CALL_WITH_CONSTANTS = "graders.sandbox.inside.probes:call_with_constants"
 #: A train that ignores a constant runs exactly the same lines when the constant changes
 #: (same samples, same seed); one that reads it runs at least a loop line per extra batch,
 #: ten of them on the small run.
@@ -54,13 +100,20 @@ def require_no_sample_loop_in_train(
     target: str,
     runs: tuple[tuple[tuple, dict], tuple[tuple, dict]],
     what: str = "train",
+    tiny: Callable[[int], tuple[tuple, dict]] | None = None,
+    rng: np.random.Generator | None = None,
+    limit_s: float = LOOP_COST_S,
+    comparable: Callable[[Any], bool] = lambda answer: True,
 ) -> None:
     """Fail when a short ``train`` runs more lines for the same number of batches of 10x
     more samples each; name the line whose count grew most (the loop over samples), or the
     constant that train ignored when that, not a loop, explains the growth.
 
     ``runs`` holds (args, module constants) for the small and the large run, e.g.
-    ``EPOCHS = 1`` and ``BATCH_SIZE`` 20 and 200 for 200 and 2,000 samples.
+    ``EPOCHS = 1`` and ``BATCH_SIZE`` 20 and 200 for 200 and 2,000 samples. ``tiny(n)``
+    gives (args, constants) of a run on ``n`` samples of a tiny problem, ten batches, whose
+    CPU time per extra sample the kernel measures (see :func:`require_flat_cost`);
+    ``comparable`` tells from the shapes train returned whether it solved that problem.
     """
     profiles = []
     for run in runs:
@@ -72,6 +125,16 @@ def require_no_sample_loop_in_train(
         profiles.append(profile)
     few, many = profiles[0]["total"], profiles[1]["total"]
     if many <= few + SLACK:
+        if tiny is not None:
+            require_flat_cost(
+                sandbox,
+                CALL_WITH_CONSTANTS,
+                lambda n: _with_constants(target, *tiny(n)),
+                what,
+                rng or np.random.default_rng(0),
+                limit_s,
+                comparable,
+            )
         return
     # Only a failing verdict pays for these probes: they say why the count grew.
     ignored = _ignored_constants(sandbox, target, runs[0], few, what)
@@ -84,6 +147,11 @@ def require_no_sample_loop_in_train(
         f"and {many} with batches of {_batch(runs[1])}; use matrix operations on whole "
         f"batches{_also_ignored(ignored)}"
     )
+
+
+def _with_constants(target: str, args: tuple, constants: dict) -> tuple:
+    """Arguments of the probe that runs ``target(*args, seed=0)`` with ``constants`` set."""
+    return (target, list(args), {"seed": 0}, constants)
 
 
 def _train_profile(

@@ -7,6 +7,7 @@ surface as :class:`StudentCodeError` carrying a one-line reason for the report.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from graders.sandbox.client import (
@@ -97,6 +98,7 @@ class Sandbox:
         timeout: float | None = None,
         label: str | None = None,
         budget_s: float | None = None,
+        measure_cpu: bool = False,
     ) -> Any:
         """Call ``target`` ("module:function") with arguments sent by value.
 
@@ -107,6 +109,10 @@ class Sandbox:
         stopped by the wall clock at ``budget_s`` x ``budget_wall_factor``. Wall-clock limits
         (``timeout``, that stop, the submission's deadline) leave out the time the worker
         waited for a CPU (:mod:`graders.sandbox.load_clock`).
+
+        With ``measure_cpu`` (or a budget) the CPU seconds the kernel counted for the
+        worker's processes during the call are left in ``last_call_cpu_s``: a measurement
+        that student code cannot change, unlike anything measured inside the worker.
         """
         label = label or target.rpartition(":")[2] or target
         if self.failures_in_criterion >= MAX_FAILURES_PER_CRITERION:
@@ -122,6 +128,9 @@ class Sandbox:
         if budget_s is not None:
             cpu_budget = budget_s * limits.promised_cores
             timeout = budget_s * limits.budget_wall_factor
+        elif measure_cpu:
+            cpu_budget = math.inf  # counted, never reached
+        self.last_call_cpu_s = 0.0
         limit = min(timeout or limits.call_timeout_s, remaining)
         self.turns.take(self)
         worker = self._ensure_worker()

@@ -125,3 +125,26 @@ def module_constants(module: str, names: list[str]) -> dict:
         else:
             found[name] = repr(value)[:100]
     return found
+
+
+def call_with_constants(target: str, args: list, kwargs: dict, constants: dict) -> dict:
+    """Run ``target`` with its module's constants set (then restored), untraced: the grader
+    measures the CPU time the kernel counts for it, so the probe only sets the scene. The
+    answer's array shapes come back (not the arrays), so a run's cost is its own."""
+    module = importlib.import_module(target.partition(":")[0])
+    with module_constants_set(module, constants):
+        answer = _resolve(target)(*args, **kwargs)
+    return {"shapes": _shapes(answer)}
+
+
+def _shapes(value, depth: int = 0):
+    """The shapes of the arrays in ``value`` (nested tuples, lists and dicts), by position."""
+    if depth > 3:
+        return None
+    if hasattr(value, "shape") and isinstance(getattr(value, "shape", None), tuple):
+        return list(value.shape)
+    if isinstance(value, (tuple, list)):
+        return [_shapes(item, depth + 1) for item in value[:20]]
+    if isinstance(value, dict):
+        return {str(key): _shapes(item, depth + 1) for key, item in list(value.items())[:20]}
+    return None

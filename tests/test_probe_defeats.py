@@ -1,0 +1,166 @@
+"""A loop over samples loses the vectorization point however the student blinds the
+grader's in-worker line counter: each attack below, tried on a2's ``gradients`` (a loop of
+``np.outer`` over the samples), defeats the line counter alone, and the CPU time the kernel
+counts for the worker (graders.core.sample_cost) still finds the loop.
+
+Each submission is graded on ``training.vectorized`` only (seconds each)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from helpers import SHARED_DATA, build_submission, replace_once
+
+from graders.core.options import GradeOptions
+from graders.core.runner import grade
+
+pytestmark = pytest.mark.skipif(
+    not (SHARED_DATA / "MNIST").exists() or importlib.util.find_spec("numpy") is None,
+    reason="MNIST is not in ../shared/data",
+)
+
+GRADIENTS = "    error = P - Y\n    return X.T @ error / len(X), error.mean(axis=0)\n"
+
+#: The loop over samples every attack hides (about 5 µs of CPU per sample).
+LOOP = """
+
+def _loop_gradients(X, Y, P):
+    dW = np.zeros((X.shape[1], P.shape[1]))
+    db = np.zeros(P.shape[1])
+    for i in range(len(X)):
+        dW += np.outer(X[i], P[i] - Y[i])
+        db += P[i] - Y[i]
+    return dW / len(X), db / len(X)
+"""
+
+PROBES = "_probes = __import__('sys').modules['graders.sandbox.inside.probes']\n"
+
+#: name -> (code at the end of the module, the body of gradients)
+ATTACKS: dict[str, tuple[str, str]] = {
+    "probes replaced in sys.modules": (
+        PROBES + "_probes.count_student_lines = lambda target, args, kwargs: 7\n"
+        "_probes.line_profile = lambda *args: {'total': 7, 'lines': []}\n",
+        "    return _loop_gradients(X, Y, P)\n",
+    ),
+    "student roots emptied": (
+        PROBES + "_probes.STUDENT_ROOTS = ()\n",
+        "    return _loop_gradients(X, Y, P)\n",
+    ),
+    "probe code swapped through gc": (
+        "import gc as _gc\n"
+        "for _f in _gc.get_objects():\n"
+        "    if getattr(_f, '__name__', '') == '_run_traced' and hasattr(_f, '__code__'):\n"
+        "        _f.__code__ = (lambda function, args, kwargs: {}).__code__\n",
+        "    return _loop_gradients(X, Y, P)\n",
+    ),
+    "tracer's closure rewritten": (
+        "",
+        "    import sys\n"
+        "    _tracer = sys.gettrace()\n"
+        "    for _cell in getattr(_tracer, '__closure__', None) or ():\n"
+        "        if isinstance(_cell.cell_contents, tuple):\n"
+        "            _cell.cell_contents = ('/nowhere/',)\n"
+        "    return _loop_gradients(X, Y, P)\n",
+    ),
+    "counts cleared through a frame": (
+        "",
+        "    import sys\n"
+        "    _result = _loop_gradients(X, Y, P)\n"
+        "    _frame = sys._getframe(1)\n"
+        "    while _frame is not None:\n"
+        "        if isinstance(_frame.f_locals.get('per_line'), dict):\n"
+        "            _frame.f_locals['per_line'].clear()\n"
+        "        _frame = _frame.f_back\n"
+        "    return _result\n",
+    ),
+    "line events switched off on its own frame": (
+        "",
+        "    import sys\n"
+        "    sys._getframe().f_trace_lines = False\n"
+        "    dW = np.zeros((X.shape[1], P.shape[1]))\n"
+        "    db = np.zeros(P.shape[1])\n"
+        "    for i in range(len(X)):\n"
+        "        dW += np.outer(X[i], P[i] - Y[i])\n"
+        "        db += P[i] - Y[i]\n"
+        "    return dW / len(X), db / len(X)\n",
+    ),
+    "loop run in a thread": (
+        "",
+        "    import threading\n"
+        "    _box = []\n"
+        "    _thread = threading.Thread(target=lambda: _box.append(_loop_gradients(X, Y, P)))\n"
+        "    _thread.start()\n"
+        "    _thread.join()\n"
+        "    return _box[0]\n",
+    ),
+    "loop compiled under another file name": (
+        "_namespace = {'np': np}\n"
+        "exec(compile(_LOOP_SOURCE, '/usr/lib/python3/dist-packages/_fast.py', 'exec'), "
+        "_namespace)\n"
+        "_loop_gradients = _namespace['_loop_gradients']\n",
+        "    return _loop_gradients(X, Y, P)\n",
+    ),
+    "whole arrays only while traced": (
+        "",
+        "    import sys\n"
+        "    if sys.gettrace() is not None:\n"
+        "        error = P - Y\n"
+        "        return X.T @ error / len(X), error.mean(axis=0)\n"
+        "    return _loop_gradients(X, Y, P)\n",
+    ),
+    "the worker's dispatch loop replaced": (
+        "def _take_over():\n"
+        "    import importlib, json, os, sys\n"
+        "    from graders.sandbox.inside import channel\n"
+        "    config = json.loads(sys.argv[1])\n"
+        "    frame = sys._getframe(1)\n"
+        "    while frame is not None and 'header' not in frame.f_locals:\n"
+        "        frame = frame.f_back\n"
+        "    header, values = frame.f_locals['header'], frame.f_locals['values']\n"
+        "    while True:  # every probe request gets a flat line count\n"
+        "        target = header.get('target', '')\n"
+        "        if target.endswith(':count_student_lines'):\n"
+        "            value = 7\n"
+        "        elif target.endswith(':line_profile'):\n"
+        "            value = {'total': 7, 'lines': []}\n"
+        "        else:\n"
+        "            module, _, name = target.partition(':')\n"
+        "            function = getattr(importlib.import_module(module), name)\n"
+        "            value = function(*values['args'], **values['kwargs'])\n"
+        "        channel.send(config['response_fd'], {'id': header.get('id'), 'ok': True}, "
+        "{'value': value})\n"
+        "        try:\n"
+        "            header, values = channel.receive(config['request_fd'], ('args', 'kwargs'), "
+        "max_bytes=2**30)\n"
+        "        except channel.ChannelClosed:\n"
+        "            os._exit(0)\n"
+        "\n\n"
+        "_take_over()\n",
+        "    return _loop_gradients(X, Y, P)\n",
+    ),
+}
+
+
+def _attacked(prologue: str, body: str):
+    def edit(text: str) -> str:
+        text = replace_once(GRADIENTS, body)(text)
+        return text + LOOP + f"\n_LOOP_SOURCE = {LOOP!r}\n" + prologue
+
+    return edit
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_a_loop_hidden_from_the_line_counter_still_loses_the_point(attack, tmp_path):
+    submission = build_submission(
+        tmp_path / "s", assignment="a2", edits={"a2/perceptron.py": _attacked(*ATTACKS[attack])}
+    )
+    from graders.a2 import ASSIGNMENT
+
+    options = GradeOptions(data_dir=SHARED_DATA, download=False, only=("training.vectorized",))
+    result = grade(ASSIGNMENT, submission, options)
+    vectorized = next(c for c in result.criteria if c.id == "training.vectorized")
+    assert vectorized.points == 0, vectorized.reason
+    assert vectorized.reason.startswith("gradients loops over samples"), vectorized.reason
+    assert "measured by the kernel" in vectorized.reason, vectorized.reason
+    assert result.internal_errors == []
