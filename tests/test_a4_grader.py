@@ -38,7 +38,6 @@ def test_reference_trains_well_inside_the_budget(graded_course):
     assert points_by_criterion(result) == FULL, [c.reason for c in result.criteria]
     accuracy = next(c for c in result.criteria if c.id == "accuracy")
     assert "test accuracy 99." in accuracy.reason
-    assert accuracy.duration_s < 150
 
 
 def test_stub_says_what_is_not_implemented(graded_course):

@@ -50,7 +50,6 @@ def test_reference_scores_well_and_leaves_a_watchable_episode(graded_course):
     )
     assert "public evaluation seeds" in performance.reason
     learning = next(c for c in result.criteria if c.id == "learning")
-    assert learning.duration_s < 240, learning
     assert "the greedy agent scores a mean" in learning.reason and "(needed " in learning.reason
     (saved,) = result.artifacts
     gif = Path(saved.removeprefix("episode animation: "))
