@@ -283,3 +283,15 @@ def test_strong_layers_hide_the_network_and_the_real_tmp(layer, grade_a1, tmp_pa
     assert "pytest-of" not in reason
     assert "tmp=unreadable" in reason or "tmp=['nngrade-sandbox-" in reason, reason
     assert next(c for c in result.criteria if c.id == "pure.load_system").status == Status.PASSED
+
+
+def test_installed_packages_are_protected_names():
+    """A submission's top-level module may not take an installed package's name; the names
+    read from site-packages match what the installed distributions declare."""
+    import importlib.metadata
+
+    from graders.core.submission import protected_module_names
+
+    declared = {n for n in importlib.metadata.packages_distributions() if "/" not in n}
+    assert declared <= protected_module_names()
+    assert {"tqdm", "numpy", "os", "graders"} <= protected_module_names()

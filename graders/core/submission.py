@@ -6,9 +6,10 @@ worker; each one ignored is reported with the reason, so a student knows what ha
 
 from __future__ import annotations
 
-import importlib.metadata
+import functools
 import os
 import shutil
+import site
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -51,10 +52,29 @@ class StagedSubmission:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+@functools.cache
 def protected_module_names() -> frozenset[str]:
     """Top-level names a submission must not define: stdlib, installed packages, harness."""
-    installed = set(importlib.metadata.packages_distributions())
-    return frozenset(set(sys.stdlib_module_names) | installed | HARNESS_NAMES)
+    return frozenset(set(sys.stdlib_module_names) | _installed_top_level_names() | HARNESS_NAMES)
+
+
+def _installed_top_level_names() -> set[str]:
+    """The names an installed package can be imported by: the entries of site-packages
+    (modules, packages, namespace folders, extension modules), read from the folders
+    themselves. Asking importlib.metadata instead reads every distribution's file list, a
+    third of a second on each grading."""
+    folders = [*site.getsitepackages(), site.getusersitepackages()]
+    names = set()
+    for folder in folders:
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.split(".", 1)[0]
+            if name.isidentifier() and not entry.endswith((".dist-info", ".egg-info", ".pth")):
+                names.add(name)
+    return names
 
 
 def _top_level_name(path: Path) -> str | None:
