@@ -1,8 +1,11 @@
 """The ``nngrade`` command line.
 
 Exit status: 0 whenever grading ran (whatever the score), 2 for a usage or input error,
-3 for an infrastructure error (confinement missing, grader broken). Errors are one
-message that says what to do, never a traceback.
+3 for an infrastructure error (confinement missing, grader broken), 4 when ``check --all``
+graded some assignments but not others (no MNIST, an extra not installed, no folder):
+the report is written all the same, the graded ones in full and each other one named
+with the reason and what to do. Errors are one message that says what to do, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -15,21 +18,26 @@ from pathlib import Path
 from graders import __version__, catalog
 from graders.batch.engines import ENGINES, EngineUnavailable
 from graders.batch.run import BatchError, BatchOptions, grade_class, resolve_assignments
+from graders.core import not_graded
 from graders.core.options import GradeOptions
-from graders.core.results import AssignmentResult, LabResult
+from graders.core.progress import AssignmentNotGraded, Listener
+from graders.core.results import LabResult
 from graders.core.runner import GraderBroken, MissingExtra, UnknownCriteria, grade
 from graders.core.secrets import ENVIRONMENT_VARIABLE, SecretsError, load_secrets
 from graders.core.submission import SubmissionError
 from graders.data.mnist import MNISTError
-from graders.render import FORMATS, encode
+from graders.render import FORMATS, encode, live
 from graders.sandbox.confinement import (
     KINDS,
     KNOWN_LAYERS,
     STRICT_LAYERS,
     ConfinementUnavailable,
 )
+from graders.similarity.rank import COMMON_FLOOR
+from graders.similarity.run import SimilarityError, SimilarityOptions
+from graders.similarity.run import run as compare_class
 
-EXIT_OK, EXIT_USAGE, EXIT_INFRASTRUCTURE = 0, 2, 3
+EXIT_OK, EXIT_USAGE, EXIT_INFRASTRUCTURE, EXIT_NOT_GRADED = 0, 2, 3, 4
 
 
 def _keys_help() -> str:
@@ -101,8 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
         "assignment", nargs="?", choices=catalog.assignment_keys(), help=_keys_help()
     )
     check.add_argument(
-        "--all", action="store_true", help="every assignment present, plus the lab total"
-    )
+        "--all", action="store_true",
+        help="every assignment, plus the lab total; one that cannot be graded here is named "
+        "with the reason and what to do (exit status 4)",
+    )  # fmt: skip
     check.add_argument(
         "--submission", type=Path, default=Path.cwd(),
         help="folder shaped like student_template/ (default: the current folder)",
@@ -111,7 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--output", type=Path, help="write the report to this file instead of stdout"
     )
-    check.add_argument("--verbose", action="store_true", help="show what your code printed")
+    check.add_argument(
+        "--verbose", action="store_true",
+        help="show what your code printed, and every layer of the sandbox",
+    )  # fmt: skip
+    check.add_argument(
+        "--no-progress", action="store_false", dest="progress",
+        help="no progress line (shown on a terminal, for the table format only)",
+    )  # fmt: skip
+    check.add_argument(
+        "--events", type=Path, default=None, metavar="FILE",
+        help="write progress events to FILE as JSON lines while grading (for programs "
+        "that show progress, such as notebook.check)",
+    )  # fmt: skip
     add_grading_options(check)
     check.add_argument(
         "--artifacts", type=Path, default=None, metavar="DIR", dest="artifacts_dir",
@@ -147,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
         "assignment's own limit plus 3 minutes)",
     )  # fmt: skip
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.add_argument(
+        "--dry-run", action="store_true",
+        help="grade (or reuse) and show whose points would change and why, writing nothing "
+        "into --out",
+    )  # fmt: skip
     add_grading_options(grade)
 
     bundle = commands.add_parser(
@@ -157,6 +184,32 @@ def build_parser() -> argparse.ArgumentParser:
                         help="default: nngrade-<assignment>-gradescope.zip")  # fmt: skip
     bundle.add_argument("--secrets", type=Path, default=None, metavar="FILE",
                         help="instructor secrets to ship inside the bundle (never shown to students)")  # fmt: skip
+
+    similarity = commands.add_parser(
+        "similarity", help="rank every pair of a class's submissions by the code they share"
+    )
+    similarity.add_argument("assignment", choices=catalog.assignment_keys(), help=_keys_help())
+    similarity.add_argument(
+        "submissions", type=Path, help="folder with one folder or zip file per student"
+    )
+    similarity.add_argument("--out", type=Path, required=True, metavar="DIR",
+                            help="similarity.html and similarity.csv go here")  # fmt: skip
+    similarity.add_argument(
+        "--template", type=Path, default=None, metavar="DIR",
+        help="the code students were given, never counted (default: this checkout's "
+        "student_template/)",
+    )  # fmt: skip
+    similarity.add_argument("--top", type=int, default=SimilarityOptions.top, metavar="N",
+                            help="pairs listed, with their shared code (default: %(default)s)")  # fmt: skip
+    similarity.add_argument(
+        "--threshold", type=float, default=SimilarityOptions.threshold, metavar="SHARE",
+        help="similarity at which a pair links students into a group (default: %(default)s)",
+    )  # fmt: skip
+    similarity.add_argument(
+        "--common", type=float, default=SimilarityOptions.common, metavar="SHARE",
+        help="code found in more than this share of the class (and in more than "
+        f"{COMMON_FLOOR} submissions) counts as an idiom, not a copy (default: %(default)s)",
+    )  # fmt: skip
 
     commands.add_parser("list", help="the assignments, their points, deadlines and rules")
     return parser
@@ -174,15 +227,11 @@ def list_assignments() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _grade(key: str, submission: Path, options: GradeOptions) -> AssignmentResult:
-    return grade(catalog.spec(key), submission, options)
-
-
 #: Report formats whose points others rely on: they refuse a weaker sandbox.
 SHARED_FORMATS = ("gradescope", "github")
 
 
-def run_check(args: argparse.Namespace) -> LabResult:
+def run_check(args: argparse.Namespace, progress: Listener | None = None) -> LabResult:
     if not args.assignment and not args.all:
         raise CommandError("say which assignment to grade (e.g. `nngrade check a1`) or use --all")
     if args.assignment and args.all:
@@ -205,19 +254,43 @@ def run_check(args: argparse.Namespace) -> LabResult:
                 "will get 0 points",
                 file=sys.stderr,
             )
-        return catalog.lab_result([_grade(args.assignment, submission, options)])
-    graded = [k for k in catalog.assignment_keys() if (submission / k).is_dir()]
-    missing = [k for k in catalog.assignment_keys() if k not in graded]
-    if not graded:
+        result = grade(catalog.spec(args.assignment), submission, options, progress)
+        return catalog.lab_result([result])
+    return _check_all(submission, options, progress)
+
+
+def _check_all(submission: Path, options: GradeOptions, progress: Listener | None) -> LabResult:
+    """Every assignment that can be graded here; each one that cannot (its folder, data or
+    extra missing, its grader broken) is named in the report with why and what to do."""
+    if not any((submission / key).is_dir() for key in catalog.assignment_keys()):
         raise CommandError(f"no assignment folder ({_keys_help()}) found in {submission}")
-    results = []
-    for key in graded:
-        try:
-            results.append(_grade(key, submission, options))
-        except MissingExtra as error:  # grade what can be graded; say what was skipped
-            print(f"nngrade: warning: skipped {key}: {_shown(error)}", file=sys.stderr)
-            missing.append(key)
-    return catalog.lab_result(results, missing=sorted(missing))
+    results, skipped = [], []
+    for spec in map(catalog.spec, catalog.assignment_keys()):
+        if not (submission / spec.key).is_dir():
+            skipped.append(not_graded.missing_folder(spec, submission))
+        else:
+            try:
+                results.append(grade(spec, submission, options, progress))
+                continue
+            except not_graded.CANNOT_GRADE as error:
+                skipped.append(not_graded.from_error(spec, error))
+        if progress is not None:
+            progress(AssignmentNotGraded(spec.key, skipped[-1].reason))
+    return catalog.lab_result(results, not_graded=skipped)
+
+
+def exit_status(report: LabResult) -> int:
+    """Grader failures first (3), then assignments left ungraded (4), else 0."""
+    broken = [n for n in report.not_graded if n.cause == not_graded.GRADER_ERROR]
+    if broken or any(result.internal_errors for result in report.assignments):
+        print("nngrade: the grader itself failed on some criteria (see above); please report "
+              "it to the course staff", file=sys.stderr)  # fmt: skip
+        return EXIT_INFRASTRUCTURE
+    if report.not_graded:
+        print(f"nngrade: not graded: {', '.join(report.missing)} (the report says why and "
+              "what to do)", file=sys.stderr)  # fmt: skip
+        return EXIT_NOT_GRADED
+    return EXIT_OK
 
 
 def run_grade(args: argparse.Namespace) -> int:
@@ -235,12 +308,43 @@ def run_grade(args: argparse.Namespace) -> int:
         force=args.force,
         progress=not args.no_progress,
         job_timeout_s=args.job_timeout,
+        dry_run=args.dry_run,
     )
     if not options.assignments:
         raise CommandError("no assignment can be graded here (see the warnings above)")
     report = grade_class(options)
+    waiting = "".join(f"nngrade: warning: {_shown(line)}\n" for line in report.waiting)
+    if options.dry_run:
+        print(_shown(report.changes or "No student's points would change."))
+        print(f"{report.line()}\nDry run: nothing was written into {_shown(args.out)}")
+        sys.stderr.write(waiting)
+        return EXIT_OK
     print(encode.terminal_lines(report.summary))  # it names students and their zip entries
     print(f"{report.line()}\nGradebook: {_shown(args.out / 'gradebook.csv')}")
+    if report.changes:
+        moved = f"{report.moved} student{'s' if report.moved != 1 else ''}"
+        print(f"Points moved for {moved}; who and why: {_shown(args.out / 'changes.md')}")
+    sys.stderr.write(waiting)
+    return EXIT_OK
+
+
+def run_similarity(args: argparse.Namespace) -> int:
+    """Rank a class's pairs of submissions by shared code; write the report."""
+    options = SimilarityOptions(
+        assignment=args.assignment,
+        submissions=args.submissions,
+        out=args.out,
+        top=args.top,
+        threshold=args.threshold,
+        common=args.common,
+        **({"template": args.template} if args.template is not None else {}),
+    )
+    try:
+        report = compare_class(options)
+    except SimilarityError as error:
+        raise CommandError(str(error)) from None
+    print(report.summary())
+    print(f"Report: {_shown(report.files[0])} and {_shown(report.files[1].name)}")
     return EXIT_OK
 
 
@@ -288,16 +392,16 @@ def main(argv: list[str] | None = None) -> int:
             return run_grade(args)
         if args.command == "gradescope-bundle":
             return run_bundle(args)
+        if args.command == "similarity":
+            return run_similarity(args)
         if args.command != "check":
             parser.print_help()
             return EXIT_USAGE
-        report = run_check(args)
-        write_report(FORMATS[args.format](report, args.all), args)
-        if any(result.internal_errors for result in report.assignments):
-            print("nngrade: the grader itself failed on some criteria (see above); please report "
-                  "it to the course staff", file=sys.stderr)  # fmt: skip
-            return EXIT_INFRASTRUCTURE
-        return EXIT_OK
+        people = args.format == "table" and args.progress
+        with live.watching(sys.stderr, people, args.events) as progress:
+            report = run_check(args, progress)
+        write_report(FORMATS[args.format](report, args.all, verbose=args.verbose), args)
+        return exit_status(report)
     except CommandError as error:
         print(f"nngrade: error: {_shown(error)}", file=sys.stderr)
         return error.status

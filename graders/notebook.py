@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graders import catalog
+from graders.core.progress import EventTail
 from graders.core.results import AssignmentResult
 from graders.core.submission import SKIPPED_DIRECTORIES
 from graders.render import encode, html_section, terminal
+from graders.render.live_notebook import NotebookProgress
 
 #: Folders never copied into the graded submission: staging's, plus Colab's sample data.
 SKIPPED = SKIPPED_DIRECTORIES | {"sample_data"}
@@ -177,10 +179,41 @@ def build_submission(
 
 
 def _run_cli(assignment: str, submission: Path, report: Path, extra: list[str]) -> tuple[int, str]:
+    """Run ``nngrade check`` on ``submission``; its exit status and what it said on stderr.
+    In a notebook, the cell shows the criteria as they finish (see NotebookProgress)."""
+    live = NotebookProgress.in_kernel()
+    events = report.with_name("events.jsonl")
+    watch = ["--events", str(events)] if live is not None else []
     command = [sys.executable, "-m", "graders.cli", "check", assignment, "--submission",
-               str(submission), "--format", "json", "--output", str(report), *extra]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    return done.returncode, done.stderr
+               str(submission), "--format", "json", "--output", str(report), *watch, *extra]  # fmt: skip
+    tail = EventTail(events)
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as errors:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=errors, text=True)  # fmt: skip
+        try:
+            while True:
+                try:
+                    process.wait(timeout=0.5)
+                    break
+                except subprocess.TimeoutExpired:
+                    _show(tail, live)
+        finally:
+            if process.poll() is None:  # the cell was interrupted: stop grading too
+                process.kill()
+                process.wait()
+            _show(tail, live)
+            if live is not None:
+                live.close()
+        errors.seek(0)
+        return process.returncode, errors.read()
+
+
+def _show(tail: EventTail, live: NotebookProgress | None) -> None:
+    """Pass the events written since the last look to the cell's display (if any)."""
+    if live is not None:
+        for event in tail.read():
+            live(event)
+        live.tick()
 
 
 def check(

@@ -133,3 +133,50 @@ GRADESCOPE_SCHEMA = {
         "leaderboard": {"type": "array"},
     },
 }
+
+
+def run_in_terminal(
+    args: list[str],
+    env: dict | None = None,
+    size: tuple[int, int] = (120, 30),
+    timeout: float = 300,
+) -> tuple[int, str]:
+    """Run ``args`` with stdin, stdout and stderr on one pseudo-terminal of ``size``
+    (columns, lines), as a person at a terminal does: its exit status and all it showed."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import subprocess
+    import termios
+    import time
+
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+    process = subprocess.Popen(
+        args, stdin=terminal, stdout=terminal, stderr=terminal, cwd=REPO,
+        env={**os.environ, "TERM": "xterm", **(env or {})},
+    )  # fmt: skip
+    os.close(terminal)
+    shown = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 0.5)
+            if not ready:
+                if process.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal closed: every process that held it has ended
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+    return process.wait(), shown.decode("utf-8", "replace")

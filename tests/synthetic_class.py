@@ -19,6 +19,22 @@ PURE_LOST = {k: 0 for k in FULL if k.startswith("pure.")} | {"agreement": 0}
 VECTORIZED_LOST = {k: 0 for k in FULL if k.startswith("vectorized.")} | {"agreement": 0}
 REJECTED = "rejected"  # cannot be graded at all
 TIMEOUT = "timeout"  # given up on after the batch's job timeout
+#: The gradebook's status of every student whose submission has a problem (the rest: ok).
+STATUS = {
+    "syntax-error": "a1: does not parse",
+    "crash-on-import": "a1: does not import",
+    "numpy-in-pure": "a1: rule broken",
+    "missing-file": "a1: missing file",
+    "inner-symlink": "a1: missing file",
+    "empty": "a1: not submitted",
+    "kills-its-worker": "a1: crashes",
+    "hangs": "a1: not graded, hangs",
+    "linked-elsewhere": "a1: not graded, refused",
+    "zip-bomb": "a1: not graded, refused",
+    "zip-traversal": "a1: not graded, refused",
+    "zip-absolute": "a1: not graded, refused",
+    "not-a-zip": "a1: not graded, refused",
+}
 
 ESCAPE_ATTEMPT = """
 import os as _os

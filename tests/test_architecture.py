@@ -26,7 +26,7 @@ PACKAGE = REPO / "graders"
 #: The layers, top first: a module may import from its own layer's package or below.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("graders.cli", "graders.notebook", "graders.notebook_templates"),
-    ("graders.integrations",),
+    ("graders.integrations", "graders.similarity"),
     ("graders.batch",),
     ("graders.render",),
     ("graders.catalog",),

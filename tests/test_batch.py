@@ -10,12 +10,14 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from a1_cases import FULL
 from helpers import REFERENCE, REPO, TEMPLATE, build_submission, replace_once
-from synthetic_class import REJECTED, TIMEOUT, build_class
+from synthetic_class import REJECTED, STATUS, TIMEOUT, build_class
 
 from graders.batch.intake import RejectedSubmission, Submission, take_in
 from graders.batch.run import BatchOptions, grade_class
@@ -53,16 +55,18 @@ def test_the_gradebook_matches_every_expected_cell(graded_class):
     assert sorted(rows) == sorted(expected)  # roster.csv is not a submission
     for student, want in expected.items():
         row = rows[student]
+        assert row["status"] == STATUS.get(student, "ok"), (student, row)
         if want in (REJECTED, TIMEOUT):
-            assert row["status"] == "not graded: a1", (student, row)
-            assert row["problems"].startswith(f"a1: {want}: "), (student, row["problems"])
+            kind = {REJECTED: "refused", TIMEOUT: "hangs"}[want]
+            assert row["problems"].startswith(f"a1: {kind}: "), (student, row["problems"])
             assert row["a1"] == "0" and row["lab_total"] == "0" and row["meets_minimum"] == "no"
             assert all(row[f"a1:{cid}"] == "" for cid in FULL)
             continue
         got = {cid: float(row[f"a1:{cid}"]) for cid in FULL}
         assert got == want, (student, row)
         assert float(row["a1"]) == sum(want.values()) == float(row["lab_total"])
-        assert row["status"] == "ok" and row["meets_minimum"] == "no"  # 10 < 35
+        assert row["meets_minimum"] == "no"  # 10 < 35
+        assert (row["problems"] == "") == (student not in STATUS), (student, row["problems"])
     assert report.submissions == len(expected)
     assert report.rejected == sum(w == REJECTED for w in expected.values())
     assert report.timed_out == 1 and report.errors == 0
@@ -104,7 +108,7 @@ def test_every_student_has_a_record_and_feedback(graded_class):
         assert markdown.startswith(f"# Feedback for {student}")
         assert page.startswith("<!doctype html>") and f"Feedback for {student}" in page
     partial = (out / "feedback" / "partial-1.md").read_text()
-    assert "| ❌ | `pure.solve_cramer`" in partial and "Lab total 5.7/100" in partial
+    assert "| ❌ | `pure.solve_cramer`" in partial
     record = json.loads((out / "students" / "partial-1.json").read_text())
     reason = next(c["reason"] for c in record["outcomes"]["a1"]["result"]["criteria"]
                   if c["id"] == "pure.solve_cramer")  # fmt: skip
@@ -118,7 +122,7 @@ def test_summary_histogram_and_provenance(graded_class):
     summary = (out / "summary.md").read_text()
     assert f"{len(expected)} submissions." in summary
     assert "| `agreement` |" in summary and "## Not graded" in summary
-    assert "| zip-bomb | a1 | rejected |" in summary and "| hangs | a1 | timeout |" in summary
+    assert "| zip-bomb | a1 | refused |" in summary and "| hangs | a1 | hangs |" in summary
     svg = ET.parse(out / "histogram-a1.svg").getroot()
     assert svg.tag == "{http://www.w3.org/2000/svg}svg"
     rows = dict(re.findall(r"^\| ([0-9.]+) \| (\d+) \|$", summary, flags=re.M))
@@ -235,3 +239,113 @@ def test_the_cli_shows_progress_and_the_summary(tmp_path):
     )  # fmt: skip
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_the_gradebook_says_what_went_wrong_and_why(graded_class):
+    """A submission that does not parse, hangs, breaks a rule or was refused is named in
+    ``status`` (checked for every student above) and explained in ``problems``."""
+    _, _, out, _ = graded_class
+    rows = read_gradebook(out)
+    parse = rows["syntax-error"]["problems"]
+    assert re.fullmatch(r"a1: does not parse: a1/pure\.py:\d+: SyntaxError", parse), parse
+    hangs = rows["hangs"]["problems"]
+    assert hangs == f"a1: hangs: grading did not finish within {JOB_TIMEOUT_S:.0f} s"
+    rule = rows["numpy-in-pure"]["problems"]
+    assert rule.startswith("a1: rule broken: a1/pure.py:10 imports numpy") and "|" not in rule
+    assert rows["zip-bomb"]["problems"].startswith("a1: refused: zip-bomb.zip unpacks to more")
+    assert "RuntimeError: half-finished" in rows["crash-on-import"]["problems"]
+    assert rows["missing-file"]["problems"] == "a1: missing file: a1/pure.py"
+    assert "exited with status 3" in rows["kills-its-worker"]["problems"]
+
+
+def test_feedback_counts_repeats_cuts_at_words_and_says_where_the_lab_stands(graded_class):
+    _, expected, out, _ = graded_class
+    broken = (out / "feedback" / "syntax-error.md").read_text()
+    [row] = [line for line in broken.splitlines() if "`pure.basic_ops`" in line]
+    assert row.count("could not import a1/pure.py") == 1 and row.endswith("(x5) |"), row
+    # The stub's reasons quote the statement at length: cut at a word, whole in the record.
+    record = json.loads((out / "students" / "stub.json").read_text())
+    reasons = {c["id"]: c["reason"] for c in record["outcomes"]["a1"]["result"]["criteria"]}
+    whole = reasons["pure.basic_ops"]
+    stub = (out / "feedback" / "stub.md").read_text()
+    [row] = [line for line in stub.splitlines() if "`pure.basic_ops`" in line]
+    shown = row.rsplit(" | ", 1)[1].removesuffix(" |").replace("\\", "")
+    kept = shown.removesuffix("...")
+    assert len(whole) > len(shown) and shown.endswith("...")
+    assert whole.startswith(kept) and whole[len(kept)] in " ,;:"  # after a whole word
+    assert "the JSON record has them in full" in stub
+    for student in expected:
+        for suffix in (".md", ".html"):
+            page = (out / "feedback" / f"{student}{suffix}").read_text()
+            assert "does NOT meet" not in page and "Lab total so far: " in page, student
+    partial = (out / "feedback" / "partial-1.md").read_text()
+    assert partial.splitlines()[2] == (
+        "Lab total so far: 5.7 of the 10 points graded (a1). The course minimum is 35 of 100 "
+        "points, counted once all 5 assignments are graded: 29.3 more points are needed from "
+        "the 90 points still to come (a2, a3, a4, a5)."
+    )
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _chromium(profile: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """Headless Chromium with a profile of its own (no lock shared with another browser)."""
+    return subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         "--no-first-run", f"--user-data-dir={profile}", *arguments],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+class _Page(HTMLParser):
+    """The tags, ids and links of a page as the browser left it."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium: the class page is "
+                    "checked in a real browser (apt-get install chromium; .ci/run installs it)")  # fmt: skip
+def test_the_class_page_renders_in_chromium_and_every_link_resolves(graded_class, tmp_path):
+    from matplotlib import image as matplotlib_image  # the test extra: reads the PNG
+
+    _, expected, out, _ = graded_class
+    page = out / "summary.html"
+    url = page.resolve().as_uri()
+    shot = tmp_path / "summary.png"  # kept in the test's output folder to look at
+    done = _chromium(tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,2600", url)
+    assert shot.is_file(), done.stderr[-2000:]
+    pixels = matplotlib_image.imread(shot)[..., :3]
+    assert pixels.shape[:2] == (2600, 1280)
+    assert (pixels < 0.9).any(axis=-1).mean() > 0.02  # text, tables and a chart: not blank
+    bar = (abs(pixels - [0x4C / 255, 0x78 / 255, 0xA8 / 255]) < 0.03).all(axis=-1)
+    assert bar.sum() > 500  # the histogram's bars (inline SVG; nothing else is this blue)
+
+    dom = _chromium(tmp_path / "profile", "--dump-dom", url)
+    assert dom.returncode == 0 and "</html>" in dom.stdout, dom.stderr[-2000:]
+    parsed = _Page()
+    parsed.feed(dom.stdout)
+    tags = parsed.tags
+    tables = {attrs.get("class") for tag, attrs in tags if tag == "table"}
+    assert {"costly", "not-graded", "problems", "standing", "students"} <= tables, tables
+    assert any(tag == "svg" for tag, _ in tags)
+    assert not [t for t, a in tags if t in ("script", "link", "iframe", "img", "object")]
+    students = re.search(r'<table class="students">.*?</table>', dom.stdout, re.S).group()
+    assert students.count("<tr>") == len(expected) + 1  # a header and one row each
+    ids = {attrs["id"] for _, attrs in tags if attrs.get("id")}
+    hrefs = [attrs["href"] for tag, attrs in tags if tag == "a" and attrs.get("href")]
+    linked = set()
+    for href in hrefs:
+        if href.startswith("#"):
+            assert href[1:] in ids, href
+            continue
+        assert "://" not in href and not href.startswith("/"), href  # relative only
+        target = (out / unquote(href)).resolve()
+        assert target.is_file() and out.resolve() in target.parents, href
+        linked.add(target.name)
+    assert {f"{s}.html" for s in expected} <= linked  # every student's feedback page

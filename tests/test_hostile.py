@@ -610,6 +610,8 @@ def test_shared_formats_refuse_a_weak_sandbox_unless_told_loudly(tmp_path):
     own = _cli("check", "a1", "--submission", str(submission), "--confinement", "none")
     assert own.returncode == 0 and own.stdout.rstrip().endswith("Points 10/10")
     assert "course grading refuses it" in own.stdout
+    assert "note: the sandbox here (none) lacks" in own.stdout  # one prefix, not "note: warning:"
+    assert "not sandboxed (base limits only); checked on your machine" in own.stdout
 
 
 def test_a_layer_that_fails_to_apply_stops_grading(tmp_path, monkeypatch):

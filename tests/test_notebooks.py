@@ -43,6 +43,7 @@ from graders.core.results import AssignmentResult, CriterionResult, Status
 from graders.core.runner import grade
 from graders.notebook import Report
 from graders.notebook import check as notebook_check
+from graders.render.live_notebook import NotebookProgress
 
 
 def as_notebooks(folder: Path, target: Path) -> Path:
@@ -376,7 +377,8 @@ def test_ci_accepts_notebooks_unchanged(tmp_path):
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         status = cli.main(["check", "--all", "--format", "github", "--submission", str(repository)])
-    assert status == 0 and output.getvalue().rstrip().splitlines()[-1] == "Points 10/100"
+    assert status == 4  # a1 graded; a2-a5 are not in the repository (named in the report)
+    assert output.getvalue().rstrip().splitlines()[-1] == "Points 10/10"
 
 
 def test_the_report_is_an_escaped_html_table_and_plain_text():
@@ -396,6 +398,45 @@ def test_check_says_clearly_what_is_wrong_without_a_traceback(tmp_path):
     assert not missing.graded and "does not exist" in missing.error
     assert "could not grade a1" in missing._repr_html_()
     assert "unknown assignment" in notebook_check("a9", path=tmp_path).error
+
+
+def test_in_a_kernel_the_cell_shows_criteria_as_they_finish(tmp_path, monkeypatch):
+    """notebook.check shows one display that it updates while grading (IPython's display
+    with an id, as Jupyter and Colab have it): the criteria finished so far and the one
+    running; at the end one line is left above the report."""
+    shown: list = []
+
+    class Handle:
+        def update(self, snapshot) -> None:
+            shown.append(snapshot)
+
+    def display(snapshot, display_id=False):
+        assert display_id is True
+        shown.append(snapshot)
+        return Handle()
+
+    ipython = types.ModuleType("IPython")
+    ipython.get_ipython = lambda: types.SimpleNamespace(kernel=object())
+    ipython.display = types.ModuleType("IPython.display")
+    ipython.display.display = display
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setitem(sys.modules, "IPython.display", ipython.display)
+    monkeypatch.setattr(NotebookProgress, "UPDATE_EVERY_S", 0.0)  # each look (2 a second)
+    notebook = as_notebooks(REFERENCE, tmp_path / "converted") / "a1" / "pure.ipynb"
+    report = notebook_check("a1", path=notebook)
+    assert report.graded and report.points == 10, report.error
+    rows = [len(snapshot.rows) for snapshot in shown]
+    assert rows[0] == 0 and rows[-2] == 8 and rows[-1] == 0  # the last: one line
+    assert rows[:-1] == sorted(rows[:-1]) and len(set(rows)) > 2  # as criteria finished
+    during = next(snapshot for snapshot in shown if snapshot.rows)
+    assert "<table" in during._repr_html_() and "pure.load_system" in during._repr_html_()
+    assert "a1: 10/10 points, 8 criteria graded" in repr(shown[-1])
+
+
+def test_outside_a_kernel_check_shows_nothing_while_it_grades(monkeypatch):
+    assert NotebookProgress.in_kernel() is None  # plain Python (IPython installed or not)
+    monkeypatch.setitem(sys.modules, "IPython", None)  # IPython not installed at all
+    assert NotebookProgress.in_kernel() is None
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "MNIST").exists(), reason="MNIST is not in ../shared/data")
@@ -504,3 +545,5 @@ def test_a_template_notebook_runs_in_a_real_kernel_and_shows_the_points(tmp_path
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "— 0/10</h2>" in html, outputs
     assert "<table" in html and "not implemented yet" in html
+    # the display that showed the criteria while they ran, left as one line
+    assert "nngrade: a1: 0/10 points, 8 criteria graded in" in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -15,6 +16,20 @@ def test_a_full_score_is_counted_in_the_bar_labelled_with_it():
                     ("7", 0), ("8", 0), ("9", 2), ("10", 2)]  # fmt: skip
     thirty = dict(plots.histogram_bins([30, 29.9, 27, 0], 30))
     assert thirty["30"] == 1 and thirty["27"] == 2 and thirty["0"] == 1
+
+
+def test_bars_and_counts_are_whole_numbers():
+    """15 points make bars of 2 ("0", "2", ... "14", "15"), never "1.5"; three students
+    make a y axis of 0 and 1, never 0.5 students."""
+    fifteen = plots.histogram_bins([15, 14.5, 1.5, 0, 7], 15)
+    assert [label for label, _ in fifteen] == ["0", "2", "4", "6", "8", "10", "12", "14", "15"]
+    assert dict(fifteen) == {"0": 2, "2": 0, "4": 0, "6": 1, "8": 0, "10": 0, "12": 0,
+                             "14": 1, "15": 1}  # fmt: skip
+    pytest.importorskip("matplotlib")
+    svg = plots.histogram_svg("a1", [10, 5, 0], 10)
+    # matplotlib writes each tick's text as a comment before its glyphs.
+    ticks = [re.search(r"<!-- (.*?) -->", part).group(1) for part in svg.split('id="ytick_')[1:]]
+    assert ticks and all(re.fullmatch(r"\d+", tick) for tick in ticks), ticks
 
 
 @pytest.mark.parametrize(

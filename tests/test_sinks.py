@@ -11,6 +11,7 @@ import csv
 import html
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -279,7 +280,7 @@ def test_feedback_pages_hold_no_student_markup():
     for record in hostile_class():
         page = feedback.markdown(record)
         assert_inert_markdown(page, allowed_tags=("<sub>", "</sub>"))
-        grader_points_line_only(page)
+        assert not any(line.startswith("Points") for line in page.split("\n"))
         assert page.startswith("# Feedback for ")
         document = feedback.html_page(record)
         document.encode("utf-8")
@@ -317,6 +318,41 @@ def test_the_class_summary_holds_no_student_markup(tmp_path):
     for row in not_graded:
         assert unescaped(row, "|") == 5, row
     assert_terminal_safe(encode.terminal_lines(text))
+
+
+#: The tags of summary.html's own markup (its inline charts aside: no student text there).
+SUMMARY_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "em",
+                "nav", "section", "a", "table", "tr", "th", "td", "code", "small", "details",
+                "summary", "figure", "div", "span"}  # fmt: skip
+SUMMARY_ATTRIBUTES = {"lang", "charset", "name", "content", "href", "id", "class", "style",
+                      "title", "role", "aria-label"}  # fmt: skip
+
+
+def test_the_class_page_holds_no_student_markup_and_links_only_to_feedback(tmp_path):
+    from urllib.parse import unquote_to_bytes
+
+    from graders.batch import summary_page
+
+    records = hostile_class()
+    page = summary_page.write(records, tmp_path).read_text(encoding="utf-8")
+    assert raw_controls(page, keep="\t\n") == [], ascii(page)
+    tags = _tags(re.sub(r"<svg.*?</svg>", "", page, flags=re.S))
+    assert {tag for tag, _ in tags} <= SUMMARY_TAGS, {tag for tag, _ in tags} - SUMMARY_TAGS
+    assert sum(tag == "h1" for tag, _ in tags) == 1
+    names = {f"{r.student}.html" for r in records}
+    for tag, attrs in tags:
+        for name, value in attrs:
+            assert name in SUMMARY_ATTRIBUTES, (tag, name, value)
+            if name == "style":
+                assert re.fullmatch(r"(width|left):\d+(\.\d+)?%", value), value
+            if name == "href" and not value.startswith("#"):
+                assert value in ("gradebook.csv", "summary.md") or value.startswith("feedback/")
+                target = value.removeprefix("feedback/")
+                assert "/" not in target and ":" not in target, value  # stays in feedback/
+                if value.startswith("feedback/"):
+                    assert os.fsdecode(unquote_to_bytes(target)) in names, value
+    linked = [v for _, attrs in tags for n, v in attrs if n == "href" and v.startswith("feedback/")]
+    assert len(set(linked)) == len(records)  # every student, in the students table
 
 
 # -- end to end: nngrade grade ---------------------------------------------------------
@@ -364,7 +400,7 @@ def test_nngrade_grade_keeps_hostile_names_out_of_every_output(tmp_path):
         assert [line for line in lines if line.startswith("Points")] in ([], [lines[-1]])
     zipped = (out / "feedback" / "@SUM_A1.md").read_text(encoding="utf-8")
     assert "is a symbolic link in the zip; ignored" in zipped and "\\x1b" in zipped
-    assert zipped.rstrip().endswith("\nPoints 10/100")
+    assert "Lab total so far: 10 of the 10 points graded (a1)." in zipped
     for page in (out / "feedback").glob("*.html"):
         tags = {tag for tag, _ in _tags(page.read_text(encoding="utf-8"))}
         assert "img" not in tags and "a" not in tags

@@ -15,7 +15,7 @@ ASSIGNMENT = AssignmentSpec(
     # Importing torch alone reserves about 3.5 GiB of address space.
     # One torch thread: a DQN's layers are too small to split, and a second thread costs a
     # wake-up on every operation (the reference's training: 0.8x the wall time and CPU
-    # seconds with one thread, bench/RESULTS.md "a5 threads"). Budgets still count 2 cores.
+    # seconds with one thread; bench/threads.py). Budgets still count 2 cores.
     limits=Limits(memory_bytes=12 * 2**30, cpu_seconds=2400, call_timeout_s=60, threads=1),
     submission_timeout_s=1200,
     rules="PyTorch + gymnasium, no reinforcement-learning library",

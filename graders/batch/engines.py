@@ -7,10 +7,15 @@ would get here. Outcomes come back in completion order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from graders.batch.job import Job, JobStatus, Outcome, run_isolated
+from graders.core.progress import Event
+
+#: Hears what a running job reports (its criteria), from the engine's threads.
+JobListener = Callable[[Job, Event], None]
 
 ENGINES = ("local", "dask")
 
@@ -25,26 +30,32 @@ def _lost(job: Job, error: BaseException) -> Outcome:
 
 
 class LocalEngine:
-    """``jobs`` grading processes at a time on this machine (needs nothing extra)."""
+    """``jobs`` grading processes at a time on this machine (needs nothing extra);
+    ``on_event`` hears what each running job reports."""
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, on_event: JobListener | None = None) -> None:
         self.jobs = max(1, jobs)
+        self.on_event = on_event
 
     def run(self, jobs: list[Job]) -> Iterator[Outcome]:
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            futures = {pool.submit(run_isolated, job): job for job in jobs}
+            futures = {pool.submit(run_isolated, job, self._listener(job)): job for job in jobs}
             for future in as_completed(futures):
                 try:
                     yield future.result()
                 except Exception as error:  # noqa: BLE001 - run_isolated should not raise
                     yield _lost(futures[future], error)
 
+    def _listener(self, job: Job) -> Callable[[Event], None] | None:
+        return functools.partial(self.on_event, job) if self.on_event else None
+
 
 class DaskEngine:
     """Jobs on a Dask distributed cluster (``scheduler`` address), or on a local one.
 
     Workers need nngrade installed and must see the same paths (submissions, output and
-    data folders on a shared file system).
+    data folders on a shared file system). A job reports when it is done, not while it
+    runs (its criteria stay on its worker).
     """
 
     def __init__(self, jobs: int, scheduler: str | None = None) -> None:
@@ -91,9 +102,12 @@ class DaskEngine:
                 cluster.close()
 
 
-def make_engine(name: str, jobs: int, scheduler: str | None = None) -> LocalEngine | DaskEngine:
+def make_engine(
+    name: str, jobs: int, scheduler: str | None = None, on_event: JobListener | None = None
+) -> LocalEngine | DaskEngine:
+    """The engine ``name``; ``on_event`` hears running jobs where the engine can tell."""
     if name == "dask":
         return DaskEngine(jobs, scheduler)
     if scheduler:
         raise EngineUnavailable("--scheduler needs --engine dask")
-    return LocalEngine(jobs)
+    return LocalEngine(jobs, on_event)

@@ -15,11 +15,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from graders.core.options import GradeOptions, json_ready
+from graders.core.progress import Event, EventFile, EventTail
 from graders.core.results import ValueEnum
 from graders.sandbox.load_clock import LoadClock
 from graders.sandbox.processes import descendants, kill_tree
@@ -76,14 +78,20 @@ class Outcome:
     error: str = ""
     seconds: float = 0.0
     environment: dict[str, Any] = field(default_factory=dict)
+    #: What the points were computed from (submission and grader digests, seed, secrets'
+    #: fingerprint), so that a later run can say why a student's points moved.
+    inputs: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Outcome:
         return cls(**{**data, "status": JobStatus(data["status"])})
 
 
-def run_isolated(job: Job) -> Outcome:
-    """Run ``job`` in a child process; every failure becomes an Outcome, never an exception."""
+def run_isolated(job: Job, on_event: Callable[[Event], None] | None = None) -> Outcome:
+    """Run ``job`` in a child process; every failure becomes an Outcome, never an exception.
+
+    ``on_event`` hears the job's progress (which criterion runs), about once a second.
+    """
     from graders import catalog
 
     try:
@@ -95,6 +103,7 @@ def run_isolated(job: Job) -> Outcome:
     marker = f"NNGRADE_JOB={uuid.uuid4().hex}"
     with tempfile.TemporaryDirectory(prefix="nngrade-job-") as scratch:
         job_file, outcome_file = Path(scratch, "job.json"), Path(scratch, "outcome.json")
+        events_file = Path(scratch, "events.jsonl")
         job_file.write_text(json.dumps(job.to_json()))
         # Every folder the job makes (staged copy, sandboxes) lies here, so that the driver
         # removes them itself, also after a timeout kill; workers of other uids pass through.
@@ -102,8 +111,9 @@ def run_isolated(job: Job) -> Outcome:
         work.mkdir(mode=0o711)
         os.chmod(scratch, 0o711)
         os.chmod(work, 0o711)
+        arguments = [str(job_file), str(outcome_file), *([str(events_file)] if on_event else [])]
         child = subprocess.Popen(
-            [sys.executable, "-m", "graders.batch.job", str(job_file), str(outcome_file)],
+            [sys.executable, "-m", "graders.batch.job", *arguments],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -116,7 +126,7 @@ def run_isolated(job: Job) -> Outcome:
                 marker.split("=")[0]: marker,
             },
         )
-        log = _communicate_on_load_clock(child, limit)
+        log = _communicate_on_load_clock(child, limit, _forward(events_file, on_event))
         if log is None:
             kill_tree(child.pid, marker.encode())  # the job and every process it started
             child.communicate()
@@ -135,16 +145,30 @@ def run_isolated(job: Job) -> Outcome:
         )
 
 
-def _communicate_on_load_clock(child: subprocess.Popen, limit: float) -> str | None:
+def _forward(events_file: Path, on_event: Callable[[Event], None] | None) -> Callable[[], None]:
+    """Pass on what the job wrote to its events file since the last call."""
+    tail = EventTail(events_file)
+
+    def forward() -> None:
+        for event in tail.read() if on_event else ():
+            on_event(event)
+
+    return forward
+
+
+def _communicate_on_load_clock(
+    child: subprocess.Popen, limit: float, each_second: Callable[[], None]
+) -> str | None:
     """The job's output once it ends, or None when it ran ``limit`` seconds on the load
     clock (wall time less the time its processes waited for a CPU: a busy machine does not
-    time a submission out)."""
+    time a submission out). ``each_second`` runs while it waits."""
     clock = LoadClock(lambda: {child.pid} | descendants(child.pid))
     while True:
         try:
             log, _ = child.communicate(timeout=1.0)
             return log or ""
         except subprocess.TimeoutExpired:
+            each_second()
             if clock.elapsed() > limit:
                 return None
 
@@ -156,8 +180,9 @@ def _failure(job: Job, message: str, started: float) -> Outcome:
     )  # fmt: skip
 
 
-def run_here(job: Job) -> Outcome:
-    """Grade ``job`` in this process (the child side of :func:`run_isolated`)."""
+def run_here(job: Job, events_file: Path | None = None) -> Outcome:
+    """Grade ``job`` in this process (the child side of :func:`run_isolated`); its progress
+    goes to ``events_file`` when given."""
     from graders import catalog
     from graders.batch.environment import describe_environment
     from graders.core.runner import GraderBroken, MissingExtra, grade
@@ -170,7 +195,8 @@ def run_here(job: Job) -> Outcome:
     outcome = Outcome(job.student, job.assignment, job.fingerprint, JobStatus.ERROR)
     outcome.environment = describe_environment()
     try:
-        result = grade(catalog.spec(job.assignment), Path(job.folder), job.options)
+        progress = EventFile(events_file) if events_file is not None else None
+        result = grade(catalog.spec(job.assignment), Path(job.folder), job.options, progress)
         result.notices = list(job.notices) + result.notices
         result.submission = job.student  # not the grading machine's path
         outcome.status, outcome.result = JobStatus.OK, result.to_dict()
@@ -185,8 +211,10 @@ def run_here(job: Job) -> Outcome:
 
 
 def main(argv: list[str]) -> int:
+    """``job.json outcome.json [events.jsonl]``."""
     job_file, outcome_file = Path(argv[0]), Path(argv[1])
-    outcome = run_here(Job.from_json(json.loads(job_file.read_text())))
+    events_file = Path(argv[2]) if len(argv) > 2 else None
+    outcome = run_here(Job.from_json(json.loads(job_file.read_text())), events_file)
     temporary = outcome_file.with_suffix(".tmp")
     temporary.write_text(json.dumps(asdict(outcome)))
     os.replace(temporary, outcome_file)

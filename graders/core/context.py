@@ -8,8 +8,9 @@ from pathlib import Path
 
 from graders.core.assignment import AssignmentSpec
 from graders.core.options import GradeOptions
+from graders.core.progress import BudgetSampled, Listener
 from graders.core.submission import StagedSubmission
-from graders.sandbox.client import WorkerSpec
+from graders.sandbox.client import UsageListener, WorkerSpec
 from graders.sandbox.confinement import Confinement
 from graders.sandbox.load_clock import Deadline
 from graders.sandbox.sandbox import RemoteModule, Sandbox, Turns
@@ -32,6 +33,8 @@ class GradingContext:
     memo: dict = field(default_factory=dict)
     #: Numbers for the feedback page's plots (see AssignmentResult.series).
     series: dict[str, list] = field(default_factory=dict)
+    #: Hears the run's progress (criteria, budget used); None: nobody is watching.
+    progress: Listener | None = None
     _sandboxes: dict[str, Sandbox] = field(default_factory=dict)
     #: The submission's time limit, counted without time spent waiting for a CPU.
     deadline: Deadline = field(init=False)
@@ -59,8 +62,21 @@ class GradingContext:
                 libraries=spec.libraries,
                 worker_modules=self.assignment.worker_modules,
             )
-            self._sandboxes[name] = Sandbox(worker, self.deadline, self._turns)
+            self._sandboxes[name] = Sandbox(
+                worker, self.deadline, self._turns, on_usage=self._usage_listener(name)
+            )
         return self._sandboxes[name]
+
+    def _usage_listener(self, sandbox: str) -> UsageListener | None:
+        """Budget samples of ``sandbox``'s calls as progress events (None: nobody listens)."""
+        progress = self.progress
+        if progress is None:
+            return None
+
+        def tell(used_s: float, budget_s: float, running: bool) -> None:
+            progress(BudgetSampled(sandbox, round(used_s, 1), budget_s, running))
+
+        return tell
 
     @property
     def sandboxes(self) -> dict[str, Sandbox]:

@@ -16,9 +16,12 @@ from collections.abc import Iterator
 import numpy
 import pytest
 
+from graders.core import progress
 from graders.core.context import GradingContext
+from graders.core.reasons import join_reasons
 from graders.core.results import CriterionResult, Status, round_points
 from graders.sandbox.sandbox import StudentCodeError
+from graders.sandbox.text import clip_words
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 CONTEXT_KEY = pytest.StashKey[GradingContext]()
@@ -87,7 +90,7 @@ def _one_line(exc: BaseException, limit: int = 400) -> str:
     notes = [n for n in getattr(exc, "__notes__", []) if n.startswith("Falsifying example")]
     if notes:
         text += " | " + " ".join(notes[0].split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return clip_words(text, limit)
 
 
 def _is_student_failure(exc: BaseException) -> bool:
@@ -160,6 +163,14 @@ class GradingPlugin:
                     self._not_run(item.get_closest_marker("criterion").kwargs)
             config.hook.pytest_deselected(items=[i for i in items if i not in kept])
             items[:] = kept
+        declared = [item.get_closest_marker("criterion").kwargs for item in items]
+        self._tell(progress.CriteriaCollected(
+            self.context.assignment.key, tuple((d["id"], d["title"]) for d in declared)
+        ))  # fmt: skip
+
+    def _tell(self, event: progress.Event) -> None:
+        if self.context.progress is not None:
+            self.context.progress(event)
 
     # -- running ---------------------------------------------------------------------------
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -174,6 +185,8 @@ class GradingPlugin:
             sandbox.begin_criterion()
         self._credit[cid] = Credit()
         self._started[cid] = time.monotonic()
+        title = item.get_closest_marker("criterion").kwargs["title"]
+        self._tell(progress.CriterionStarted(self.context.assignment.key, cid, title))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -182,7 +195,11 @@ class GradingPlugin:
         marker = item.get_closest_marker("criterion")
         cid = marker.kwargs["id"]
         if report.when == "call" or (report.failed and cid not in self.results):
-            self.results[cid] = self._score(marker.kwargs, report, call)
+            result = self.results[cid] = self._score(marker.kwargs, report, call)
+            self._tell(progress.CriterionFinished(
+                self.context.assignment.key, cid, result.title, str(result.status),
+                result.points, result.max_points, result.duration_s,
+            ))  # fmt: skip
 
     def _score(
         self, declared: dict, report: pytest.TestReport, call: pytest.CallInfo
@@ -209,7 +226,7 @@ class GradingPlugin:
                 if fraction >= 1
                 else (Status.PARTIAL if fraction > 0 else Status.FAILED)
             )
-            result.reason = "; ".join(credit.reasons)
+            result.reason = join_reasons(credit.reasons)
             return result
         exc = call.excinfo.value if call.excinfo is not None else None
         if exc is not None and _is_student_failure(exc):

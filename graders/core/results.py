@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from typing import Any
 
@@ -31,6 +31,18 @@ class Status(ValueEnum):
     ERROR = "error"
     #: Left out of a partial run (``--only``): no points, and nothing was judged.
     NOT_RUN = "not run"
+
+
+class GradedAs(ValueEnum):
+    """Whether a result's points count: how the run that made it was set up."""
+
+    #: Graded as the course grades (every layer that shared grading needs was required,
+    #: so grading refused to run without one): the points count.
+    COURSE = "course"
+    #: A student's own check: the same points, but only the course's grading counts.
+    OWN_CHECK = "own check"
+    #: Graded with --insecure-sandbox: the points must not count for a grade.
+    INSECURE = "insecure"
 
 
 def round_points(value: float) -> float:
@@ -104,6 +116,8 @@ class AssignmentResult:
     seed: int = 0
     confinement: str = ""
     layers: list[str] = field(default_factory=list)
+    #: Whether these points count (None: a record made before nngrade recorded it).
+    graded_as: GradedAs | None = None
     limits: str = ""
     submission: str = ""
     duration_s: float = 0.0
@@ -126,14 +140,36 @@ class AssignmentResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AssignmentResult:
-        data = dict(data)
-        data.pop("points", None)
+        """Read a record back, also one written by another version of nngrade: fields it
+        does not know are left out, fields it lacks take their defaults."""
+        data = _known_fields(cls, data)
         data["criteria"] = [
-            CriterionResult(**{**c, "status": Status(c["status"])})
+            CriterionResult(**{**_known_fields(CriterionResult, c), "status": Status(c["status"])})
             for c in data.get("criteria", [])
         ]
-        data["violations"] = [Violation(**v) for v in data.get("violations", [])]
+        data["violations"] = [
+            Violation(**_known_fields(Violation, v)) for v in data.get("violations", [])
+        ]
+        data["graded_as"] = GradedAs(data["graded_as"]) if data.get("graded_as") else None
         return cls(**data)
+
+
+def _known_fields(kind: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(kind)}
+    return {key: value for key, value in data.items() if key in names}
+
+
+@dataclass
+class NotGraded:
+    """An assignment that a run could not grade: why, and what to do so that it is."""
+
+    assignment: str
+    title: str
+    reason: str
+    #: What to do (a command, a folder to add); empty when the reason says it all.
+    fix: str = ""
+    #: The kind of reason, for programs ("missing-data", ...; see graders.core.not_graded).
+    cause: str = ""
 
 
 @dataclass
@@ -141,14 +177,22 @@ class LabResult:
     """Several assignments of one submission and the lab total (see graders.catalog)."""
 
     assignments: list[AssignmentResult]
+    #: Assignments without a result (0 points in the lab total).
     missing: list[str]
     #: The whole lab's points and the points needed to pass it.
     max_points: float
     minimum_points: float
+    #: Why assignments of ``missing`` were not graded and what to do, where the run knows.
+    not_graded: list[NotGraded] = field(default_factory=list)
 
     @property
     def points(self) -> float:
         return round_points(sum(a.points for a in self.assignments))
+
+    @property
+    def graded_max_points(self) -> float:
+        """The points of the assignments graded: what ``points`` is out of so far."""
+        return round_points(sum(a.max_points for a in self.assignments))
 
     @property
     def meets_minimum(self) -> bool:
@@ -158,7 +202,9 @@ class LabResult:
         return {
             "assignments": [a.to_dict() for a in self.assignments],
             "missing": self.missing,
+            "not_graded": [asdict(n) for n in self.not_graded],
             "points": self.points,
+            "graded_max_points": self.graded_max_points,
             "max_points": self.max_points,
             "minimum_points": self.minimum_points,
             "meets_minimum": self.meets_minimum,

@@ -19,8 +19,16 @@ from graders.core.context import GradingContext
 from graders.core.notebooks import relocate, relocate_text
 from graders.core.options import GradeOptions
 from graders.core.plugin import GradingPlugin
+from graders.core.progress import (
+    AssignmentFinished,
+    AssignmentStarted,
+    CriterionFinished,
+    Event,
+    Listener,
+)
 from graders.core.results import (
     AssignmentResult,
+    GradedAs,
     Status,
     Violation,
     clean_text,
@@ -42,7 +50,16 @@ class GraderBroken(Exception):
 
 
 class MissingExtra(Exception):
-    """The grader of this assignment needs a package that is not installed (an extra)."""
+    """The grader of this assignment needs a package that is not installed (an extra).
+
+    ``problem`` says what is missing and ``fix`` the command that installs it, apart for
+    a report that lists what could not be graded and what to do; the message is both.
+    """
+
+    def __init__(self, problem: str, fix: str):
+        super().__init__(f"{problem}; install the extra: {fix}")
+        self.problem = problem
+        self.fix = fix
 
 
 class UnknownCriteria(ValueError):
@@ -50,9 +67,16 @@ class UnknownCriteria(ValueError):
 
 
 def grade(
-    spec: AssignmentSpec, submission: Path, options: GradeOptions | None = None
+    spec: AssignmentSpec,
+    submission: Path,
+    options: GradeOptions | None = None,
+    progress: Listener | None = None,
 ) -> AssignmentResult:
-    """Grade ``submission`` against ``spec``; never runs student code in this process."""
+    """Grade ``submission`` against ``spec``; never runs student code in this process.
+
+    ``progress`` hears which criterion runs and how much of a budget it uses, for people
+    who watch (see :mod:`graders.core.progress`); it changes nothing in the result.
+    """
     options = options or GradeOptions()
     started = time.monotonic()
     if options.threads is not None:
@@ -61,11 +85,13 @@ def grade(
     missing = [name for name in spec.requires if importlib.util.find_spec(name) is None]
     if missing:
         raise MissingExtra(
-            f"grading {spec.key} needs {', '.join(missing)}, which is not installed; install "
-            f'the extra: pip install "nngrade[{spec.extra}]"'
+            f"grading {spec.key} needs {', '.join(missing)}, which is not installed",
+            f'pip install "nngrade[{spec.extra}]"',
         )
     confinement = confinement_module.select(options.confinement, options.require)
     secrets = load_secrets(options.secrets_file)
+    if progress is not None:
+        progress(AssignmentStarted(spec.key, spec.title))
     if spec.uses_mnist:  # fail before grading, with the loader's instructions, not per criterion
         load_mnist("train", options.data_dir, download=options.download)
         if options.eval_set is None:
@@ -89,6 +115,7 @@ def grade(
             options,
             data_root=resolve_data_root(options.data_dir) if spec.uses_mnist else None,
             secrets=secrets,
+            progress=_ruled(progress, static_violations, spec) if progress else None,
         )
         plugin = GradingPlugin(context)
         log = _run_pytest(spec, plugin)
@@ -119,6 +146,7 @@ def grade(
         seed=options.seed,
         confinement=confinement.kind,
         layers=list(confinement.layers),
+        graded_as=graded_as(options),
         limits=spec.limits.describe(),
         submission=str(Path(submission).resolve()),
         artifacts=list(context.artifacts),
@@ -136,7 +164,32 @@ def grade(
             for name, sandbox in context.sandboxes.items()
         }
     result.duration_s = round(time.monotonic() - started, 2)
+    if progress is not None:
+        progress(AssignmentFinished(spec.key, result.points, result.max_points, result.duration_s))
     return result
+
+
+def graded_as(options: GradeOptions) -> GradedAs:
+    """Whether points graded with ``options`` count: only where every layer that shared
+    grading needs was required (grading then refuses to run without one), as the course's
+    grading does (``GradeOptions.for_shared_grading``) and a student's own check does not."""
+    if options.insecure_sandbox:
+        return GradedAs.INSECURE
+    if set(STRICT_LAYERS) <= set(options.require):
+        return GradedAs.COURSE
+    return GradedAs.OWN_CHECK
+
+
+def _ruled(progress: Listener, violations: list[Violation], spec: AssignmentSpec) -> Listener:
+    """``progress`` told each finished criterion as the report will show it when a rule
+    found by the static scan zeroes it (rules broken at run time are known at the end)."""
+
+    def tell(event: Event) -> None:
+        if isinstance(event, CriterionFinished) and _rule_broken(event.criterion, violations, spec):
+            event = dataclasses.replace(event, status=str(Status.VIOLATION), points=0.0)
+        progress(event)
+
+    return tell
 
 
 def _audit_notices(context: GradingContext) -> list[str]:
@@ -166,7 +219,7 @@ def _sandbox_warnings(confinement: Confinement, options: GradeOptions) -> list[s
         )
     if weak:
         warnings.append(
-            f"warning: the sandbox here ({confinement.kind}) lacks {', '.join(weak)}: fine for "
+            f"the sandbox here ({confinement.kind}) lacks {', '.join(weak)}: fine for "
             "checking your own work, but course grading refuses it. "
             + confinement_module.advice(weak)
         )
@@ -258,13 +311,22 @@ def _clean(result: AssignmentResult) -> None:
         violation.file = clean_text(violation.file, 200)
 
 
+def _rule_broken(
+    criterion: str, violations: list[Violation], spec: AssignmentSpec
+) -> Violation | None:
+    """The first violation whose rule's policy zeroes ``criterion``, if any."""
+    for violation in violations:
+        policies = [p for p in spec.policies if p.rule.name == violation.rule]
+        if any(p.covers(criterion) for p in policies):
+            return violation
+    return None
+
+
 def _apply_rules(result: AssignmentResult, spec: AssignmentSpec) -> None:
     """Zero every criterion that a violated rule names, giving the violation as reason."""
     for criterion in result.criteria:
-        for violation in result.violations:
-            policies = [p for p in spec.policies if p.rule.name == violation.rule]
-            if any(p.covers(criterion.id) for p in policies):
-                criterion.points = 0.0
-                criterion.status = Status.VIOLATION
-                criterion.reason = f"rule broken: {violation.describe()}"
-                break
+        violation = _rule_broken(criterion.id, result.violations, spec)
+        if violation is not None:
+            criterion.points = 0.0
+            criterion.status = Status.VIOLATION
+            criterion.reason = f"rule broken: {violation.describe()}"

@@ -43,7 +43,16 @@ _MAGIC_MEANING = {IMAGES_MAGIC: "an IDX image file", LABELS_MAGIC: "an IDX label
 
 
 class MNISTError(Exception):
-    """The MNIST files are missing, unreadable or corrupt; the message says which and why."""
+    """The MNIST files are missing, unreadable or corrupt; the message says which and why.
+
+    ``fix`` is what to do when that is more than the problem itself says (where to put
+    which files), apart for reports that list it; the message holds both.
+    """
+
+    def __init__(self, problem: str, fix: str = ""):
+        super().__init__(f"{problem} {fix}" if fix else problem)
+        self.problem = problem
+        self.fix = fix
 
 
 # --- where the data lives -------------------------------------------------------------
@@ -74,14 +83,15 @@ def _find(raw: Path, name: str) -> Path | None:
     return None
 
 
-def _missing_message(raw: Path, split: str, missing: list[str], reason: str) -> str:
+def _missing_error(raw: Path, split: str, missing: list[str], reason: str) -> MNISTError:
     all_names = [name for split_names in FILE_NAMES.values() for name in split_names]
-    return (
+    return MNISTError(
         f"MNIST {split} split not found: {', '.join(missing)} missing from {raw}{os.sep}. "
-        f"{reason}Put the four MNIST files, uncompressed or gzip-compressed with a .gz "
+        f"{reason}".rstrip(),
+        f"Put the four MNIST files, uncompressed or gzip-compressed with a .gz "
         f"suffix, in {raw}{os.sep}: {', '.join(all_names)}. "
         f"Or point nngrade at a folder that holds MNIST{os.sep}raw{os.sep} with --data-dir "
-        f"or the {ENV_VAR} environment variable."
+        f"or the {ENV_VAR} environment variable.",
     )
 
 
@@ -250,7 +260,7 @@ def load_mnist(
             missing = [
                 name for name, path in zip(FILE_NAMES[split], paths, strict=True) if path is None
             ]
-            raise MNISTError(_missing_message(raw, split, missing, reason))
+            raise _missing_error(raw, split, missing, reason)
     images_path, labels_path = paths
     images, labels = load_idx_pair(images_path, labels_path)
     if images.shape[1:] != IMAGE_SHAPE:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 from graders.core.results import LabResult
 from graders.render import github, gradescope, json_report, junit, terminal
 
-Renderer = Callable[[LabResult, bool], str]
+
+class Renderer(Protocol):
+    def __call__(self, report: LabResult, lab_total: bool, verbose: bool = False) -> str:
+        """``report`` in one format; ``lab_total``: the lab's lines too (``check --all``);
+        ``verbose``: the details a person asked for (every sandbox layer)."""
+
 
 FORMATS: dict[str, Renderer] = {
     "table": terminal.render,

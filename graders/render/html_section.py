@@ -7,8 +7,7 @@ here, once: escaped with its quotes, controls shown.
 from __future__ import annotations
 
 from graders.core.results import AssignmentResult, format_points
-from graders.render import encode, plots
-from graders.render.summary import provenance
+from graders.render import encode, footer, plots
 
 #: Row colours by criterion status; a page includes it once in its <style>.
 STYLE = """
@@ -45,7 +44,7 @@ def assignment_section(result: AssignmentResult, *, charts: bool = True) -> str:
     parts.append("</table>")
     if charts:
         parts += _charts(result)
-    parts.append(f"<small>{e(provenance(result))}</small>")
+    parts.append(f"<small>{e(footer.footer(result))}</small>")
     return "\n".join(parts)
 
 
@@ -56,10 +55,4 @@ def _charts(result: AssignmentResult) -> list[str]:
         found.append(plots.learning_curve_svg(result.series["history"]))
     if result.series.get("returns"):
         found.append(plots.returns_svg(result.series["returns"]))
-    return [f"<figure>{_inline(svg)}</figure>" for svg in found if svg]
-
-
-def _inline(svg: str) -> str:
-    """An SVG document as an element of the page (without its XML prologue)."""
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else ""
+    return [f"<figure>{plots.inline_svg(svg)}</figure>" for svg in found if svg]

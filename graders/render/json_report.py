@@ -12,6 +12,7 @@ from graders.core.results import LabResult
 from graders.render import encode
 
 
-def render(report: LabResult, lab_total: bool) -> str:
+def render(report: LabResult, lab_total: bool, verbose: bool = False) -> str:
+    """The record (``verbose`` changes nothing: it always holds everything)."""
     data = report.to_dict() if lab_total else report.assignments[0].to_dict()
     return json.dumps(encode.json_value(data), indent=2, sort_keys=False, ensure_ascii=True) + "\n"

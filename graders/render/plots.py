@@ -18,17 +18,19 @@ BINS = 10
 def histogram_bins(
     points: list[float], max_points: float, bins: int = BINS
 ) -> list[tuple[str, int]]:
-    """(label, count) per bar: bars of width max/bins labelled by the lowest score they
-    hold ("0", "1", ... "9"), and a last bar for full marks labelled with the maximum, so
-    a 10/10 is counted in the bar labelled 10."""
-    width = max_points / bins if max_points else 1.0
-    counts = [0] * (bins + 1)
+    """(label, count) per bar: bars of a whole number of points labelled by the lowest score
+    they hold ("0", "1", ... "9"; "0", "2", ... "14" for 15 points, never "1.5"), and a
+    last bar for full marks labelled with the maximum, so a 10/10 is counted in the bar
+    labelled 10."""
+    width = max(1, math.ceil(max_points / bins - 1e-9)) if max_points else 1
+    bars = max(1, math.ceil(max_points / width - 1e-9))
+    counts = [0] * (bars + 1)
     for value in points:
         if max_points and value >= max_points - 1e-9:
-            counts[bins] += 1
+            counts[bars] += 1
         else:
-            counts[min(bins - 1, max(0, math.floor(value / width + 1e-9)))] += 1
-    labels = [format_points(round(i * width, 2)) for i in range(bins)] + [format_points(max_points)]
+            counts[min(bars - 1, max(0, math.floor(value / width + 1e-9)))] += 1
+    labels = [format_points(i * width) for i in range(bars)] + [format_points(max_points)]
     return list(zip(labels, counts, strict=True))
 
 
@@ -56,6 +58,8 @@ def histogram_svg(title: str, points: list[float], max_points: float) -> str | N
     if pyplot is None:
         return None
     bars = histogram_bins(points, max_points)
+    from matplotlib.ticker import MaxNLocator
+
     figure, axes = pyplot.subplots(figsize=(7, 3.4))
     positions = range(len(bars))
     rects = axes.bar(positions, [count for _, count in bars], color="#4c78a8")
@@ -65,6 +69,7 @@ def histogram_svg(title: str, points: list[float], max_points: float) -> str | N
         f"points (a bar holds the scores from its label up to the next; {len(points)} students)"
     )
     axes.set_ylabel("students")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # no "0.5 students"
     axes.set_title(title)
     axes.spines[["top", "right"]].set_visible(False)
     return _svg(figure, pyplot)
@@ -104,3 +109,9 @@ def returns_svg(returns: list[float], threshold: float = 200.0) -> str | None:
     axes.legend(loc="lower right")
     axes.set_title("Your agent on the evaluation episodes")
     return _svg(figure, pyplot)
+
+
+def inline_svg(svg: str) -> str:
+    """An SVG document as an element of an HTML page (without its XML prologue)."""
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else ""

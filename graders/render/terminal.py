@@ -9,17 +9,19 @@ from __future__ import annotations
 import shutil
 import sys
 import textwrap
+from typing import TextIO
 
 from graders.core.results import AssignmentResult, LabResult, format_points
-from graders.render import encode
-from graders.render.summary import minimum_line, points_line, provenance
+from graders.render import coverage, encode, footer
+from graders.render.summary import minimum_line
 
 _MARKS = {"passed": ("✔", "ok"), "partial": ("◐", "~~"), "failed": ("✘", "XX"),
           "violation": ("⛔", "!!"), "error": ("⚠", "??"), "not run": ("·", "--")}  # fmt: skip
 
 
-def _unicode_ok() -> bool:
-    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+def unicode_ok(stream: TextIO | None = None) -> bool:
+    """Whether ``stream`` (default: stdout) can show the table's marks and rules."""
+    encoding = getattr(stream or sys.stdout, "encoding", None) or "ascii"
     try:
         "✔◐✘⛔⚠·─│".encode(encoding)
     except (UnicodeEncodeError, LookupError):
@@ -27,8 +29,16 @@ def _unicode_ok() -> bool:
     return True
 
 
-def assignment_lines(result: AssignmentResult, width: int, fancy: bool) -> list[str]:
-    """One assignment as the lines of the table (a notebook prints them too)."""
+def mark(status: str, fancy: bool) -> str:
+    """A criterion's status as one symbol (``✔``), or two ASCII characters (``ok``)."""
+    return _MARKS.get(status, ("?", "?"))[0 if fancy else 1]
+
+
+def assignment_lines(
+    result: AssignmentResult, width: int, fancy: bool, verbose: bool = False
+) -> list[str]:
+    """One assignment as the lines of the table (a notebook prints them too); ``verbose``
+    adds every sandbox layer and the limits under the footer."""
     rule = ("─" if fancy else "-") * width
     lines = [
         rule,
@@ -41,9 +51,8 @@ def assignment_lines(result: AssignmentResult, width: int, fancy: bool) -> list[
     for violation in result.violations:
         lines.append(f"  RULE BROKEN: {encode.terminal(violation.describe())}")
     for c in result.criteria:
-        mark = _MARKS.get(c.status, ("?", "?"))[0 if fancy else 1]
         score = f"{format_points(c.points)}/{format_points(c.max_points)}"
-        lines.append(f"  {mark} {score:>9}  {c.id}: {c.title}")
+        lines.append(f"  {mark(c.status, fancy)} {score:>9}  {c.id}: {c.title}")
         if c.reason:  # why points were lost, or what was measured (e.g. a mean score)
             for piece in textwrap.wrap(encode.terminal(c.reason), width=max(40, width - 16)):
                 lines.append(f"{'':15}{piece}")
@@ -57,22 +66,34 @@ def assignment_lines(result: AssignmentResult, width: int, fancy: bool) -> list[
             bar = "│" if fancy else "|"
             shown = encode.terminal_lines(text).splitlines()[-40:]
             lines += [f"    {bar} {line}" for line in shown]
-    lines.append(f"  ({encode.terminal(provenance(result))}; {result.duration_s:g} s)")
+    ending = f"({encode.terminal(footer.footer(result))}, {result.duration_s:g} s)"
+    lines += _wrapped(ending, width, "  ", "   ")
+    if verbose:
+        for detail in footer.details(result):
+            lines += _wrapped(encode.terminal(detail), width, "  ", "    ")
     return lines
 
 
-def render(report: LabResult, lab_total: bool) -> str:
+def _wrapped(text: str, width: int, first: str, rest: str) -> list[str]:
+    """``text`` in lines of ``width``, each indented, so that none starts with it."""
+    return textwrap.wrap(text, width=max(40, width), initial_indent=first,
+                         subsequent_indent=rest, break_on_hyphens=False)  # fmt: skip
+
+
+def render(report: LabResult, lab_total: bool, verbose: bool = False) -> str:
     width = min(100, shutil.get_terminal_size((100, 24)).columns)
-    fancy = _unicode_ok()
+    fancy = unicode_ok()
     lines: list[str] = []
     for result in report.assignments:
-        lines += assignment_lines(result, width, fancy)
+        lines += assignment_lines(result, width, fancy, verbose)
     if lab_total:
         lines.append("")
-        for key in report.missing:
-            lines.append(
-                f"  {key}: not graded (not found, or its extra is not installed): 0 points"
+        if report.not_graded:
+            lines.append(f"{coverage.NOT_GRADED_HEADING}:")
+        for text in coverage.not_graded_texts(report):
+            lines += _wrapped(
+                f"{mark('error', fancy)} {encode.terminal(text)}", width, "  ", "     "
             )
         lines.append(minimum_line(report))
-    lines.append(points_line(report, lab_total))
+    lines.append(coverage.points_line(report, lab_total))
     return "\n".join(lines) + "\n"

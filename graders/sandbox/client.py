@@ -11,12 +11,14 @@ import collections
 import contextlib
 import functools
 import json
+import math
 import os
 import signal
 import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,11 @@ from graders.sandbox.workspace import (
     traversable_by_anyone,
     usage,
 )
+
+#: Told, about five times a second, the CPU seconds a budgeted call has used so far, its
+#: budget, and whether it still runs (a last figure when it ends): for a progress display.
+#: It runs on the watchdog's thread, which enforces the limits: it must return at once.
+UsageListener = Callable[[float, float, bool], None]
 
 #: Variables passed through the scrubbed environment (some CPUs need the OpenBLAS ones).
 PASSED_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "TZ")
@@ -393,6 +400,7 @@ class Worker:
         kwargs: dict,
         timeout: float,
         cpu_budget: float | None = None,
+        on_usage: UsageListener | None = None,
     ) -> Any:
         """Run ``target`` ("module:function") in the worker and return its decoded answer.
 
@@ -400,12 +408,13 @@ class Worker:
         :mod:`graders.sandbox.load_clock`): only a call that waits (sleeps, blocks) is stopped
         by it. With ``cpu_budget`` the call is also stopped once the worker's processes have
         used that many CPU seconds: a budget in CPU time means the same on a busy machine.
+        ``on_usage`` hears how much of that budget the call has used while it runs.
         """
         if not self.alive:
             raise WorkerCrashed(self._death_reason())
         self._next_id += 1
         request_id = self._next_id
-        watch = self._guard.watch_call(timeout, cpu_budget)
+        watch = self._guard.watch_call(timeout, cpu_budget, on_usage)
         # The watch stops the call; this deadline only saves the grader if the watch could
         # not (the load clock runs at least FLOOR x wall time).
         backstop = time.monotonic() + timeout / load_clock.FLOOR + 30
@@ -576,8 +585,10 @@ class _Watchdog:
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
 
-    def watch_call(self, timeout: float, budget: float | None) -> _CallWatch:
-        call = _CallWatch(self._worker, timeout, budget, self._lock)
+    def watch_call(
+        self, timeout: float, budget: float | None, on_usage: UsageListener | None = None
+    ) -> _CallWatch:
+        call = _CallWatch(self._worker, timeout, budget, self._lock, on_usage)
         self._call = call
         return call
 
@@ -614,12 +625,21 @@ class _CallWatch:
     starts at the first check (waiting before it is at most one interval, counted).
     """
 
-    def __init__(self, worker: Worker, timeout: float, budget: float | None, lock: threading.Lock):
+    def __init__(
+        self,
+        worker: Worker,
+        timeout: float,
+        budget: float | None,
+        lock: threading.Lock,
+        on_usage: UsageListener | None = None,
+    ):
         self.reason = ""
         self._worker = worker
         self._timeout = timeout
         self._budget = budget
         self._lock = lock
+        # A call measured without a budget (an infinite one) has nothing to show.
+        self._on_usage = on_usage if budget is not None and math.isfinite(budget) else None
         self._start_cpu = worker.cpu_seconds() if budget is not None else 0.0
         self._started = time.monotonic()
         self._clock: load_clock.LoadClock | None = None
@@ -637,11 +657,22 @@ class _CallWatch:
                     return self._stop_worker(
                         f"used more than {self._budget:g} CPU seconds, its budget"
                     )
+                self._tell_usage(running=True)
             if self._clock is None:
                 self._clock = load_clock.LoadClock(self._worker.pids, started=self._started)
             if self._clock.elapsed() > self._timeout:
                 return self._stop_worker(f"did not finish within {self._timeout:g} s")
             return False
+
+    def _tell_usage(self, running: bool) -> None:
+        """Pass the budget used so far to the listener; whatever it does, the watch goes on
+        (it runs on the watchdog's thread, which enforces the limits)."""
+        if self._on_usage is None:
+            return
+        try:
+            self._on_usage(self._used, self._budget, running)
+        except Exception:  # noqa: BLE001 - a display must never disable a limit
+            self._on_usage = None
 
     def _stop_worker(self, reason: str) -> bool:
         self.reason = reason
@@ -655,4 +686,5 @@ class _CallWatch:
             self._done = True
         if self._budget is not None and not self.reason:
             self._used = max(self._used, self._worker.cpu_seconds() - self._start_cpu)
+        self._tell_usage(running=False)
         return self._used, self._clock.waited() if self._clock is not None else 0.0

@@ -13,6 +13,7 @@ from typing import Any
 from graders.sandbox.client import (
     CallTimedOut,
     SandboxStartError,
+    UsageListener,
     Worker,
     WorkerCrashed,
     WorkerFailure,
@@ -68,8 +69,16 @@ class Turns:
 class Sandbox:
     """Owns the current worker of one sandbox and replaces it after any failure."""
 
-    def __init__(self, spec: WorkerSpec, deadline: Deadline, turns: Turns | None = None):
+    def __init__(
+        self,
+        spec: WorkerSpec,
+        deadline: Deadline,
+        turns: Turns | None = None,
+        on_usage: UsageListener | None = None,
+    ):
         self.spec = spec
+        #: Hears how much of its budget a budgeted call has used, while it runs.
+        self.on_usage = on_usage
         #: Shared by the sandboxes of one submission: one live worker at a time.
         self.turns = turns or Turns()
         #: The submission's time limit, shared by its sandboxes (on the load clock).
@@ -135,7 +144,7 @@ class Sandbox:
         self.turns.take(self)
         worker = self._ensure_worker()
         try:
-            answer = worker.call(target, args, kwargs or {}, limit, cpu_budget)
+            answer = worker.call(target, args, kwargs or {}, limit, cpu_budget, self.on_usage)
             self.last_call_cpu_s = worker.last_call_cpu_s
             return answer
         except StudentRaised as raised:

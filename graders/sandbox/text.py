@@ -17,10 +17,29 @@ _CONTROL = dict.fromkeys(TERMINAL_CONTROLS, " ")
 _KEEP_LINES = {k: v for k, v in _CONTROL.items() if k not in (9, 10)}
 
 
+#: What marks text shortened by :func:`clip_words`.
+ELLIPSIS = "..."
+
+
+def clip_words(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, cut at a word boundary and marked with
+    ``...``, so that a reader never sees half a word ("multiply: entry...") and knows
+    something was left out. A first word longer than the limit is cut inside it."""
+    if len(text) <= limit:
+        return text
+    room = max(0, limit - len(ELLIPSIS))
+    cut = text[: room + 1].rstrip()
+    if len(cut) > room:  # the character after the room is not a space: back up a word
+        cut = cut[:room]
+        space = cut.rfind(" ")
+        if space > room // 2:  # a word boundary that keeps most of the room
+            cut = cut[:space]
+    return cut.rstrip(" ,;:") + ELLIPSIS
+
+
 def clean_line(text: object, limit: int = 500) -> str:
     """One line: no control characters, collapsed spaces, at most ``limit`` characters."""
-    flat = " ".join(str(text).translate(_CONTROL).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+    return clip_words(" ".join(str(text).translate(_CONTROL).split()), limit)
 
 
 def clean_block(text: object) -> str:
