@@ -14,6 +14,7 @@ from helpers import SHARED_DATA, build_submission, replace_once
 
 from graders.core.options import GradeOptions
 from graders.core.runner import grade
+from graders.sandbox import confinement
 
 pytestmark = pytest.mark.skipif(
     not (SHARED_DATA / "MNIST").exists() or importlib.util.find_spec("numpy") is None,
@@ -150,17 +151,32 @@ def _attacked(prologue: str, body: str):
     return edit
 
 
-@pytest.mark.parametrize("attack", list(ATTACKS))
-def test_a_loop_hidden_from_the_line_counter_still_loses_the_point(attack, tmp_path):
+#: Every attack under the kind of sandbox selected here; the strongest one (a dispatch loop
+#: of the student's own) also under every other kind that grades for the course: the
+#: kernel's account of the worker is read the same way under each.
+DEFAULT = confinement.select("auto").kind
+CASES = [(attack, DEFAULT) for attack in ATTACKS] + [
+    ("the worker's dispatch loop replaced", kind)
+    for kind in ("bubblewrap", "landlock")
+    if kind != DEFAULT
+    and confinement.available(kind)
+    and not confinement.build(kind).missing(confinement.STRICT_LAYERS)
+]
+
+
+@pytest.mark.parametrize(("attack", "kind"), CASES)
+def test_a_loop_hidden_from_the_line_counter_still_loses_the_point(attack, kind, tmp_path):
     submission = build_submission(
         tmp_path / "s", assignment="a2", edits={"a2/perceptron.py": _attacked(*ATTACKS[attack])}
     )
     from graders.a2 import ASSIGNMENT
 
-    options = GradeOptions(data_dir=SHARED_DATA, download=False, only=("training.vectorized",))
+    options = GradeOptions(
+        data_dir=SHARED_DATA, download=False, only=("training.vectorized",), confinement=kind
+    )
     result = grade(ASSIGNMENT, submission, options)
     vectorized = next(c for c in result.criteria if c.id == "training.vectorized")
     assert vectorized.points == 0, vectorized.reason
     assert vectorized.reason.startswith("gradients loops over samples"), vectorized.reason
     assert "measured by the kernel" in vectorized.reason, vectorized.reason
-    assert result.internal_errors == []
+    assert result.internal_errors == [] and result.confinement == kind
