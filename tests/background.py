@@ -39,10 +39,12 @@ class _Job:
 class BackgroundGradings:
     """``nngrade check`` of each key, in order, on one thread; ``result(key)`` waits."""
 
-    def __init__(self, keys: list[Key], repo: Path, data_dir: Path) -> None:
+    def __init__(self, keys: list[Key], repo: Path, data_dir: Path, beside: Path) -> None:
+        """``beside``: the folder the work folder is made in (not the suite's own, whose
+        workers and folders the suite's checks count)."""
         self._jobs = {key: _Job(key) for key in keys}
         self._repo, self._data_dir = repo, data_dir
-        self._folder = Path(tempfile.mkdtemp(prefix="nngrade-background-"))
+        self._folder = Path(tempfile.mkdtemp(prefix="nngrade-background-", dir=beside))
         os.chmod(self._folder, 0o711)
         self._process: subprocess.Popen | None = None
         self._stopped = threading.Event()

@@ -48,7 +48,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if kind not in ("auto", default) and _gradable(key) is None
     ]
     if keys:
-        background = BackgroundGradings(keys, REPO, SHARED_DATA)
+        background = BackgroundGradings(keys, REPO, SHARED_DATA, session.config.stash[_WORK].parent)
         session.config.stash[_BACKGROUND] = background
         background.start()
 
