@@ -102,6 +102,17 @@ ATTACKS: dict[str, tuple[str, str]] = {
         "_loop_gradients = _namespace['_loop_gradients']\n",
         "    return _loop_gradients(X, Y, P)\n",
     ),
+    # So slow that the large run is stopped at its time limit: judged on what it had used.
+    "a loop too slow to finish, with the counter blinded": (
+        PROBES + "_probes.STUDENT_ROOTS = ()\n",
+        "    dW = np.zeros((X.shape[1], P.shape[1]))\n"
+        "    db = np.zeros(P.shape[1])\n"
+        "    for i in range(len(X)):\n"
+        "        for _ in range(40):\n"
+        "            dW += np.outer(X[i], P[i] - Y[i]) / 40\n"
+        "        db += P[i] - Y[i]\n"
+        "    return dW / len(X), db / len(X)\n",
+    ),
     "whole arrays only while traced": (
         "",
         "    import sys\n"
@@ -179,4 +190,6 @@ def test_a_loop_hidden_from_the_line_counter_still_loses_the_point(attack, kind,
     assert vectorized.points == 0, vectorized.reason
     assert vectorized.reason.startswith("gradients loops over samples"), vectorized.reason
     assert "measured by the kernel" in vectorized.reason, vectorized.reason
+    if "too slow" in attack:
+        assert "at least" in vectorized.reason and "stopped at its time limit" in vectorized.reason
     assert result.internal_errors == [] and result.confinement == kind

@@ -19,6 +19,7 @@ from graders.kit import (
     CriterionFailed,
     GradingContext,
     Sandbox,
+    StudentCodeError,
     check_state_dict_checkpoint,
     criterion,
     expect,
@@ -279,6 +280,16 @@ def test_checkpoint(
 def test_accuracy(sandbox: Sandbox, grading: GradingContext, credit: Credit, seed: int) -> None:
     images, labels = grading.mnist("train")
     test_images, test_labels = grading.mnist("test")
+    # A model over the cap cannot earn these points: say so before minutes of training.
+    batch = (images[:8].astype(np.float32) / 255.0)[:, None]
+    try:
+        built = sandbox.call(f"{PROBES}:model_contract", (batch,), label="build_model")
+    except StudentCodeError:
+        built = None  # judged by the model criterion; train may still train
+    if isinstance(built, dict) and built.get("is_module"):
+        _require_small_module(
+            built, "build_model returned", "build_model's model (not trained) has"
+        )
     budget = grading.assignment.budgets["train"]
     found = _dict(
         sandbox.call(

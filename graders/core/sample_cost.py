@@ -25,6 +25,10 @@ SMALL = 2_000
 LARGE = (150_000, 250_000)
 #: Runs of a function whose first measure was over the limit, the fastest counted.
 MEASURES = 3
+#: Time limit of one measured call (load clock). Whole-array code takes well under a
+#: second on the tiny problem; a call stopped here while computing has used at least this
+#: much CPU time, far past the limit per sample, and is judged on it.
+CALL_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class SampleCost:
     per_sample_s: float
     small: int
     large: int
+    #: The large run was stopped at its time limit: the cost is at least this.
+    stopped: bool = False
 
     @property
     def microseconds(self) -> float:
@@ -61,12 +67,23 @@ def measure(
     for _ in range(MEASURES):
         try:
             small_cpu, _ = _cpu_of(sandbox, target, small_args, label)
-            large_cpu, answer = _cpu_of(sandbox, target, large_args, label)
         except StudentCodeError:
             return None
+        try:
+            large_cpu, answer = _cpu_of(sandbox, target, large_args, label)
+        except StudentCodeError as error:
+            # Stopped while computing: the CPU time it had used is a lower bound, and it
+            # decides when that alone is over the limit. One that failed or waited tells
+            # nothing here.
+            stopped = _per_sample(sandbox.last_call_cpu_s, small_cpu, large, stopped=True)
+            return (
+                stopped
+                if "(it was stopped)" in str(error) and stopped.per_sample_s > limit_s
+                else None
+            )
         if not comparable(answer):
             return None
-        cost = SampleCost(max(0.0, large_cpu - small_cpu) / (large - SMALL), SMALL, large)
+        cost = _per_sample(large_cpu, small_cpu, large)
         if best is None or cost.per_sample_s < best.per_sample_s:
             best = cost
         if best.per_sample_s <= limit_s:
@@ -74,8 +91,14 @@ def measure(
     return best
 
 
+def _per_sample(
+    large_cpu: float, small_cpu: float, large: int, stopped: bool = False
+) -> SampleCost:
+    return SampleCost(max(0.0, large_cpu - small_cpu) / (large - SMALL), SMALL, large, stopped)
+
+
 def _cpu_of(sandbox: Sandbox, target: str, args: tuple, label: str) -> tuple[float, Any]:
-    answer = sandbox.call(target, args, label=label, measure_cpu=True)
+    answer = sandbox.call(target, args, label=label, measure_cpu=True, timeout=CALL_TIMEOUT_S)
     return sandbox.last_call_cpu_s, answer
 
 
@@ -83,7 +106,9 @@ def loop_reason(what: str, cost: SampleCost, limit_s: float, where: str = "") ->
     """The reason a function whose CPU time grows like a loop over samples loses the point."""
     return (
         f"{what} loops over samples in Python{where}: on a tiny problem it used "
-        f"{cost.microseconds:.1f} µs of CPU time for each extra sample (measured by the "
-        f"kernel between {cost.small:,} and {cost.large:,} samples), where whole-array code "
+        f"{'at least ' if cost.stopped else ''}{cost.microseconds:.1f} µs of CPU time for "
+        f"each extra sample (measured by the kernel between {cost.small:,} and "
+        f"{cost.large:,} samples{'; stopped at its time limit' if cost.stopped else ''}), "
+        "where whole-array code "
         f"needs well under {limit_s * 1e6:.0f} µs; use matrix operations on the whole batch"
     )

@@ -23,10 +23,10 @@ COUNT_LINES = "graders.sandbox.inside.probes:count_student_lines"
 SLACK = 25
 
 
-def _probe(sandbox: Sandbox, probe: str, args: tuple, what: str):
+def _probe(sandbox: Sandbox, probe: str, args: tuple, what: str, timeout: float | None = None):
     """Call a line-count probe; a probe that student code switched off scores 0."""
     try:
-        return sandbox.call(probe, args, label=what)
+        return sandbox.call(probe, args, label=what, timeout=timeout)
     except StudentCodeError as error:
         if error.raised("ProbeDisabled"):
             detail = error.student_raised.message if error.student_raised else ""
@@ -86,6 +86,8 @@ def require_no_sample_loop(
 
 PROFILE_LINES = "graders.sandbox.inside.probes:line_profile"
 CALL_WITH_CONSTANTS = "graders.sandbox.inside.probes:call_with_constants"
+#: A short train of ten batches, traced: a second or less for any train that trains.
+PROFILE_TIMEOUT_S = 20.0
 #: A train that ignores a constant runs exactly the same lines when the constant changes
 #: (same samples, same seed); one that reads it runs at least a loop line per extra batch,
 #: ten of them on the small run.
@@ -160,7 +162,13 @@ def _train_profile(
     """The line profile of one short train, or None when train raised."""
     args, constants = run
     try:
-        profile = _probe(sandbox, PROFILE_LINES, (target, list(args), {"seed": 0}, constants), what)
+        profile = _probe(
+            sandbox,
+            PROFILE_LINES,
+            (target, list(args), {"seed": 0}, constants),
+            what,
+            PROFILE_TIMEOUT_S,
+        )
     except StudentCodeError:
         return None
     if not isinstance(profile, dict) or not isinstance(profile.get("total"), int):

@@ -124,6 +124,7 @@ class Sandbox:
         that student code cannot change, unlike anything measured inside the worker.
         """
         label = label or target.rpartition(":")[2] or target
+        self.last_call_cpu_s = 0.0
         if self.failures_in_criterion >= MAX_FAILURES_PER_CRITERION:
             raise StudentCodeError(
                 f"{self._last_failure}; after {self.failures_in_criterion} crashes or timeouts "
@@ -139,14 +140,11 @@ class Sandbox:
             timeout = budget_s * limits.budget_wall_factor
         elif measure_cpu:
             cpu_budget = math.inf  # counted, never reached
-        self.last_call_cpu_s = 0.0
         limit = min(timeout or limits.call_timeout_s, remaining)
         self.turns.take(self)
         worker = self._ensure_worker()
         try:
-            answer = worker.call(target, args, kwargs or {}, limit, cpu_budget, self.on_usage)
-            self.last_call_cpu_s = worker.last_call_cpu_s
-            return answer
+            return worker.call(target, args, kwargs or {}, limit, cpu_budget, self.on_usage)
         except StudentRaised as raised:
             raise StudentCodeError(_raised_reason(label, raised), student_raised=raised) from None
         except WorkerFailure as failure:
@@ -164,6 +162,9 @@ class Sandbox:
             self._discard_worker()  # interrupted mid-call: the protocol state is unknown
             raise
         finally:
+            # Also for a call that failed: a call stopped at its limit while computing has
+            # still used what the kernel counted.
+            self.last_call_cpu_s = worker.last_call_cpu_s
             self.deadline.worker_waited(worker.last_call_waited_s)
             worker.last_call_waited_s = 0.0
             self._collect(worker)
