@@ -4,13 +4,14 @@ for the stub, and each seeded bug loses exactly the points of the criteria it br
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import pytest
 from helpers import SHARED_DATA, build_submission, points_by_criterion, replace_once
 
 from graders.a3 import ASSIGNMENT as A3
 from graders.core.options import GradeOptions
-from graders.core.results import Status
+from graders.core.results import AssignmentResult, Status
 from graders.core.runner import grade
 
 pytestmark = pytest.mark.skipif(
@@ -118,10 +119,24 @@ SEEDED_BUGS = {
 }  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def graded_bug(tmp_path_factory) -> Callable[[str], AssignmentResult]:
+    """``graded_bug(name)``: that seeded bug graded once, for every test that reads it."""
+    results: dict[str, AssignmentResult] = {}
+
+    def graded(name: str) -> AssignmentResult:
+        if name not in results:
+            edits, _ = SEEDED_BUGS[name]
+            results[name] = grade_a3(a3_submission(tmp_path_factory.mktemp("a3-bug"), *edits))
+        return results[name]
+
+    return graded
+
+
 @pytest.mark.parametrize("name", list(SEEDED_BUGS))
-def test_seeded_bug_loses_exactly_its_criteria(name, tmp_path):
-    edits, broken = SEEDED_BUGS[name]
-    result = grade_a3(a3_submission(tmp_path, *edits))
+def test_seeded_bug_loses_exactly_its_criteria(name, graded_bug):
+    _, broken = SEEDED_BUGS[name]
+    result = graded_bug(name)
     assert points_by_criterion(result) == {**FULL, **broken}, {
         c.id: c.reason for c in result.criteria
     }
@@ -131,9 +146,8 @@ def test_seeded_bug_loses_exactly_its_criteria(name, tmp_path):
             assert criterion.reason
 
 
-def test_backprop_reason_names_each_tensor(tmp_path):
-    edits, _ = SEEDED_BUGS["L2 on the biases too"]
-    result = grade_a3(a3_submission(tmp_path, *edits))
+def test_backprop_reason_names_each_tensor(graded_bug):
+    result = graded_bug("L2 on the biases too")
     reason = next(c.reason for c in result.criteria if c.id == "backprop.small")
     assert "5-4-3: dW1 correct, db1 wrong" in reason and "dW2 correct, db2 wrong" in reason
 
