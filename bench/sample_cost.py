@@ -42,7 +42,7 @@ from graders.a3.grader import TinyNetwork  # noqa: E402
 from graders.core import sample_cost  # noqa: E402
 from graders.core.context import GradingContext  # noqa: E402
 from graders.core.submission import stage  # noqa: E402
-from graders.core.vectorization import CALL_WITH_CONSTANTS, LOOP_COST_S  # noqa: E402
+from graders.core.vectorization import CALL_WITH_CONSTANTS, LOOP_COST_S, with_constants  # noqa: E402
 from graders.sandbox.confinement import select  # noqa: E402
 
 A2_GRADIENTS = "    error = P - Y\n    return X.T @ error / len(X), error.mean(axis=0)\n"
@@ -114,11 +114,8 @@ def probes(assignment: str, rng: np.random.Generator) -> dict[str, tuple[str, Ca
 
 
 def _train(target: str, tiny: Callable) -> Callable[[int], tuple]:
-    def arguments(n: int) -> tuple:
-        args, constants = tiny(n)
-        return (target, list(args), {"seed": 0}, constants)
-
-    return arguments
+    """The probe's arguments for ``n`` samples, built as the graders build them."""
+    return lambda n: with_constants(target, *tiny(n))
 
 
 def measure_all(folder: Path, repeats: int) -> dict[tuple[str, str], list[float]]:

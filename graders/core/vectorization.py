@@ -131,7 +131,7 @@ def require_no_sample_loop_in_train(
             require_flat_cost(
                 sandbox,
                 CALL_WITH_CONSTANTS,
-                lambda n: _with_constants(target, *tiny(n)),
+                lambda n: with_constants(target, *tiny(n)),
                 what,
                 rng or np.random.default_rng(0),
                 limit_s,
@@ -151,7 +151,7 @@ def require_no_sample_loop_in_train(
     )
 
 
-def _with_constants(target: str, args: tuple, constants: dict) -> tuple:
+def with_constants(target: str, args: tuple, constants: dict) -> tuple:
     """Arguments of the probe that runs ``target(*args, seed=0)`` with ``constants`` set."""
     return (target, list(args), {"seed": 0}, constants)
 
