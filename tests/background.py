@@ -1,7 +1,9 @@
 """Gradings the suite needs once but not soon, run in the background while it goes on.
 
 The contract grades every reference and stub under a second kind of sandbox (Landlock
-alone, as in Docker and on Gradescope). Those gradings share nothing with the rest of the
+alone, as in Docker and on Gradescope), as a default Docker container's root would where
+this machine can emulate one (``tests/container.py``: Docker's default capabilities, no
+namespaces). Those gradings share nothing with the rest of the
 suite, and much of the suite keeps one core busy at a time, so they run one after the
 other in a child ``nngrade check`` each (the command line, as a course runs it), in a
 work folder of their own (the suite's "nothing left behind" checks look at the suite's
@@ -19,6 +21,8 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import container
 
 from graders.core.results import AssignmentResult
 
@@ -85,6 +89,8 @@ class BackgroundGradings:
             "--submission", str(self._repo / folder), "--confinement", kind,
             "--data-dir", str(self._data_dir), "--no-download", "--format", "json",
         ]  # fmt: skip
+        if kind == "landlock" and container.available() is None:
+            command = container.container_root(command)
         environment = {**os.environ, "NNGRADE_WORK_DIR": str(self._folder)}
         environment["TMPDIR"] = str(self._folder)
         try:

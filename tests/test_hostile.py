@@ -5,11 +5,13 @@ in any output, and no process and no temporary folder is left behind."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import container
 import pytest
 from a1_cases import FULL
 from helpers import (
@@ -318,6 +320,30 @@ HIDDEN_DISK = {
         "        os.unlink(f'map{_i}')\n"
         "    time.sleep(5)"
     ),
+    # Mapped with its descriptor closed: only /proc/<pid>/map_files/ reaches it, which a
+    # container's root may list but not open (its size is then counted at the bound).
+    "deleted, mapped only": (
+        "import os, ctypes, time\n"
+        "    _libc = ctypes.CDLL(None); _libc.mmap.restype = ctypes.c_void_p\n"
+        "    _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n"
+        "    for _i in range(12):\n"
+        "        _fd = os.open(f'only{_i}', os.O_RDWR | os.O_CREAT)\n"
+        "        os.posix_fallocate(_fd, 0, 60 * 2**20)\n"
+        "        _libc.mmap(None, 4096, 1, 1, _fd, 0); os.close(_fd); os.unlink(f'only{_i}')\n"
+        "    time.sleep(5)"
+    ),
+    # Non-dumpable, its open files would be hidden from a grader without CAP_SYS_PTRACE.
+    "hidden from the grader, then held open": (
+        "import os, ctypes, time\n"
+        "    _hidden = ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n"
+        "    _held = []\n"
+        "    for _i in range(12):\n"
+        "        _f = open(f'hide{_i}', 'wb')\n"
+        "        os.posix_fallocate(_f.fileno(), 0, 60 * 2**20)\n"
+        "        os.unlink(f'hide{_i}')\n"
+        "        _held.append(_f)\n"
+        "    time.sleep(5)"
+    ),
 }
 
 
@@ -333,6 +359,33 @@ def test_deleted_files_still_held_count_against_the_folder(how, layer, grade_a1,
     reason = next(c.reason for c in result.criteria if c.id == "pure.basic_ops")
     assert "filled its folder past the limit" in reason, reason
     assert _disk_used() - before < 256 * 2**20  # all of it given back
+
+
+@pytest.mark.skipif(container.available() is not None, reason=str(container.available()))
+@pytest.mark.skipif(not confinement.available("landlock"), reason="needs Landlock")
+@pytest.mark.parametrize("how", list(HIDDEN_DISK))
+def test_deleted_files_still_held_count_as_a_container_root(how, tmp_path):
+    """The same attacks where the grader has Docker's default capabilities (Gradescope):
+    no CAP_SYS_PTRACE to read another uid's open files, no CAP_SYS_ADMIN for map_files."""
+    submission = build_submission(
+        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", HIDDEN_DISK[how])}
+    )
+    before = _disk_used()
+    command = [
+        sys.executable, "-m", "graders.cli", "check", "a1", "--submission", str(submission),
+        "--only", "pure.basic_ops", "--confinement", "landlock", "--format", "json",
+    ]  # fmt: skip
+    done = subprocess.run(
+        container.container_root(command), capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    result = report["assignments"][0] if "assignments" in report else report
+    criterion = next(c for c in result["criteria"] if c["id"] == "pure.basic_ops")
+    assert criterion["points"] == 1.2, criterion["reason"]
+    assert "filled its folder past the limit" in criterion["reason"], criterion["reason"]
+    assert _disk_used() - before < 256 * 2**20
 
 
 # -- 7b. channels between workers, memory the address-space limit does not count ---------

@@ -129,7 +129,7 @@ def grade(
             f"are {', '.join(plugin.criterion_ids)}"
         )
     runtime_violations = _runtime_violations(context, spec)
-    notices += _audit_notices(context)
+    notices += _audit_notices(context) + _unconfirmed_notices(context)
     if plugin.collection_errors or len(plugin.results) == 0:
         raise GraderBroken(
             f"the grader of {spec.key} could not run: "
@@ -207,6 +207,16 @@ def _audit_notices(context: GradingContext) -> list[str]:
                 "not allowed in the grader's sandbox, so it failed"
             ] = None
     return list(seen)[:20]
+
+
+def _unconfirmed_notices(context: GradingContext) -> list[str]:
+    """What the grader could not see of its workers from outside (by name, with why): the
+    points stand on the workers' own report of those facts, and the report says so."""
+    facts = dict.fromkeys(f for s in context.sandboxes.values() for f in s.unconfirmed)
+    return [
+        f"not confirmed from outside the sandbox (the worker's own report stands): {fact}"
+        for fact in list(facts)[:10]
+    ]
 
 
 def _sandbox_warnings(confinement: Confinement, options: GradeOptions) -> list[str]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graders.sandbox import allowlist, bubblewrap, load_clock, processes, reply
+from graders.sandbox import allowlist, bubblewrap, load_clock, proc_access, processes, reply
 from graders.sandbox.allowlist import PathRule
 from graders.sandbox.confinement import Confinement
 from graders.sandbox.inside import channel
@@ -168,6 +168,9 @@ class Worker:
         self.attempts: list[dict] = []
         self.audit: list[dict] = []
         self.libraries: set[str] = set()
+        #: Facts about the worker that could not be read from outside (by name, with why):
+        #: the report says so, and the worker's own word stands for them.
+        self.unconfirmed: list[str] = []
         #: CPU seconds the last call with a CPU budget used (all the worker's processes).
         self.last_call_cpu_s = 0.0
         #: Seconds the worker waited for a CPU during the last call (not the student's time).
@@ -305,14 +308,19 @@ class Worker:
     def _unconfirmed_by_kernel(self) -> list[str]:
         """Layers the worker claims that the kernel, seen from outside, does not show: its
         uids, no-new-privileges, a seccomp filter, its own namespaces under bubblewrap.
-        (Landlock leaves no trace in ``/proc``: the worker's word and the tests stand.)"""
+        (Landlock leaves no trace in ``/proc``: the worker's word and the tests stand.)
+
+        The worker is found by its uid where it has one of its own (``status``, shown to
+        anyone), and by the program it runs. What the kernel would not show (no
+        ``CAP_SYS_PTRACE`` and no ``CAP_SETUID`` to read as the worker) is named in
+        :attr:`unconfirmed`, and the worker's own word stands for it."""
         confinement = self.spec.confinement
         if confinement.kind == "none" or self._process is None:
             return []
-        workers = processes.running(self.pids(), allowlist.interpreter())
-        if len(workers) != 1:
+        worker = self._worker_process()
+        if worker is None:
             return ["a single worker process"]
-        view = processes.kernel_view(workers[0])
+        view = processes.kernel_view(worker)
         if not view:
             return ["a running worker"]
         wrong = []
@@ -329,12 +337,33 @@ class Worker:
             wrong.append("non-root")
         if confinement.kind == "bubblewrap":
             own = processes.kernel_view(os.getpid())
-            wrong += [
-                f"{kind}-namespace"
-                for kind in ("mnt", "pid", "net")
-                if not view[f"ns_{kind}"] or view[f"ns_{kind}"] == own[f"ns_{kind}"]
-            ]
+            for kind in ("mnt", "pid", "net"):
+                if view[f"ns_{kind}"] is None:
+                    self._not_confirmed(f"its own {kind} namespace (/proc/PID/ns unreadable)")
+                elif not view[f"ns_{kind}"] or view[f"ns_{kind}"] == own[f"ns_{kind}"]:
+                    wrong.append(f"{kind}-namespace")
         return wrong
+
+    def _worker_process(self) -> int | None:
+        """The one process that runs the worker (None when there is not exactly one)."""
+        pids = self.pids()
+        if self.uid is not None:
+            # Its uid owns nothing else: a fact the kernel shows to any process.
+            candidates = [pid for pid in processes.processes_of_uid(self.uid) if pid in pids]
+            if len(candidates) != 1:
+                return None
+        else:
+            candidates = sorted(pids)
+        try:
+            running = processes.running(set(candidates), allowlist.interpreter())
+        except proc_access.ProcUnreadable as error:
+            self._not_confirmed(f"the program the worker runs ({error.detail})")
+            return candidates[0] if len(candidates) == 1 else None
+        return running[0] if len(running) == 1 else None
+
+    def _not_confirmed(self, fact: str) -> None:
+        if fact not in self.unconfirmed:
+            self.unconfirmed.append(fact)
 
     def _environment(self) -> dict[str, str]:
         scratch = str(self.scratch)
@@ -388,9 +417,12 @@ class Worker:
             wrapper = (
                 bubblewrap.executable() if self.spec.confinement.kind == "bubblewrap" else None
             )
-            self.libraries |= processes.mapped_libraries(
-                self._process.pid, os.path.realpath(wrapper) if wrapper else None
-            )
+            try:
+                self.libraries |= processes.mapped_libraries(
+                    self._process.pid, os.path.realpath(wrapper) if wrapper else None
+                )
+            except proc_access.ProcUnreadable as error:
+                self._not_confirmed(f"the libraries the worker loaded ({error.detail})")
 
     # -- calls --------------------------------------------------------------------------
     def call(
@@ -603,7 +635,7 @@ class _Watchdog:
                 return
             size, entries = usage(scratch, limits.scratch_entries)
             # Files it deleted but still holds (open or mapped) use the disk all the same.
-            size += processes.deleted_files_bytes(self._worker.pids(), str(scratch))
+            size += self._held_bytes(str(scratch))
             if size > limits.scratch_bytes or entries > limits.scratch_entries:
                 self.reason = (
                     f"it filled its folder past the limit ({limits.scratch_bytes // 2**20} MiB, "
@@ -611,6 +643,21 @@ class _Watchdog:
                 )
                 self._worker.kill_processes()
                 return
+
+    def _held_bytes(self, scratch: str) -> int:
+        """Disk held by deleted files; what the kernel would not show is named, and counted
+        at its bound (an unreadable process's files: nothing more is known of them)."""
+        worker = self._worker
+        try:
+            held = processes.deleted_files_bytes(
+                worker.pids(), scratch, size_if_unreadable=self._limits.file_size_bytes
+            )
+        except proc_access.ProcUnreadable as error:
+            worker._not_confirmed(f"the deleted files the worker holds ({error.detail})")
+            return 0
+        for fact in held.bounded:
+            worker._not_confirmed(fact)
+        return held.bytes
 
     def stop(self) -> None:
         self._stopped.set()

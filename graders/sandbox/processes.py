@@ -15,7 +15,11 @@ import signal
 import stat
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from graders.sandbox import proc_access
 
 _PR_SET_CHILD_SUBREAPER = 36
 _subreaper_set = False
@@ -73,10 +77,16 @@ def descendants(root: int) -> set[int]:
 
 
 def _environment_has(pid: int, marker: bytes) -> bool:
+    """Whether ``pid`` carries ``marker``. A process whose environment cannot be read is
+    not killed by this route (it may be any child of the grader's); a worker of a uid of
+    its own is found by its uid instead (:func:`kill_uid`)."""
     try:
-        return marker in Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
+        environment = proc_access.read(
+            pid, "its environment", lambda: Path(f"/proc/{pid}/environ").read_bytes()
+        )
+    except (proc_access.ProcessGone, proc_access.ProcUnreadable):
         return False
+    return marker in environment
 
 
 def _kill(pid: int) -> None:
@@ -187,14 +197,16 @@ def cpu_seconds(pids: set[int]) -> float:
 
 def mapped_libraries(root: int, skip_executable: str | None = None) -> set[str]:
     """Paths of shared objects mapped by ``root`` and its descendants (trusted observation),
-    leaving out processes that run ``skip_executable`` (the sandbox's own wrapper)."""
+    leaving out processes that run ``skip_executable`` (the sandbox's own wrapper).
+
+    Raises :class:`proc_access.ProcUnreadable` when the kernel refuses a process's map."""
     paths: set[str] = set()
     for pid in {root} | descendants(root):
-        if skip_executable is not None and _executable(pid) == skip_executable:
-            continue
         try:
-            lines = Path(f"/proc/{pid}/maps").read_text().splitlines()
-        except OSError:
+            if skip_executable is not None and _executable(pid) == skip_executable:
+                continue
+            lines = proc_access.read(pid, "its mapped libraries", _reader(f"/proc/{pid}/maps"))
+        except proc_access.ProcessGone:
             continue
         for line in lines:
             parts = line.split(None, 5)
@@ -203,67 +215,116 @@ def mapped_libraries(root: int, skip_executable: str | None = None) -> set[str]:
     return paths
 
 
+def _reader(path: str) -> Callable[[], list[str]]:
+    return lambda: Path(path).read_text().splitlines()
+
+
 def _executable(pid: int) -> str | None:
+    """The real path of the program ``pid`` runs; None when it is gone. Raises
+    :class:`proc_access.ProcUnreadable` when the kernel refuses it."""
     try:
-        return os.path.realpath(f"/proc/{pid}/exe")
-    except OSError:
+        return proc_access.read(
+            pid, "the program it runs", lambda: os.path.realpath(os.readlink(f"/proc/{pid}/exe"))
+        )
+    except proc_access.ProcessGone:
         return None
 
 
-def deleted_files_bytes(pids: set[int], folder: str) -> int:
+@dataclass(frozen=True)
+class HeldFiles:
+    """Disk held by deleted files, and what of it could only be bounded, not read."""
+
+    bytes: int
+    #: Facts counted at their upper bound because the kernel would not show them.
+    bounded: tuple[str, ...] = ()
+
+
+def deleted_files_bytes(pids: set[int], folder: str, size_if_unreadable: int) -> HeldFiles:
     """Disk held by files under ``folder`` that were deleted while a process of ``pids``
     kept them, open or mapped: a folder walk no longer sees them, the disk still does.
 
     Each file is counted once (by device and inode), by its allocated blocks, so a
-    preallocated (``fallocate``) file counts in full.
+    preallocated (``fallocate``) file counts in full. A deleted file that is only mapped
+    (its descriptor closed) is reached through ``/proc/<pid>/map_files/``, which the kernel
+    opens only for ``CAP_SYS_ADMIN`` (not in a container): without it such a file counts as
+    ``size_if_unreadable`` (the largest file the worker may write), and the answer says so.
+    Raises :class:`proc_access.ProcUnreadable` when a process's descriptors or map cannot be read.
     """
     prefix = folder.rstrip("/") + "/"
     seen: set[tuple[int, int]] = set()
     total = 0
+    bounded: list[str] = []
     for pid in pids:
-        for handle in _held_files(pid, prefix):
-            try:
-                info = os.stat(handle)
-            except OSError:
-                continue
-            key = (info.st_dev, info.st_ino)
-            if stat.S_ISREG(info.st_mode) and key not in seen:
+        try:
+            found = proc_access.read(pid, "its open files", lambda pid=pid: _held(pid, prefix))
+        except proc_access.ProcessGone:
+            continue
+        for key, size in found.sizes.items():
+            if key not in seen:
                 seen.add(key)
-                total += info.st_blocks * 512
-    return total
+                total += size
+        for key, name in found.unsized.items():
+            if key not in seen:
+                seen.add(key)
+                total += size_if_unreadable
+                bounded.append(
+                    f"the size of {name}, a deleted file it only maps (counted as "
+                    f"{size_if_unreadable // 2**20} MiB: reading it needs CAP_SYS_ADMIN)"
+                )
+    return HeldFiles(total, tuple(bounded))
 
 
-def _held_files(pid: int, prefix: str) -> list[str]:
-    """``/proc`` handles of deleted files under ``prefix`` that ``pid`` has open or mapped."""
-    handles = []
+@dataclass
+class _Held:
+    #: (device, inode) -> allocated bytes, of deleted files whose size could be read.
+    sizes: dict[tuple[int, int], int] = field(default_factory=dict)
+    #: (device, inode) -> name, of deleted mapped files the kernel would not open for us.
+    unsized: dict[tuple[int, int], str] = field(default_factory=dict)
+
+
+def _held(pid: int, prefix: str) -> _Held:
+    """Deleted regular files under ``prefix`` that ``pid`` has open or mapped (read with
+    access to the process's entries, see :func:`proc_access.read`)."""
+    held = _Held()
     fd_folder = f"/proc/{pid}/fd"
-    try:
-        fds = os.listdir(fd_folder)
-    except OSError:
-        fds = []
-    for fd in fds:
+    for fd in os.listdir(fd_folder):
         handle = f"{fd_folder}/{fd}"
         try:
             target = os.readlink(handle)
-        except OSError:
-            continue
-        if target.startswith(prefix) and target.endswith(" (deleted)"):
-            handles.append(handle)
-    try:
-        lines = Path(f"/proc/{pid}/maps").read_text().splitlines()
-    except OSError:
-        lines = []
-    for line in lines:
+            if not (target.startswith(prefix) and target.endswith(" (deleted)")):
+                continue
+            info = os.stat(handle)
+        except FileNotFoundError:
+            continue  # closed meanwhile
+        if stat.S_ISREG(info.st_mode):
+            held.sizes[info.st_dev, info.st_ino] = info.st_blocks * 512
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
         parts = line.split(None, 5)
-        if len(parts) == 6 and parts[5].startswith(prefix) and parts[5].endswith(" (deleted)"):
-            handles.append(f"/proc/{pid}/map_files/{parts[0]}")
-    return handles
+        if len(parts) != 6 or not parts[5].startswith(prefix):
+            continue
+        if not parts[5].endswith(" (deleted)"):
+            continue
+        major, minor = (int(number, 16) for number in parts[3].split(":"))
+        key = (os.makedev(major, minor), int(parts[4]))
+        if key in held.sizes:
+            continue
+        try:
+            info = os.stat(f"/proc/{pid}/map_files/{parts[0]}")
+        except FileNotFoundError:
+            continue  # unmapped meanwhile
+        except PermissionError:
+            held.unsized[key] = parts[5].removesuffix(" (deleted)")
+            continue
+        if stat.S_ISREG(info.st_mode):
+            held.sizes[key] = info.st_blocks * 512
+    return held
 
 
 def kernel_view(pid: int) -> dict[str, object]:
     """What the kernel shows of a process's confinement, from outside it: its uids and
     gids (real, effective, saved, filesystem), ``NoNewPrivs``, its seccomp mode (2: a
-    filter) and its namespaces. Empty when the process is gone."""
+    filter) and its namespaces (None where the kernel would not show them). Empty when
+    the process is gone."""
     try:
         lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
@@ -277,12 +338,19 @@ def kernel_view(pid: int) -> dict[str, object]:
     }
     for kind in ("mnt", "pid", "net"):
         try:
-            view[f"ns_{kind}"] = os.readlink(f"/proc/{pid}/ns/{kind}")
-        except OSError:
-            view[f"ns_{kind}"] = ""
+            view[f"ns_{kind}"] = proc_access.read(
+                pid,
+                f"its {kind} namespace",
+                lambda kind=kind: os.readlink(f"/proc/{pid}/ns/{kind}"),
+            )
+        except proc_access.ProcessGone:
+            return {}
+        except proc_access.ProcUnreadable:
+            view[f"ns_{kind}"] = None
     return view
 
 
 def running(pids: set[int], executable: str) -> list[int]:
-    """The processes among ``pids`` that run ``executable`` (its real path)."""
+    """The processes among ``pids`` that run ``executable`` (its real path). Raises
+    :class:`proc_access.ProcUnreadable` when the kernel will not show what one of them runs."""
     return sorted(pid for pid in pids if _executable(pid) == executable)

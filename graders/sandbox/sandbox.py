@@ -91,6 +91,8 @@ class Sandbox:
         self.attempts: list[dict] = []
         self.audit: list[dict] = []
         self.libraries: set[str] = set()
+        #: Facts its workers' kernel view did not show the grader (see Worker.unconfirmed).
+        self.unconfirmed: list[str] = []
         self.failures_in_criterion = 0
         self._last_failure = ""
         self.last_output = ""
@@ -200,6 +202,8 @@ class Sandbox:
         self.audit.extend(worker.audit)
         worker.audit.clear()
         self.libraries |= worker.libraries
+        self.unconfirmed.extend(f for f in worker.unconfirmed if f not in self.unconfirmed)
+        worker.unconfirmed.clear()
 
     def _discard_worker(self) -> None:
         if self._worker is not None:

@@ -13,6 +13,9 @@ program needs and refuses, with an error the program sees:
   (``flock``, ``fcntl`` locks and OFD locks, leases, notifications), System V and POSIX
   IPC, ``memfd_create``;
 * undoing "die with the grader": ``prctl(PR_SET_PDEATHSIG, ...)``;
+* hiding from the grader: ``prctl(PR_SET_DUMPABLE, ...)`` (a worker of a uid of its own
+  makes itself dumpable so that a grader without ``CAP_SYS_PTRACE`` can read its open files
+  and maps, see :mod:`graders.sandbox.proc_access`);
 * kernel interfaces a grader never needs: tracing, namespaces, mounts, BPF, keyrings,
   io_uring, modules, perf, userfaultfd, device nodes.
 
@@ -29,6 +32,7 @@ import tempfile
 
 _CLONE_THREAD = 0x00010000
 _PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
 
 REFUSED = (
     "execve", "execveat", "fork", "vfork", "ptrace", "process_vm_readv", "process_vm_writev",
@@ -81,6 +85,8 @@ def compiled() -> bytes:
     _add(seccomp, flt, seccomp.ERRNO(errno.ENOSYS), "clone3")
     # The worker dies with the grader (PR_SET_PDEATHSIG); student code may not undo that.
     flt.add_rule(deny, "prctl", seccomp.Arg(0, seccomp.EQ, _PR_SET_PDEATHSIG))
+    # What the grader reads of it from outside (open files, maps) stays readable.
+    flt.add_rule(deny, "prctl", seccomp.Arg(0, seccomp.EQ, _PR_SET_DUMPABLE))
     flt.add_rule(
         deny, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, _CLONE_THREAD, 0)
     )  # a new process, not a thread

@@ -18,6 +18,7 @@ from pathlib import Path
 from graders.sandbox.inside import landlock
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
@@ -84,6 +85,13 @@ def apply(config: dict) -> tuple[list[str], dict[str, str]]:
         if os.getuid() != uid or os.geteuid() != uid or os.getgroups():
             raise LockdownFailed(f"still not running as uid {uid}")
         guarantees.append("separate-uid")
+        # The uid change made this process non-dumpable: only CAP_SYS_PTRACE could then
+        # read its open files and maps, and a container's root has none. Dumpable, its own
+        # uid (the grader's reading thread, see graders.sandbox.proc_access) may; no other
+        # process has that uid, core dumps are off (RLIMIT_CORE 0) and the seccomp filter
+        # forbids undoing this.
+        if libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0) != 0:
+            raise LockdownFailed("prctl(PR_SET_DUMPABLE) failed")
     if os.geteuid() != 0 and os.getuid() != 0:
         guarantees.append("non-root")
 

@@ -1,0 +1,131 @@
+"""Read a worker's ``/proc/<pid>/`` entries from outside, with Docker's default capabilities.
+
+The kernel shows ``status``, ``stat`` and ``schedstat`` to every process. What a worker has
+open, mapped, loaded and in which namespaces it runs (``exe``, ``fd/``, ``maps``,
+``map_files/``, ``environ``, ``ns/``) it shows only to a caller that passes the ptrace
+access check: the same uid and gid as the target and a target that is "dumpable", or
+``CAP_SYS_PTRACE``. A grader that runs as root in a container (Docker's default set,
+Gradescope) has no ``CAP_SYS_PTRACE``, and a worker that dropped to a uid of its own is
+neither its uid nor dumpable (the kernel clears the flag at the uid change).
+
+So the worker makes itself dumpable again after its uid drop (its seccomp filter forbids
+undoing that), and the grader reads its entries from a short-lived thread whose file-system
+uid and gid (``setfsuid``/``setfsgid``: per thread, and what the access check compares) are
+the worker's: the same reads, with nothing but ``CAP_SETUID``/``CAP_SETGID``, which a
+container's root keeps. The thread ends with the read, so no other grader code ever runs
+with those credentials.
+
+A read the kernel refuses even then raises :class:`ProcUnreadable`, naming the fact that
+could not be read: never an empty answer that looks like "nothing there".
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class ProcUnreadable(Exception):
+    """The kernel refused to show ``what`` of a live process (not: the process is gone)."""
+
+    def __init__(self, what: str, pid: int, error: OSError):
+        self.what = what
+        self.pid = pid
+        self.detail = os.strerror(error.errno) if error.errno else str(error)
+        super().__init__(f"{what} of process {pid}: {self.detail}")
+
+
+class ProcessGone(Exception):
+    """The process ended (or became a zombie) while it was read."""
+
+
+def owner(pid: int) -> tuple[int, int] | None:
+    """The uid and gid of ``pid`` when real, effective and saved ids agree (a worker's do),
+    from ``status``, which the kernel shows to anyone; None when it is gone or they differ."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return None
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    uids = {int(value) for value in fields.get("Uid", "").split()[:3]}
+    gids = {int(value) for value in fields.get("Gid", "").split()[:3]}
+    if len(uids) != 1 or len(gids) != 1:
+        return None
+    return uids.pop(), gids.pop()
+
+
+def read(pid: int, what: str, reader: Callable[[], T]) -> T:
+    """``reader()`` (which reads ``/proc/<pid>/...``) with access to that process's entries.
+
+    ``what`` names the fact for :class:`ProcUnreadable`. A process that is gone raises
+    :class:`ProcessGone`; one whose entries the kernel refuses, :class:`ProcUnreadable`.
+    """
+    ids = owner(pid)
+    if ids is None:
+        raise ProcessGone(pid)
+    try:
+        if _needs_switch(ids):
+            return _as_owner(ids, reader)
+        return reader()
+    except (FileNotFoundError, ProcessLookupError):
+        raise ProcessGone(pid) from None
+    except OSError as error:
+        if error.errno in (errno.EACCES, errno.EPERM) and owner(pid) is not None:
+            raise ProcUnreadable(what, pid, error) from None
+        if owner(pid) is None:
+            raise ProcessGone(pid) from None
+        raise ProcUnreadable(what, pid, error) from None
+
+
+def _needs_switch(ids: tuple[int, int]) -> bool:
+    """Whether reading as ourselves could be refused: we are root (or hold the ids of
+    another user) and the target runs under another uid or gid."""
+    if not sys.platform.startswith("linux"):
+        return False
+    return os.geteuid() == 0 and ids != (os.geteuid(), os.getegid())
+
+
+def _as_owner(ids: tuple[int, int], reader: Callable[[], T]) -> T:
+    """Run ``reader`` on a thread of its own whose file-system ids are ``ids``."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            _switch_filesystem_ids(*ids)
+            outcome["value"] = reader()
+        except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name="nngrade-proc-reader", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
+
+
+_libc = None
+
+
+def _switch_filesystem_ids(uid: int, gid: int) -> None:
+    """``setfsgid`` then ``setfsuid`` for this thread alone (glibc makes these two plain
+    system calls, unlike ``setuid``, which it applies to every thread), checked after: both
+    return the previous id whether or not they succeed."""
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    _libc.setfsgid(gid)
+    _libc.setfsuid(uid)
+    # Called with an invalid id, both only report the current one.
+    current_gid = _libc.setfsgid(ctypes.c_uint32(0xFFFFFFFF).value)
+    current_uid = _libc.setfsuid(ctypes.c_uint32(0xFFFFFFFF).value)
+    if current_uid != uid or current_gid != gid:
+        raise PermissionError(errno.EPERM, "setfsuid/setfsgid refused (no CAP_SETUID?)")
