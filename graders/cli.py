@@ -184,6 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="default: nngrade-<assignment>-gradescope.zip")  # fmt: skip
     bundle.add_argument("--secrets", type=Path, default=None, metavar="FILE",
                         help="instructor secrets to ship inside the bundle (never shown to students)")  # fmt: skip
+    bundle.add_argument("--torch", choices=("cpu", "cuda"), default="cpu", dest="torch_build",
+                        help="PyTorch build setup.sh installs (a4, a5): cpu (default; "
+                        "Gradescope's machines have no GPU, and it is 0.2 GB instead of 5) "
+                        "or cuda (PyPI's default build, for a platform with a GPU)")  # fmt: skip
+    bundle.add_argument("--with-data", action="store_true",
+                        help="ship the four MNIST files in the bundle (a2-a4), from --data-dir "
+                        "or $NNGRADE_DATA or ~/.cache/nngrade/data: for an autograder "
+                        "without internet")  # fmt: skip
+    bundle.add_argument("--data-dir", type=Path, default=None, metavar="PATH",
+                        help="where MNIST/raw/ is, for --with-data")  # fmt: skip
 
     similarity = commands.add_parser(
         "similarity", help="rank every pair of a class's submissions by the code they share"
@@ -357,7 +367,18 @@ def run_bundle(args: argparse.Namespace) -> int:
     output = args.output or Path(f"nngrade-{args.assignment}-gradescope.zip")
     if args.secrets is not None:
         load_secrets(args.secrets)  # fail now on a malformed file, not in Gradescope
-    build_bundle(args.assignment, output, repo, args.secrets)
+    data_dir = None
+    if args.with_data:
+        from graders.data.mnist import resolve_data_root
+
+        data_dir = resolve_data_root(args.data_dir)
+    try:
+        build_bundle(
+            args.assignment, output, repo, args.secrets,
+            torch_build=args.torch_build, data_dir=data_dir,
+        )  # fmt: skip
+    except FileNotFoundError as error:
+        raise CommandError(str(error)) from None
     print(f"wrote {output}: upload it on Gradescope's Configure Autograder page")
     return EXIT_OK
 

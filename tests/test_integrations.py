@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers import GRADESCOPE_SCHEMA, REFERENCE, REPO, TEMPLATE
+from helpers import GRADESCOPE_SCHEMA, REFERENCE, REPO, SHARED_DATA, TEMPLATE
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_bundle_holds_the_harness_and_scripts_but_no_solutions(bundle):
     assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
     with zipfile.ZipFile(bundle) as archive:
         setup = archive.read("setup.sh").decode()
-    assert 'pip install --quiet "./nngrade[]"' not in setup  # a1 needs no extra
+    assert '"./nngrade[]"' not in setup  # a1 needs no extra
     assert "bubblewrap" in setup and "/autograder/nngrade-venv" in setup
 
 
@@ -157,3 +157,51 @@ def test_the_workflow_grade_step_prints_points_and_a_summary(tmp_path):
     assert done.stdout.rstrip().splitlines()[-1] == "Points 10/10"
     assert "### a1: Linear systems" in summary.read_text()
     assert "there is no a2/ folder" in summary.read_text()
+
+
+def _bundle(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "graders.cli", "gradescope-bundle", *args],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+
+
+def _setup_sh(bundle: Path) -> str:
+    with zipfile.ZipFile(bundle) as archive:
+        return archive.read("setup.sh").decode()
+
+
+def test_setup_installs_pytorchs_cpu_build_in_sight_of_the_build_log(tmp_path):
+    done = _bundle(tmp_path, "a4", "--output", "a4.zip")
+    assert done.returncode == 0, done.stderr
+    setup = _setup_sh(tmp_path / "a4.zip")
+    assert subprocess.run(["bash", "-n"], input=setup, text=True).returncode == 0
+    torch_step = setup.index("PyTorch, CPU build")
+    assert torch_step < setup.index('"./nngrade[torch]"')  # before nngrade pulls PyPI's build
+    assert "whl/cpu" in setup and '"torch<3,>=2.2" "torchvision<1,>=0.17"' in setup
+    # Progress shows in Gradescope's build log: nothing hidden.
+    assert "--quiet" not in setup and "/dev/null\n" not in setup.replace(
+        ">/dev/null 2>&1; then", ""
+    )
+    assert setup.count("nngrade setup: ") >= 2 and "[4/4]" in setup
+    done = _bundle(tmp_path, "a4", "--torch", "cuda", "--output", "cuda.zip")
+    assert done.returncode == 0 and "whl/cpu" not in _setup_sh(tmp_path / "cuda.zip")
+    done = _bundle(tmp_path, "a1", "--output", "a1.zip")
+    assert "torch" not in _setup_sh(tmp_path / "a1.zip").replace("no PyTorch", "")
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "MNIST").exists(), reason="MNIST is not in ../shared/data")
+def test_with_data_ships_mnist_and_setup_uses_it(tmp_path):
+    done = _bundle(
+        tmp_path, "a3", "--with-data", "--data-dir", str(SHARED_DATA), "--output", "a3.zip"
+    )
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(tmp_path / "a3.zip") as archive:
+        data = {n for n in archive.namelist() if n.startswith("data/")}
+    assert len(data) == 4 and all(n.startswith("data/MNIST/raw/") for n in data)
+    assert "MNIST ships in the bundle" in _setup_sh(tmp_path / "a3.zip")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = _bundle(tmp_path, "a3", "--with-data", "--data-dir", str(empty), "--output", "x.zip")
+    assert done.returncode == 2 and "--with-data" in done.stderr and "MNIST/raw" in done.stderr
+    assert not (tmp_path / "x.zip").exists()

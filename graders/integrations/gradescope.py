@@ -31,20 +31,56 @@ REPO_FILES = ("pyproject.toml", "README.md")
 PACKAGE = "graders"
 
 SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once, as root, when the autograder image is built.
+# Gradescope runs this once, as root, when the autograder image is built. Each stage says
+# what it does in the build log, and the long installs show their progress line by line.
 set -euo pipefail
 cd /autograder/source
-apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip bubblewrap libseccomp2 >/dev/null
+step() {{ echo; echo "nngrade setup: $*"; }}
+step "[1/4] system packages (Python, bubblewrap, libseccomp)"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends python3 python3-venv python3-pip bubblewrap libseccomp2 ca-certificates
+step "[2/4] a virtual environment for nngrade"
 python3 -m venv /autograder/nngrade-venv
-/autograder/nngrade-venv/bin/pip install --quiet "{requirement}"
+PIP=(/autograder/nngrade-venv/bin/pip install --progress-bar off)
+"${{PIP[@]}}" --upgrade pip
+{torch}
+step "[4/4] nngrade{extra_words}"
+"${{PIP[@]}}" "{requirement}"
 {prefetch}
+step "done"
 """
 
-PREFETCH = (
-    '/autograder/nngrade-venv/bin/python -c "from pathlib import Path; '
-    "from graders.data.mnist import load_mnist; "
-    "[load_mnist(s, Path('/autograder/source/data')) for s in ('train', 'test')]\""
-)
+#: PyTorch for a machine without a GPU: its CPU build (about 0.2 GB instead of the CUDA
+#: build's 5 GB of libraries a container without a GPU cannot use). Another index can be
+#: given with NNGRADE_TORCH_INDEX when the image is built ("" for pip's own configuration).
+TORCH_CPU = """step "[3/4] PyTorch, CPU build (no GPU on this platform; bundle --torch cuda for one)"
+INDEX=(--index-url "${{NNGRADE_TORCH_INDEX-https://download.pytorch.org/whl/cpu}}"
+       --extra-index-url https://pypi.org/simple)
+if [ "${{NNGRADE_TORCH_INDEX-unset}}" = "" ]; then INDEX=(); fi
+"${{PIP[@]}}" "${{INDEX[@]}}" {packages}
+"""
+TORCH_DEFAULT = """step "[3/4] PyTorch with CUDA, as PyPI ships it (bundle --torch cpu for a CPU-only platform)"
+"${{PIP[@]}}" {packages}
+"""
+TORCH_NONE = 'step "[3/4] no PyTorch (this assignment does not use it)"'
+
+#: Torch builds a bundle can install: "cpu" (Gradescope's default machines have no GPU).
+TORCH_BUILDS = ("cpu", "cuda")
+
+PREFETCH = """if ls /autograder/source/data/MNIST/raw/train-images-idx3-ubyte* >/dev/null 2>&1; then
+    echo "nngrade setup: MNIST ships in the bundle (data/MNIST/raw)"
+else
+    echo "nngrade setup: downloading MNIST into /autograder/source/data"
+    /autograder/nngrade-venv/bin/python -c "from pathlib import Path; \\
+from graders.data.mnist import load_mnist; \\
+[load_mnist(s, Path('/autograder/source/data')) for s in ('train', 'test')]" || {
+        echo "nngrade setup: MNIST could not be downloaded here; build the bundle with"
+        echo "  nngrade gradescope-bundle ASSIGNMENT --with-data --data-dir PATH"
+        echo "so that it carries the four files."
+        exit 1
+    }
+fi"""
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission; it must leave results/results.json behind.
@@ -57,16 +93,63 @@ exec "$PYTHON" -m graders.integrations.gradescope run {assignment} --root "$ROOT
 """
 
 
-def build_bundle(assignment: str, output: Path, repo: Path, secrets: Path | None = None) -> Path:
-    """Write the autograder zip for ``assignment`` to ``output``."""
+def setup_script(assignment: str, torch_build: str = "cpu") -> str:
+    """``setup.sh`` for ``assignment``: PyTorch's ``torch_build`` where it needs PyTorch."""
+    if torch_build not in TORCH_BUILDS:
+        raise ValueError(f"unknown PyTorch build {torch_build!r}; choose from {TORCH_BUILDS}")
     spec = catalog.spec(assignment)
     requirement = f"./nngrade[{spec.extra}]" if spec.extra else "./nngrade"
+    packages = " ".join(f'"{package}"' for package in torch_requirements(spec.extra))
+    if packages:
+        template = TORCH_CPU if torch_build == "cpu" else TORCH_DEFAULT
+        torch = template.format(packages=packages).rstrip()
+    else:
+        torch = TORCH_NONE
+    return SETUP_SH.format(
+        requirement=requirement,
+        torch=torch,
+        extra_words=f" with the {spec.extra} extra" if spec.extra else "",
+        prefetch=PREFETCH if spec.uses_mnist else "",
+    )
+
+
+def torch_requirements(extra: str | None) -> list[str]:
+    """PyTorch's packages in ``extra`` as nngrade declares them (pyproject's ranges)."""
+    if not extra:
+        return []
+    import importlib.metadata
+
+    from packaging.requirements import Requirement
+
+    found = []
+    for line in importlib.metadata.requires("nngrade") or ():
+        requirement = Requirement(line)
+        marker = requirement.marker
+        if requirement.name in ("torch", "torchvision") and (
+            marker is not None and marker.evaluate({"extra": extra})
+        ):
+            found.append(f"{requirement.name}{requirement.specifier}")
+    return found
+
+
+def build_bundle(
+    assignment: str,
+    output: Path,
+    repo: Path,
+    secrets: Path | None = None,
+    *,
+    torch_build: str = "cpu",
+    data_dir: Path | None = None,
+) -> Path:
+    """Write the autograder zip for ``assignment`` to ``output``; with ``data_dir``, the
+    MNIST files found there travel in it (for a platform that cannot download them)."""
+    spec = catalog.spec(assignment)
     files: dict[str, bytes] = {
-        "setup.sh": SETUP_SH.format(
-            requirement=requirement, prefetch=PREFETCH if spec.uses_mnist else ""
-        ).encode(),
+        "setup.sh": setup_script(assignment, torch_build).encode(),
         "run_autograder": RUN_AUTOGRADER.format(assignment=assignment).encode(),
     }
+    if data_dir is not None and spec.uses_mnist:
+        files.update(mnist_files(data_dir))
     for name in REPO_FILES:
         files[f"nngrade/{name}"] = (repo / name).read_bytes()
     for path in sorted((repo / PACKAGE).rglob("*")):
@@ -85,6 +168,27 @@ def build_bundle(assignment: str, output: Path, repo: Path, secrets: Path | None
             bundle.writestr(info, data)
     os.replace(temporary, output)
     return output
+
+
+def mnist_files(data_dir: Path) -> dict[str, bytes]:
+    """The four MNIST files under ``data_dir`` (torchvision's layout), as bundle members."""
+    from graders.data.mnist import FILE_NAMES
+
+    raw = Path(data_dir) / "MNIST" / "raw"
+    files: dict[str, bytes] = {}
+    missing = []
+    for name in (name for pair in FILE_NAMES.values() for name in pair):
+        found = next((raw / n for n in (name, f"{name}.gz") if (raw / n).is_file()), None)
+        if found is None:
+            missing.append(name)
+        else:
+            files[f"data/MNIST/raw/{found.name}"] = found.read_bytes()
+    if missing:
+        raise FileNotFoundError(
+            f"--with-data: {', '.join(missing)} (or .gz) not found in {raw}; point --data-dir "
+            "at the folder that holds MNIST/raw/"
+        )
+    return files
 
 
 def arrange_submission(uploaded: Path, assignment: str, target: Path) -> Path:
