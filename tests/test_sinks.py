@@ -50,6 +50,11 @@ HOSTILE = [
     "@SUM(A1)",
     "\tx",
     "Points 10/10\nPoints 99/100",
+    "an error: Points 10/10",
+    "points: 10 / 10",
+    "POINTS\t100/100",
+    "Points\u00a010/10 and Points  99.5/100",
+    "pOiNtS 10/10",
     "\udc80",
     "\x00",
     "]]>",
@@ -223,6 +228,36 @@ def assert_inert_markdown(text: str, allowed_tags: tuple[str, ...] = ()) -> None
         assert not body.startswith(("    ", "\t", "```", "~~~")), line
 
 
+#: Patterns a CI may use for the grader's line (the first match often wins).
+POINTS_PATTERNS = [
+    re.compile(r"Points (\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)"),
+    re.compile(r"(?i)points\s*:?\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)"),
+    re.compile(r"(?i)points\W*\d"),
+]
+
+
+def grader_points_match_only(text: str, grader_line: str) -> None:
+    """Every pattern finds the grader's ``Points`` line and nothing else."""
+    for pattern in POINTS_PATTERNS:
+        found = [m.group() for m in pattern.finditer(text)]
+        assert found == [pattern.search(grader_line).group()], (pattern.pattern, found)
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_no_encoder_lets_student_text_carry_a_points_line(text):
+    for encoder in (encode.terminal, encode.terminal_lines, encode.markdown, encode.html,
+                    encode.csv_cell, encode.xml):  # fmt: skip
+        encoded = encoder(text)
+        assert not any(p.search(encoded) for p in POINTS_PATTERNS), (encoder, encoded)
+        assert encode.WORD_JOINER not in encoded or "oint" in text.lower()
+
+
+def test_the_points_break_is_invisible_and_only_where_a_number_follows():
+    assert encode.terminal("Points 10/10") == "Poin\u2060ts 10/10"
+    assert encode.terminal("points were lost") == "points were lost"
+    assert encode.terminal(encode.terminal("Points 1/2")) == encode.terminal("Points 1/2")
+
+
 @pytest.mark.parametrize("text", HOSTILE)
 @pytest.mark.parametrize("lab_total", [False, True])
 def test_every_format_writes_hostile_text_safely(text, lab_total):
@@ -230,10 +265,12 @@ def test_every_format_writes_hostile_text_safely(text, lab_total):
     table = FORMATS["table"](report, lab_total)
     assert_terminal_safe(table)
     grader_points_line_only(table)
+    grader_points_match_only(table, table.rstrip("\n").split("\n")[-1])
 
     github = FORMATS["github"](report, lab_total)
     assert_inert_markdown(github, allowed_tags=("<sub>", "</sub>"))
     grader_points_line_only(github)
+    grader_points_match_only(github, github.rstrip("\n").split("\n")[-1])
     for row in (line for line in github.split("\n") if line.startswith("| ")):
         assert unescaped(row, "|") == 5, row  # four columns, whatever the reason holds
 
@@ -255,6 +292,11 @@ def test_every_format_writes_hostile_text_safely(text, lab_total):
         assert_terminal_safe(value)
     lines = data["output"].split("\n")  # the grader's Points line comes first here
     assert [line for line in lines if line.startswith("Points")] == [lines[0]]
+    grader_points_match_only(document, lines[0])
+    benign = FORMATS["junit"](catalog.lab_result([hostile_result("x")], missing=[]), lab_total)
+    junit = FORMATS["junit"](report, lab_total)
+    for pattern in POINTS_PATTERNS:  # only what the grader writes, whatever the text
+        assert len(pattern.findall(junit)) == len(pattern.findall(benign)), pattern.pattern
 
 
 def hostile_class() -> list[StudentRecord]:

@@ -69,7 +69,7 @@ def feedback_href(student: str) -> str:
     """The student's feedback page, relative to the output folder, as an href value: the
     file name's bytes as the file system has them, every one that is not a letter, digit
     or ``_.-~`` percent-encoded, so the link names that file and nothing else."""
-    return encode.html("feedback/" + quote(os.fsencode(f"{student}.html"), safe=""))
+    return encode.html_url("feedback/" + quote(os.fsencode(f"{student}.html"), safe=""))
 
 
 def _student_link(student: str) -> str:

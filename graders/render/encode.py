@@ -5,6 +5,13 @@ terminals, Markdown, HTML, CSV, XML and JSON. Each writer passes such text throu
 encoder of its sink, here, where it is written: nothing a student wrote may become a
 terminal command, a heading, a link, a tag, a formula, invalid XML or a ``Points`` line.
 Characters that must not pass are replaced visibly (``\\x1b``, ``\\u202e``), never dropped.
+
+``Points`` followed by a number is the shape of the grader's own ``Points X/Y`` line,
+which CI integrations read (often the first match in a log). In student text every sink
+but JSON splits the word with a word joiner (U+2060: invisible, and neither a letter nor
+a space), so no pattern for that line (``Points (\\d+)/(\\d+)``, ``(?i)points\\s*:?\\s*\\d``)
+finds one in a reason, a name or printed output. JSON keeps student text as it was: it is
+data, read by field (``score``, ``points``), never by pattern.
 """
 
 from __future__ import annotations
@@ -36,9 +43,20 @@ _VISIBLE = {code: _escape(code) for code in _UNSAFE}
 _VISIBLE_KEEP_LINES = {k: v for k, v in _VISIBLE.items() if k not in (9, 10)}
 
 
+#: Where a word joiner goes: inside "Points" (any case) when a digit follows after at most
+#: 40 characters that are not letters or digits (spaces, tabs, colons, markup).
+_POINTS_WORD = re.compile(r"(?i)(?<=poin)(?=ts\W{0,40}\d)")
+WORD_JOINER = "\u2060"
+
+
+def _no_points_line(text: str) -> str:
+    """``text`` in which no ``Points X/Y`` pattern matches (see the module's docstring)."""
+    return _POINTS_WORD.sub(WORD_JOINER, text)
+
+
 def _visible(text: object, table: dict[int, str] = _VISIBLE) -> str:
-    """``text`` with every unsafe character written as its escape."""
-    return str(text).translate(table)
+    """``text`` with every unsafe character written as its escape, and no Points line."""
+    return _no_points_line(str(text).translate(table))
 
 
 def terminal(text: object) -> str:
@@ -83,6 +101,13 @@ def markdown(text: object) -> str:
 def html(text: object) -> str:
     """HTML text or attribute value that opens no tag and closes no quote."""
     return _html.escape(_visible(text, _VISIBLE_KEEP_LINES), quote=True)
+
+
+def html_url(url: str) -> str:
+    """An attribute value for a link that is already percent-encoded (``quote(..., safe="")``
+    leaves no space, colon or control in it, so no ``Points`` pattern can match there): the
+    link must keep pointing at the file, so it gets no word joiner."""
+    return _html.escape(url.translate(_VISIBLE_KEEP_LINES), quote=True)
 
 
 #: What a spreadsheet reads as the start of a formula (OWASP, CSV injection); tab and CR
