@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import os
 import re
 import shutil
@@ -342,6 +343,157 @@ def test_a_plain_folder_gives_its_newest_file_time_and_says_so(tmp_path):
     found = submitted_at(Submission("dan", folder, "folder"), "a1", UTC)
     assert found.at.timestamp() == stamp
     assert found.how == "newest a1/ file modification time (no git history)"
+
+
+@pytest.mark.skipif(GIT is None, reason="git is not installed")
+def test_a_class_given_by_a_relative_path_is_dated_by_git(tmp_path, monkeypatch):
+    """The README's own example (``nngrade grade a3 submissions/``): an honest repository
+    committed before the deadline and checked out today is dated by its commit."""
+    repo = tmp_path / "submissions" / "ann"
+    (repo / "a1").mkdir(parents=True)
+    (repo / "a1" / "pure.py").write_text("x = 1\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    _commit(repo, "2025-10-10T10:00:00+03:00", "a1")
+    os.utime(repo / "a1" / "pure.py")  # a fresh checkout: every file's time is now
+    monkeypatch.chdir(tmp_path)
+    found = submitted_at(Submission("ann", Path("submissions/ann"), "folder"), "a1", UTC)
+    assert found.at == dt.datetime(2025, 10, 10, 7, 0, tzinfo=UTC), found
+    assert found.how.startswith("git commit time")
+
+
+@pytest.mark.skipif(GIT is None, reason="git is not installed")
+def test_uncommitted_changes_are_dated_by_the_files_not_the_last_commit(tmp_path):
+    repo = tmp_path / "ann"
+    (repo / "a1").mkdir(parents=True)
+    (repo / "a1" / "pure.py").write_text("x = 1\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    _commit(repo, "2025-10-10T10:00:00+03:00", "a1")
+    late_work = dt.datetime(2025, 11, 20, 12, 0, tzinfo=UTC).timestamp()
+    for change in ("edited", "new file"):
+        if change == "edited":
+            (repo / "a1" / "pure.py").write_text("x = 2\n")
+            os.utime(repo / "a1" / "pure.py", (late_work, late_work))
+        else:
+            subprocess.run(["git", "-C", str(repo), "checkout", "-q", "--", "a1"], check=True)
+            os.utime(repo / "a1" / "pure.py", (late_work - 9, late_work - 9))
+            (repo / "a1" / "helper.py").write_text("y = 1\n")
+            os.utime(repo / "a1" / "helper.py", (late_work, late_work))
+        found = submitted_at(Submission("ann", repo, "folder"), "a1", UTC)
+        assert found.at.timestamp() == late_work, change
+        assert "changes not committed to git" in found.how, change
+    # A filter the repository's config names never runs (the comparison is git's blob id).
+    marker = tmp_path / "ran"
+    (repo / ".gitattributes").write_text("*.py filter=evil\n")
+    subprocess.run(["git", "-C", str(repo), "config", "filter.evil.clean", f"touch {marker}"],
+                   check=True)  # fmt: skip
+    submitted_at(Submission("ann", repo, "folder"), "a1", UTC)
+    assert not marker.exists()
+
+
+def _dated_class(tmp_path: Path) -> list[Submission]:
+    """Three students whose own times say "on time", each by another route, though each
+    handed in 30 days late: a backdated commit, backdated zip members, backdated files."""
+    early = "2025-10-01T10:00:00+03:00"
+    stamp = dt.datetime(2025, 10, 1, 7, 0, tzinfo=UTC).timestamp()
+    repo = tmp_path / "class" / "ann"
+    (repo / "a1").mkdir(parents=True)
+    (repo / "a1" / "pure.py").write_text("x = 1\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    _commit(repo, early, "a1")
+    archive = tmp_path / "class" / "bob.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr(zipfile.ZipInfo("a1/pure.py", date_time=(2025, 10, 1, 10, 0, 0)), "x\n")
+    folder = tmp_path / "class" / "cat"
+    (folder / "a1").mkdir(parents=True)
+    (folder / "a1" / "pure.py").write_text("x = 1\n")
+    os.utime(folder / "a1" / "pure.py", (stamp, stamp))
+    return [Submission("ann", repo, "folder"), Submission("bob", archive, "zip"),
+            Submission("cat", folder, "folder")]  # fmt: skip
+
+
+def _record(student: str) -> StudentRecord:
+    result = AssignmentResult("a1", "t", 10.0, criteria=[
+        CriterionResult("agreement", "a", 10.0, 10.0, Status.PASSED)])  # fmt: skip
+    return StudentRecord(student, {"a1": Outcome(student, "a1", "f", JobStatus.OK,
+                                                 result.to_dict())})  # fmt: skip
+
+
+POLICY_A1 = {"penalty": "1%/day", "deadlines": {"a1": "2025-10-19T23:59"}, "timezone": "UTC"}
+
+
+@pytest.mark.skipif(GIT is None, reason="git is not installed")
+@pytest.mark.parametrize("times", ["handed-in", "from-submission"])
+def test_handed_in_csv_wins_over_every_time_the_student_set(times, tmp_path):
+    from graders.batch.adjusting import ClassAdjustments
+
+    submissions = _dated_class(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "late-policy.json").write_text(json.dumps({**POLICY_A1, "times": times}))
+    (out / "handed-in.csv").write_text(
+        "student,assignment,time\n"
+        + "".join(f"{s.student},a1,2025-11-18T12:00:00Z\n" for s in submissions)  # fmt: skip
+    )
+    adjusting = ClassAdjustments.load(out, submissions, ["a1"])
+    for line, submission in enumerate(submissions, 2):
+        (row,) = adjusting.rows_for(_record(submission.student))
+        assert row.reason.startswith("late by 30 days"), row.reason
+        assert f"(handed-in.csv, line {line})" in row.reason, row.reason
+        assert row.change.text() == "-30%"
+
+
+@pytest.mark.skipif(GIT is None, reason="git is not installed")
+def test_without_handed_in_csv_no_time_of_the_students_is_used_unless_told(tmp_path):
+    from graders.batch.adjusting import ClassAdjustments
+
+    submissions = _dated_class(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "late-policy.json").write_text(json.dumps(POLICY_A1))
+    adjusting = ClassAdjustments.load(out, submissions, ["a1"])
+    records = [_record(s.student) for s in submissions]
+    assert [adjusting.rows_for(r) for r in records] == [[], [], []]
+    (said,) = adjusting.undated(records)
+    assert said.startswith("no late penalty computed for a1 of 3 students (ann, bob, cat)")
+    assert '"times": "from-submission"' in said
+    # Told to, it reads them, and says whose machine recorded them.
+    (out / "late-policy.json").write_text(json.dumps({**POLICY_A1, "times": "from-submission"}))
+    (out / "handed-in.csv").write_text("student,assignment,time\ncat,a1,2025-10-21T00:00:00Z\n")
+    adjusting = ClassAdjustments.load(out, submissions, ["a1"])
+    assert adjusting.rows_for(records[0]) == [] and adjusting.rows_for(records[1]) == []
+    assert adjusting._submitted(submissions[0], "a1").how.endswith(
+        "as the student's machine recorded it"
+    )
+    (row,) = adjusting.rows_for(records[2])
+    assert row.reason.startswith("late by 2 days") and "handed-in.csv, line 2" in row.reason
+    assert adjusting.undated(records) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("student,assignment,time\nzed,a1,2025-10-19T10:00Z\n", "line 2: unknown student 'zed'"),
+        ("student,assignment,time\nann,a9,2025-10-19T10:00Z\n", "line 2: unknown assignment 'a9'"),
+        ("student,assignment,time\nann,a1,yesterday\n", "line 2: time 'yesterday' is not"),
+        ("student,assignment,time\nann,a1,2025-10-19T10:00Z\nann,a1,2025-10-20T10:00Z\n",
+         "line 3: a second time for a1 of 'ann' (the first is on line 2)"),
+        ("name,when\nann,2025-10-19\n", "line 1: the header must name the columns"),
+    ],
+)  # fmt: skip
+def test_a_malformed_handed_in_csv_names_the_file_line_and_value(text, message, tmp_path):
+    from graders.batch import handed_in
+
+    path = tmp_path / "handed-in.csv"
+    path.write_text(text)
+    with pytest.raises(handed_in.HandedInError, match=re.escape(message)):
+        handed_in.read(path, ["ann"], UTC)
+
+
+def test_a_late_policy_rejects_an_unknown_source_of_times(tmp_path):
+    path = tmp_path / "late-policy.json"
+    path.write_text(json.dumps({**POLICY_A1, "times": "git"}))
+    with pytest.raises(late.LatePolicyError, match="times 'git' must be"):
+        late.load(path, ["ann"], ["a1"])
 
 
 # -- why points moved --------------------------------------------------------------------------

@@ -28,8 +28,9 @@ from graders.core.options import GradeOptions
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 #: a1 (week 3) is due at the end of 2025-10-19, Bucharest time (2025-10-20 00:00+03:00).
+#: The class has no handed-in.csv: its times come from the submissions (git, zip, files).
 POLICY = {"penalty": "10%/day, max 3 days then 0", "semester_start": "2025-09-29",
-          "timezone": "Europe/Bucharest"}  # fmt: skip
+          "timezone": "Europe/Bucharest", "times": "from-submission"}  # fmt: skip
 ADJUSTMENTS = """student,assignment,criterion,points,reason,who,when
 bob,a1,pure.basic_ops,+1,regrade request: the sign test was too strict,ta-eve,2025-10-28
 bob,a1,*,+2,partial work shown in office hours,instructor,2025-10-29
@@ -148,10 +149,12 @@ def test_adjustments_apply_within_bounds_and_show_in_gradebook_and_feedback(work
     assert "<td>Cramer&#x27;s rule was unclear this year</td><td>instructor</td>" in page
     ann = (out / "feedback" / "ann.md").read_text()
     assert re.search(r"late by 2 days: handed in 2025-10-21 10:00\+03:00 \(git commit time of "
-                     r"the last commit changing a1/\), due 2025-10-20 00:00\+03:00", ann)  # fmt: skip
+                     r"the last commit changing a1/, as the student's machine recorded it\), "
+                     r"due 2025-10-20 00:00\+03:00", ann)  # fmt: skip
     cat = (out / "feedback" / "cat.html").read_text()
     assert (
-        "late by 1 day: handed in 2025-10-20 12:00+03:00 (newest a1/ file date in the zip)" in cat
+        "late by 1 day: handed in 2025-10-20 12:00+03:00 (newest a1/ file date in the zip, as "
+        "the student&#x27;s machine recorded it)" in cat
     )
     assert "Lab total so far: 9 of the 10 points graded" in cat
     summary = (out / "summary.html").read_text()

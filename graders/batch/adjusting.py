@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graders import catalog
-from graders.batch import adjustments, adjustments_file, criteria, late
+from graders.batch import adjustments, adjustments_file, criteria, handed_in, late
 from graders.batch.adjustments import Adjustment
 from graders.batch.intake import Submission
 from graders.batch.records import StudentRecord
@@ -30,6 +30,8 @@ class ClassAdjustments:
     rows: list[Adjustment] = field(default_factory=list)
     policy: late.LatePolicy | None = None
     submissions: dict[str, Submission] = field(default_factory=dict)
+    #: (student, assignment) -> when, from handed-in.csv (the course's record).
+    handed_in: dict[tuple[str, str], handed_in.HandIn] = field(default_factory=dict)
     _times: dict[tuple[str, str], Submitted | None] = field(default_factory=dict)
 
     @classmethod
@@ -42,9 +44,13 @@ class ClassAdjustments:
         try:
             rows = adjustments_file.read(out / adjustments_file.FILE, by_student, _criteria)
             policy = late.load(out / late.FILE, by_student, assignments)
-        except (adjustments_file.AdjustmentError, late.LatePolicyError) as error:
+            zone = policy.zone if policy else dt.timezone.utc
+            times = handed_in.read(out / handed_in.FILE, by_student, zone)
+        except (
+            adjustments_file.AdjustmentError, late.LatePolicyError, handed_in.HandedInError
+        ) as error:  # fmt: skip
             raise AdjustingError(str(error)) from None
-        return cls(rows, policy, by_student)
+        return cls(rows, policy, by_student, times)
 
     def rows_for(self, record: StudentRecord) -> list[Adjustment]:
         """The manual rows that apply to this student, then the late policy's."""
@@ -83,14 +89,56 @@ class ClassAdjustments:
         for record in records:
             for adjusted in record.adjusted.values():
                 found += [f"{record.student}: {why}" for why in adjusted.not_applied]
-        return found
+        return found + self.undated(records)
+
+    def undated(self, records: Iterable[StudentRecord]) -> list[str]:
+        """Hand-ins the late policy could not date, one line per assignment: no penalty
+        was computed for them, and the line says why and what would date them."""
+        if self.policy is None:
+            return []
+        missing: dict[str, list[str]] = {}
+        for record in records:
+            submission = self.submissions.get(record.student)
+            for key in record.outcomes:
+                dated = key not in self.policy.deadlines or submission is None
+                if not dated and self._submitted(submission, key) is None:
+                    missing.setdefault(key, []).append(record.student)
+        why = (
+            "not in handed-in.csv, and the submission holds no file of it"
+            if self.policy.times_from_submission
+            else f"not in {handed_in.FILE} (late-policy.json takes no times from submissions: "
+            'they are set by the student\'s machine; "times": "from-submission" would use them)'
+        )
+        lines = []
+        for key in sorted(missing, key=catalog.course_order):
+            students = sorted(missing[key])
+            shown = ", ".join(students[:5]) + (
+                f" and {len(students) - 5} more" if len(students) > 5 else ""
+            )
+            lines.append(
+                f"no late penalty computed for {key} of {len(students)} student"
+                f"{'s' if len(students) != 1 else ''} ({shown}): {why}"
+            )
+        return lines
 
     def _submitted(self, submission: Submission, key: str) -> Submitted | None:
+        """When ``key`` was handed in: handed-in.csv, else (where the policy allows) the
+        submission's own times, named as the student's machine recorded them."""
         cached = (submission.student, key)
         if cached not in self._times:
-            zone = self.policy.zone if self.policy else dt.timezone.utc
-            self._times[cached] = submitted_at(submission, key, zone)
+            self._times[cached] = self._find_time(submission, key)
         return self._times[cached]
+
+    def _find_time(self, submission: Submission, key: str) -> Submitted | None:
+        listed = self.handed_in.get((submission.student, key))
+        if listed is not None:
+            return Submitted(listed.at, f"{handed_in.FILE}, line {listed.line}")
+        if self.policy is None or not self.policy.times_from_submission:
+            return None
+        found = submitted_at(submission, key, self.policy.zone)
+        if found is None:
+            return None
+        return Submitted(found.at, f"{found.how}, as the student's machine recorded it")
 
 
 def _criteria(key: str) -> dict[str, float]:

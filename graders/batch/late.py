@@ -8,7 +8,8 @@
       "timezone": "Europe/Bucharest",
       "deadlines": {"a3": "2025-11-16T23:59"},
       "grace_minutes": 15,
-      "extensions": {"ann": {"a2": 2}}
+      "extensions": {"ann": {"a2": 2}},
+      "times": "handed-in"
     }
 
 ``penalty``: ``P%/day`` takes P% of the assignment's maximum per day late (a started
@@ -18,6 +19,13 @@ assignment's week, counted from ``semester_start``); ``deadlines`` overrides any
 them (an ISO date and time; a date alone means the end of that day). Times without an
 offset are in ``timezone`` (default: this machine's). ``grace_minutes`` forgives a push
 just after the deadline; ``extensions`` gives a student days more for an assignment.
+
+``times`` says where hand-in times come from. ``"handed-in"`` (the default): only from
+``handed-in.csv`` in the output folder (``graders.batch.handed_in``), what the course's
+server recorded. ``"from-submission"``: also, for a hand-in that file does not list, from
+the submission itself (git, zip or file times, ``graders.batch.submitted``), which the
+student's machine set; every reason then says so. A hand-in with no time is not
+penalised, and the run says which and why.
 
 Each late assignment gets an adjustment on its total whose reason starts with "late by N
 days" and says when it was handed in and how that was found (``graders.batch.submitted``).
@@ -40,7 +48,10 @@ from graders.batch.adjustments import ALL, Adjustment, Change
 from graders.batch.submitted import Submitted
 
 FILE = "late-policy.json"
-KEYS = ("penalty", "semester_start", "timezone", "deadlines", "grace_minutes", "extensions")
+KEYS = ("penalty", "semester_start", "timezone", "deadlines", "grace_minutes", "extensions",
+        "times")  # fmt: skip
+#: Where hand-in times may come from (the ``times`` key).
+TIMES = ("handed-in", "from-submission")
 _PENALTY = re.compile(
     r"^\s*(\d+(?:\.\d+)?)\s*%\s*(?:/|per)\s*day\s*"
     r"(?:,\s*max\s+(\d+)\s+days?(\s+then\s+0)?)?\s*$",
@@ -86,6 +97,8 @@ class LatePolicy:
     grace: dt.timedelta = dt.timedelta(0)
     #: Student -> assignment -> days of extension.
     extensions: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Whether times read from a submission (set by the student's machine) may be used.
+    times_from_submission: bool = False
 
     def deadline(self, student: str, key: str) -> dt.datetime:
         days = self.extensions.get(student, {}).get(key, 0)
@@ -154,8 +167,14 @@ def _policy(data: dict[str, Any], students: Collection[str], keys: tuple[str, ..
     if not isinstance(grace, (int, float)) or grace < 0:
         raise ValueError(f"grace_minutes {grace!r} must be a number of minutes (0 or more)")
     extensions = _extensions(data.get("extensions", {}), students)
+    times = data.get("times", "handed-in")
+    if times not in TIMES:
+        raise ValueError(
+            f'times {times!r} must be "handed-in" (handed-in.csv only) or '
+            '"from-submission" (also git, zip and file times, as the student\'s machine set them)'
+        )
     return LatePolicy(penalty, rule.strip(), zone, deadlines, dt.timedelta(minutes=grace),
-                      extensions)  # fmt: skip
+                      extensions, times == "from-submission")  # fmt: skip
 
 
 def _zone(name: Any) -> dt.tzinfo:

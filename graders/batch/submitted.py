@@ -2,9 +2,11 @@
 
 In order of trust: a git repository's commit time (of the last commit that changed the
 assignment's folder, so that an export made weeks later does not make every earlier
-assignment late), else for a zip the newest date among the assignment's members, else
-the newest modification time of the assignment's files. Each answer says which it used,
-since the student's feedback quotes it.
+assignment late; a folder with changes not committed is dated by its files instead),
+else for a zip the newest date among the assignment's members, else the newest
+modification time of the assignment's files. Each answer says which it used, since the
+student's feedback quotes it. All of these are set by the student's machine: the late
+policy uses them only when told to (``graders.batch.late``, ``"times"``).
 
 git runs on untrusted repositories: as ``git log`` only (no hooks run), with the
 repository's commands that ``log`` could start switched off (signature checks, the file
@@ -14,6 +16,7 @@ system monitor, a pager), no system or user configuration, no prompt, and a time
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import subprocess
 import zipfile
@@ -39,7 +42,7 @@ class Submitted:
 def submitted_at(submission: Submission, key: str, zone: dt.tzinfo) -> Submitted | None:
     """When ``key`` of ``submission`` was handed in; None when it holds no file of it.
     Times without a zone (zip entries) are read in ``zone``."""
-    source = submission.source
+    source = Path(os.path.abspath(submission.source))  # git runs in another folder
     if source.is_symlink():
         return None
     if submission.kind == "zip":
@@ -51,10 +54,43 @@ def submitted_at(submission: Submission, key: str, zone: dt.tzinfo) -> Submitted
     for folder in dict.fromkeys((root, source)):
         git = folder / ".git"
         if git.is_dir() and not git.is_symlink():
+            if _uncommitted(folder, key):
+                return Submitted(newest.at, f"newest {key}/ file modification time "
+                                 "(changes not committed to git)")  # fmt: skip
             found = _git_time(folder, key)
             if found is not None:
                 return found
     return newest
+
+
+def _uncommitted(folder: Path, key: str) -> bool:
+    """Whether ``key/`` holds a file that HEAD does not (edited or new), compared by git's
+    own blob hash in Python: ``git status`` could run clean filters the repository's
+    config names, and nothing of the student's may run here."""
+    listing = _git(folder, ["ls-tree", "-r", "-z", "HEAD", "--", f"{key}/"], strip=False)
+    if not listing:
+        return False  # no commit, or none holds key/: dated by its files anyway
+    committed: dict[str, str] = {}
+    for entry in filter(None, listing.split("\0")):
+        info, _, name = entry.partition("\t")
+        parts = info.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            committed[name] = parts[2]
+    for path in _own_files(folder / key):
+        name = path.relative_to(folder).as_posix()
+        blob = committed.get(name)
+        if blob is None or _blob_id(path, len(blob)) != blob:
+            return True
+    return False
+
+
+def _blob_id(path: Path, length: int) -> str:
+    """git's object id of the file's content (SHA-1, or SHA-256 in such repositories)."""
+    data = path.read_bytes()
+    digest = hashlib.sha256() if length == 64 else hashlib.sha1()  # noqa: S324 - git's id
+    digest.update(b"blob %d\0" % len(data))
+    digest.update(data)
+    return digest.hexdigest()
 
 
 def _git_time(folder: Path, key: str) -> Submitted | None:
@@ -72,8 +108,8 @@ def _git_time(folder: Path, key: str) -> Submitted | None:
     return None
 
 
-def _git(folder: Path, arguments: list[str]) -> str:
-    """git's output, stripped; "" when git is missing, fails or takes too long."""
+def _git(folder: Path, arguments: list[str], strip: bool = True) -> str:
+    """git's output (stripped); "" when git is missing, fails or takes too long."""
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.devnull,
@@ -89,11 +125,14 @@ def _git(folder: Path, arguments: list[str]) -> str:
     try:
         done = subprocess.run(
             command, cwd=folder, env=environment, stdin=subprocess.DEVNULL,
-            capture_output=True, text=True, timeout=GIT_TIMEOUT_S, check=False,
+            capture_output=True, text=True, errors="replace", timeout=GIT_TIMEOUT_S,
+            check=False,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired):
         return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
+    if done.returncode != 0:
+        return ""
+    return done.stdout.strip() if strip else done.stdout
 
 
 def _zip_time(archive: Path, key: str, zone: dt.tzinfo) -> Submitted | None:
@@ -115,16 +154,21 @@ def _counts(name: str) -> bool:
     return bool(parts) and parts[0] != "__MACOSX" and parts[-1] != ".DS_Store"
 
 
-def _newest_file(folder: Path, key: str) -> Submitted | None:
-    """The newest modification time among the files of ``folder`` (``key/``)."""
+def _own_files(folder: Path) -> list[Path]:
+    """The student's files in ``folder``: no hidden ones, caches or links."""
     if not folder.is_dir() or folder.is_symlink():
-        return None
-    times = [
-        path.lstat().st_mtime
+        return []
+    return [
+        path
         for path in folder.rglob("*")
         if not any(p.startswith(".") or p == "__pycache__" for p in path.relative_to(folder).parts)
         and path.is_file() and not path.is_symlink()
     ]  # fmt: skip
+
+
+def _newest_file(folder: Path, key: str) -> Submitted | None:
+    """The newest modification time among the files of ``folder`` (``key/``)."""
+    times = [path.lstat().st_mtime for path in _own_files(folder)]
     if not times:
         return None
     newest = dt.datetime.fromtimestamp(max(times), dt.timezone.utc)
