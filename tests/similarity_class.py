@@ -400,7 +400,62 @@ def _counting_while(before: ast.stmt, loop: ast.stmt):
     return None
 
 
+def dead(source: str, seed: int) -> str:
+    """Statements that do nothing, between the lines of every function: values assigned
+    and never read (some from numpy calls), bare expressions, ``pass``, no-op arithmetic,
+    and code after a ``return``."""
+    rng = random.Random(seed)
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    numpy = "import numpy as np" in source
+    inserts: list[tuple[int, str]] = []  # (after line, text)
+    count = itertools.count()
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        for body in _bodies(function):
+            for statement in body:
+                indent = " " * statement.col_offset
+                if isinstance(statement, ast.Return):
+                    inserts.append((statement.end_lineno, f"{indent}unreached_{next(count)} = 0"))
+                    continue
+                if (
+                    isinstance(statement, ast.Raise | ast.Break | ast.Continue)
+                    or rng.random() < 0.4
+                ):
+                    continue
+                name = f"spare_{next(count)}"
+                choices = [
+                    f"{name} = {rng.randint(2, 9)} * {rng.randint(2, 9)} - 1",
+                    f"{name} = [0.0] * {rng.randint(2, 6)}\n{indent}{name} = {name} + []",
+                    f"{name} = ({rng.randint(0, 9)}, {rng.random():.3f})\n{indent}{name}",
+                    "pass",
+                    f"{name} = {rng.randint(1, 9)}\n{indent}{name} += 0\n{indent}{name} = {name} * 1",
+                ]
+                if numpy:
+                    choices.append(f"{name} = np.zeros({rng.randint(2, 5)}).sum()")
+                inserts.append((statement.end_lineno, indent + rng.choice(choices)))
+    for after, text in sorted(inserts, key=lambda item: -item[0]):
+        lines[after:after] = text.split("\n")
+    return "\n".join(lines) + "\n"
+
+
+def _bodies(function: ast.FunctionDef) -> list[list[ast.stmt]]:
+    """The statement lists of ``function``, its own and those of its compound statements
+    (not of nested functions)."""
+    found = [function.body]
+    for node in ast.walk(function):
+        if node is function or isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            statements = getattr(node, field, None)
+            if isinstance(statements, list) and statements and isinstance(statements[0], ast.stmt):
+                found.append(statements)
+    return found
+
+
 DISGUISES: dict[str, Callable[[str, int], str]] = {
+    "dead": dead,
     "rename": rename,
     "reorder": reorder,
     "comments": comments,
@@ -417,6 +472,8 @@ COMBINATIONS: tuple[tuple[str, ...], ...] = (
     ("rename", "reorder"),
     ("rename", "loops"),
     ("comments", "loops", "reorder"),
+    ("dead",),
+    ("dead", "rename", "reorder", "comments", "loops"),
 )
 
 

@@ -6,6 +6,7 @@ Run alone with ``python -m pytest tests/test_similarity.py`` (a few seconds).
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import re
@@ -284,7 +285,7 @@ def _gradient_error(module: types.ModuleType, activation: str, option: str) -> f
 def test_each_solution_and_its_disguise_is_correct(name):
     """Independent solutions and disguised copies compute the same gradients as finite
     differences: the class is made of working code, as a real one is."""
-    every = ("rename", "reorder", "comments", "loops")
+    every = ("dead", "rename", "reorder", "comments", "loops")
     for text in (sc.solution(name), sc.disguise(sc.solution(name), every, seed=3)):
         module = types.ModuleType(f"solution_{name}")
         exec(compile(text, module.__name__, "exec"), module.__dict__)
@@ -292,3 +293,40 @@ def test_each_solution_and_its_disguise_is_correct(name):
             assert _gradient_error(module, activation, option) < 1e-6
         scheduler = module.PlateauScheduler(1.0)
         assert [scheduler.step(m) for m in (0.5, 0.5, 0.5, 0.6)] == [1.0, 1.0, 0.5, 0.5]
+
+
+@pytest.mark.parametrize("name", list(sc.SOLUTIONS))
+def test_statements_that_do_nothing_leave_the_tokens_alone(name):
+    """Dead code between a copy's lines (unread values, numpy calls whose result nothing
+    reads, bare expressions, pass, no-op arithmetic, code after return) is not compared."""
+    original = normalise(sc.solution(name)).tokens
+    for seed in range(3):
+        assert normalise(sc.dead(sc.solution(name), seed)).tokens == original
+
+
+def test_only_statements_without_effect_are_dropped():
+    kept = """
+def f(a, b, shared):
+    c = a @ b
+    shared += 1          # may change the caller's array
+    shared[0] = 2        # changes it
+    log.append(c)        # a call with an effect
+    d = print(c)         # a call that may have one, though d is never read
+    e = c
+    e = e + 1            # not a no-op
+    g = 0
+    for i in range(3):
+        g = g + c        # read on the next pass and after the loop
+    h = 5
+    k = lambda: h        # read by a closure
+    return e, g, k
+"""
+    body = ast.parse(kept).body[0].body
+    from graders.similarity.liveness import without_dead_code
+
+    pruned = without_dead_code(ast.parse(kept)).body[0].body
+    assert [ast.dump(s) for s in pruned] == [ast.dump(s) for s in body]
+    dead = kept.replace(
+        "    return e, g, k", "    unread = e + g\n    e\n    return e, g, k\n    g = 1"
+    )
+    assert len(without_dead_code(ast.parse(dead)).body[0].body) == len(body)

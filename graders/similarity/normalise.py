@@ -11,7 +11,10 @@ tokens are read from it (Python's ``ast``), in source order, one per node:
 * ``x = x + y`` is ``x += y``; ``a > b`` is ``b < a``; ``range(n)`` is ``range(0, n)``;
 * a counting ``while`` (``i = a`` / ``while i < b:`` ... ``i += s``) is the ``for i in
   range(a, b, s)`` it stands for, and every loop, ``for`` or ``while``, starts with the
-  same token.
+  same token;
+* statements that cannot change what the code returns or changes (unread assignments,
+  code after ``return``, ``pass``, no-op arithmetic) are dropped first
+  (:mod:`graders.similarity.liveness`).
 
 Each token keeps the line it came from, so that matches are shown in the student's code.
 A file that does not parse is read as far as it does: the top-level blocks Python
@@ -24,6 +27,8 @@ import ast
 import builtins
 import warnings
 from dataclasses import dataclass
+
+from graders.similarity.liveness import without_dead_code
 
 #: How many broken top-level blocks are blanked before a file is given up on.
 MAX_REPAIRS = 20
@@ -48,7 +53,7 @@ def normalise(text: str) -> TokenStream:
     if tree is None:
         return TokenStream((), (), problem)
     try:
-        tokens, lines = _emit(_Canonical().visit(tree))
+        tokens, lines = _emit(_Canonical().visit(without_dead_code(tree)))
     except RecursionError:
         return TokenStream((), (), "nested too deeply to compare")
     return TokenStream(tuple(tokens), tuple(lines), problem)
