@@ -113,9 +113,10 @@ def probes(assignment: str, rng: np.random.Generator) -> dict[str, tuple[str, Ca
     }
 
 
-def _train(target: str, tiny: Callable) -> Callable[[int], tuple]:
-    """The probe's arguments for ``n`` samples, built as the graders build them."""
-    return lambda n: with_constants(target, *tiny(n))
+def _train(target: str, tiny: Callable) -> Callable[[int, int], tuple]:
+    """The probe's arguments for ``n`` samples (new ones each ``draw``), built as the
+    graders build them."""
+    return lambda n, draw: with_constants(target, *tiny(n, draw))
 
 
 def measure_all(folder: Path, repeats: int) -> dict[tuple[str, str], list[float]]:

@@ -193,3 +193,63 @@ def test_a_loop_hidden_from_the_line_counter_still_loses_the_point(attack, kind,
     if "too slow" in attack:
         assert "at least" in vectorized.reason and "stopped at its time limit" in vectorized.reason
     assert result.internal_errors == [] and result.confinement == kind
+
+
+# -- steering the verdict itself -------------------------------------------------------------
+# With the line counter blinded (its probes replaced), each of these steers the kernel's
+# measure of the tiny problem instead: each must still lose the point, for the reason given.
+BLIND = (
+    PROBES + "_probes.count_student_lines = lambda target, args, kwargs: 7\n"
+    "_probes.line_profile = lambda *args: {'total': 7, 'lines': []}\n"
+)
+
+#: name -> (the body of gradients, what the reason starts with)
+STEERING: dict[str, tuple[str, str]] = {
+    # The re-measure repeated the same arguments: a cache made it instant.
+    "answers cached by their inputs": (
+        "    _key = (X.shape, float(X.sum()), float(P.sum()))\n"
+        "    _cache = globals().setdefault('_CACHE', {})\n"
+        "    if _key not in _cache:\n"
+        "        _cache[_key] = _loop_gradients(X, Y, P)\n"
+        "    return _cache[_key]\n",
+        "gradients loops over samples",
+    ),
+    # A small call that costs more than the large one: a negative cost, read as 0.
+    "small calls made slow": (
+        "    if len(X) < 20_000:\n"
+        "        _t = __import__('time').process_time()\n"
+        "        while __import__('time').process_time() - _t < 2.5:\n"
+        "            pass\n"
+        "    return _loop_gradients(X, Y, P)\n",
+        "gradients loops over samples",
+    ),
+    # No verdict from a function that fails on the large problem.
+    "fails on the large problem": (
+        "    if len(X) > 100_000:\n        raise MemoryError('too many samples')\n"
+        "    return _loop_gradients(X, Y, P)\n",
+        "gradients failed on the vectorization check's tiny problem",
+    ),
+    # The tiny problem is recognisable: answered at once, and wrongly.
+    "tiny problem answered with zeros": (
+        "    if X.shape[1] < 50:\n"
+        "        return np.zeros((X.shape[1], P.shape[1])), np.zeros(P.shape[1])\n"
+        "    return _loop_gradients(X, Y, P)\n",
+        "gradients gives other answers on the vectorization check's tiny problem",
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", list(STEERING))
+def test_a_loop_cannot_steer_the_kernels_measure(attack, tmp_path):
+    body, says = STEERING[attack]
+    submission = build_submission(
+        tmp_path / "s", assignment="a2", edits={"a2/perceptron.py": _attacked(BLIND, body)}
+    )
+    from graders.a2 import ASSIGNMENT
+
+    options = GradeOptions(data_dir=SHARED_DATA, download=False, only=("training.vectorized",))
+    result = grade(ASSIGNMENT, submission, options)
+    vectorized = next(c for c in result.criteria if c.id == "training.vectorized")
+    assert vectorized.points == 0, vectorized.reason
+    assert vectorized.reason.startswith(says), vectorized.reason
+    assert result.internal_errors == []

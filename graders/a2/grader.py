@@ -6,6 +6,8 @@ differences of the grader's own loss. The test labels never enter the worker.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,8 @@ from graders.kit import (
     CriterionFailed,
     GradingContext,
     RemoteModule,
+    Sandbox,
+    StudentCodeError,
     check_gradients,
     criterion,
     expect,
@@ -271,31 +275,81 @@ def test_training_accuracy(
 
 class TinyPerceptron:
     """A problem of a few features and classes, on which whole-array code costs far less
-    CPU time per sample than any loop over samples (see graders.core.sample_cost)."""
-
-    FEATURES, CLASSES = 4, 3
+    CPU time per sample than any loop over samples (see graders.core.sample_cost). Its
+    sizes vary with the seed, and every call gets new samples (``draw``)."""
 
     def __init__(self, rng: np.random.Generator) -> None:
+        self.features = int(rng.integers(3, 8))
+        self.classes = int(rng.integers(3, 6))
         self.seed = int(rng.integers(2**31))
-        self.W = rng.normal(size=(self.FEATURES, self.CLASSES))
-        self.b = rng.normal(size=self.CLASSES)
+        self.W = rng.normal(size=(self.features, self.classes))
+        self.b = rng.normal(size=self.classes)
 
-    def _data(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        rng = np.random.default_rng([self.seed, n])
-        return rng.random((n, self.FEATURES)), rng.integers(0, self.CLASSES, n)
+    def _data(self, n: int, draw: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([self.seed, n, draw])
+        return rng.random((n, self.features)), rng.integers(0, self.classes, n)
 
-    def forward(self, n: int) -> tuple:
-        return (self._data(n)[0], self.W, self.b)
+    def forward(self, n: int, draw: int) -> tuple:
+        return (self._data(n, draw)[0], self.W, self.b)
 
-    def gradients(self, n: int) -> tuple:
-        X, y = self._data(n)
-        return (X, one_hot(y, self.CLASSES), softmax(X @ self.W + self.b))
+    def gradients(self, n: int, draw: int) -> tuple:
+        X, y = self._data(n, draw)
+        return (X, one_hot(y, self.classes), softmax(X @ self.W + self.b))
 
-    def train(self, n: int) -> tuple[tuple, dict]:
+    def train(self, n: int, draw: int) -> tuple[tuple, dict]:
         """Ten batches of one epoch; labels 0..9 as train expects, float32 as MNIST's."""
-        X, _ = self._data(n)
-        y = np.random.default_rng([self.seed, n, 1]).integers(0, 10, n)
+        X, _ = self._data(n, draw)
+        y = np.random.default_rng([self.seed, n, draw, 1]).integers(0, 10, n)
         return (X.astype(np.float32), y), {"EPOCHS": 1, "BATCH_SIZE": n // 10}
+
+    @staticmethod
+    def check_forward(args: tuple, answer: object) -> str:
+        X, W, b = args
+        return _differs(answer, softmax(X @ W + b), "P")
+
+    @staticmethod
+    def check_gradients(args: tuple, answer: object) -> str:
+        X, Y, P = args
+        error = P - Y
+        if not isinstance(answer, tuple | list) or len(answer) != 2:
+            return "it did not return (dW, db)"
+        return _differs(answer[0], X.T @ error / len(X), "dW") or _differs(
+            answer[1], error.mean(axis=0), "db"
+        )
+
+    @staticmethod
+    def check_train(args: tuple, answer: object) -> str:
+        """train's answer comes back as its arrays' shapes: (D, 10) and (10,)."""
+        X = args[1][0]  # the probe's arguments: (target, [X, y], kwargs, constants)
+        expected = [[X.shape[1], 10], [10]]
+        shapes = answer.get("shapes") if isinstance(answer, dict) else None
+        return "" if shapes == expected else f"(W, b) of shapes {shapes}, expected {expected}"
+
+
+def _differs(answer: object, expected: np.ndarray, name: str) -> str:
+    """What is wrong with ``answer`` as ``expected`` ("" when it is that array)."""
+    if not isinstance(answer, np.ndarray) or answer.shape != expected.shape:
+        shape = getattr(answer, "shape", type(answer).__name__)
+        return f"{name} of shape {shape}, expected {expected.shape}"
+    if not np.allclose(answer, expected, rtol=1e-5, atol=1e-7):
+        return f"{name} differs by up to {float(np.max(np.abs(answer - expected))):.3g}"
+    return ""
+
+
+def _right_on(
+    sandbox: Sandbox, function: str, args: tuple, check: Callable[[tuple, object], str]
+) -> Callable[[], bool]:
+    """Whether ``function`` answers ``args`` (MNIST-sized) as ``check`` expects: asked only
+    when its answers on the tiny problem were wrong."""
+
+    def right() -> bool:
+        try:
+            answer = sandbox.call(f"{MODULE}:{function}", args, label=function)
+        except StudentCodeError:
+            return False
+        return check(args, answer) == ""
+
+    return right
 
 
 @criterion("training.vectorized", 1, "No Python loop over samples in forward, gradients and train")
@@ -305,18 +359,23 @@ def test_training_vectorized(grading: GradingContext, rng: np.random.Generator) 
     small, large = rng.random((100, 784)), rng.random((1000, 784))
     tiny = TinyPerceptron(rng)
     require_no_sample_loop(
-        sandbox, f"{MODULE}:forward", (small, W, b), (large, W, b), "forward", tiny.forward, rng
-    )
+        sandbox, f"{MODULE}:forward", (small, W, b), (large, W, b), "forward", tiny.forward, rng,
+        check=tiny.check_forward,
+        right_on_real_data=_right_on(sandbox, "forward", (small, W, b), tiny.check_forward),
+    )  # fmt: skip
     P_small, P_large = softmax(small @ W + b), softmax(large @ W + b)
     Y_small, Y_large = one_hot(rng.integers(0, 10, 100), 10), one_hot(rng.integers(0, 10, 1000), 10)
+    real = (small, Y_small, P_small)
     require_no_sample_loop(
         sandbox,
         f"{MODULE}:gradients",
-        (small, Y_small, P_small),
+        real,
         (large, Y_large, P_large),
         "gradients",
         tiny.gradients,
         rng,
+        check=tiny.check_gradients,
+        right_on_real_data=_right_on(sandbox, "gradients", real, tiny.check_gradients),
     )
     images, labels = grading.mnist("train")
     X, y = to_features(images[:2000]), np.asarray(labels[:2000])
@@ -329,4 +388,5 @@ def test_training_vectorized(grading: GradingContext, rng: np.random.Generator) 
         ),
         tiny=tiny.train,
         rng=rng,
+        check=tiny.check_train,
     )

@@ -19,6 +19,7 @@ from graders.kit import (
     GradingContext,
     RemoteModule,
     Sandbox,
+    StudentCodeError,
     check_gradients,
     criterion,
     expect,
@@ -293,41 +294,75 @@ def test_batched_mean_of_samples(
 
 
 class TinyNetwork:
-    """A 4-8-3 network (ten classes for train, whose labels are digits): whole-array code
-    costs far less CPU time per sample on it than any loop over samples (see
-    graders.core.sample_cost)."""
+    """A network of a few inputs, hidden units and classes (ten classes for train, whose
+    labels are digits; the sizes vary with the seed): whole-array code costs far less CPU
+    time per sample on it than any loop over samples (see graders.core.sample_cost). Every
+    call gets new samples (``draw``)."""
 
-    SIZES = (4, 8, 3)
     #: A train step does more per sample than one forward/backward (shuffling, dropout
     #: masks, momentum), and the grader cannot see how much: a wider margin.
     TRAIN_LOOP_COST_S = 5e-6
 
     def __init__(self, rng: np.random.Generator) -> None:
+        self.sizes = (int(rng.integers(3, 8)), int(rng.integers(6, 11)), int(rng.integers(3, 6)))
         self.seed = int(rng.integers(2**31))
-        self.params = network.random_params(self.SIZES, rng)
+        self.params = network.random_params(self.sizes, rng)
 
-    def forward_backward(self, n: int) -> tuple:
-        rng = np.random.default_rng([self.seed, n])
-        X = rng.random((n, self.SIZES[0]))
-        Y = one_hot(rng.integers(0, self.SIZES[-1], n), self.SIZES[-1])
+    def forward_backward(self, n: int, draw: int) -> tuple:
+        rng = np.random.default_rng([self.seed, n, draw])
+        X = rng.random((n, self.sizes[0]))
+        Y = one_hot(rng.integers(0, self.sizes[-1], n), self.sizes[-1])
         return (self.params, X, Y, False, 0)
 
-    def train(self, n: int) -> tuple[tuple, dict]:
+    def train(self, n: int, draw: int) -> tuple[tuple, dict]:
         """Ten batches of one epoch, the same 100 validation samples every time."""
-        rng = np.random.default_rng([self.seed, n, 1])
-        X = rng.random((n, self.SIZES[0])).astype(np.float32)
-        X_val = np.random.default_rng(self.seed).random((100, self.SIZES[0])).astype(np.float32)
+        rng = np.random.default_rng([self.seed, n, draw, 1])
+        X = rng.random((n, self.sizes[0])).astype(np.float32)
+        X_val = np.random.default_rng(self.seed).random((100, self.sizes[0])).astype(np.float32)
         y, y_val = rng.integers(0, 10, n), np.arange(100) % 10
-        constants = {"EPOCHS": 1, "BATCH_SIZE": n // 10, "HIDDEN_SIZES": self.SIZES[1:-1]}
+        constants = {"EPOCHS": 1, "BATCH_SIZE": n // 10, "HIDDEN_SIZES": self.sizes[1:-1]}
         return (X, y, X_val, y_val), constants
 
+    @staticmethod
+    def check_forward_backward(args: tuple, answer: object) -> str:
+        """P as the network computes it with one of the activations the statement allows
+        (the student's choice), and a gradient of each parameter's shape."""
+        params, X = args[0], args[1]
+        try:
+            P, grads = answer
+            P = np.asarray(P, dtype=np.float64)
+        except (TypeError, ValueError):
+            return "it did not return (P, grads)"
+        forms = [network.forward(params, X, activation)[0] for activation in network.ACTIVATIONS]
+        if P.shape != forms[0].shape or not any(
+            np.allclose(P, expected, rtol=1e-5, atol=1e-7) for expected in forms
+        ):
+            return f"P of shape {P.shape} is not the network's output for {X.shape[0]:,} inputs"
+        if not isinstance(grads, dict):
+            return "the gradients are not a dict"
+        for name, value in params.items():
+            grad = grads.get(f"d{name}")
+            if getattr(grad, "shape", None) != value.shape:
+                return f"d{name} of shape {getattr(grad, 'shape', None)}, expected {value.shape}"
+        return ""
+
     def trained_its_sizes(self, answer: object) -> bool:
-        """Whether train built the 4-8-10 network it was given (HIDDEN_SIZES read when it
+        """Whether train built the network of the sizes it was given (HIDDEN_SIZES read when it
         runs): a network of its own sizes costs what its sizes cost, loop or not."""
         try:
-            return list(answer["shapes"][0]["W1"]) == [self.SIZES[0], self.SIZES[1]]
+            return list(answer["shapes"][0]["W1"]) == [self.sizes[0], self.sizes[1]]
         except (KeyError, IndexError, TypeError):
             return False
+
+
+def _right_on_real_data(sandbox: Sandbox, args: tuple, check) -> bool:
+    """Whether forward/backward answers MNIST-sized ``args`` as ``check`` expects: asked
+    only when its answers on the tiny problem were wrong."""
+    try:
+        answer = sandbox.call(f"{PROBES}:forward_backward", args, label="forward/backward")
+    except StudentCodeError:
+        return False
+    return check(args, answer) == ""
 
 
 @criterion(
@@ -340,14 +375,17 @@ def test_batched_no_sample_loop(
     small, large = rng.random((100, 784)), rng.random((1000, 784))
     Y_small, Y_large = one_hot(rng.integers(0, 10, 100), 10), one_hot(rng.integers(0, 10, 1000), 10)
     tiny = TinyNetwork(rng)
+    real = (params, small, Y_small, False, 0)
     require_no_sample_loop(
         sandbox,
         f"{PROBES}:forward_backward",
-        (params, small, Y_small, False, 0),
+        real,
         (params, large, Y_large, False, 0),
         "forward/backward",
         tiny.forward_backward,
         rng,
+        check=tiny.check_forward_backward,
+        right_on_real_data=lambda: _right_on_real_data(sandbox, real, tiny.check_forward_backward),
     )
     images, labels = grading.mnist("train")
     X, y = to_features(images[:2100]), np.asarray(labels[:2100])

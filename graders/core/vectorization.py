@@ -39,8 +39,8 @@ def _probe(sandbox: Sandbox, probe: str, args: tuple, what: str, timeout: float 
 
 #: CPU time per sample above which a function on a tiny problem loops over samples.
 LOOP_COST_S = 2.5e-6
-#: Arguments of a function for ``n`` samples of a tiny problem.
-TinyProblem = Callable[[int], tuple]
+#: Arguments of a function for ``n`` samples of a tiny problem, drawn afresh each time.
+TinyProblem = sample_cost.TinyProblem
 
 
 def require_flat_cost(
@@ -51,11 +51,21 @@ def require_flat_cost(
     rng: np.random.Generator,
     limit_s: float = LOOP_COST_S,
     comparable: Callable[[Any], bool] = lambda answer: True,
+    check: sample_cost.AnswerCheck | None = None,
+    right_on_real_data: Callable[[], bool] | None = None,
 ) -> None:
-    """Fail when ``target`` on ``tiny(n)`` costs more CPU per extra sample than
-    ``limit_s``, as the kernel counts it for the worker (see sample_cost.measure)."""
+    """Fail when ``target`` on ``tiny(n, draw)`` costs more CPU per extra sample than
+    ``limit_s``, as the kernel counts it for the worker (see sample_cost.measure), or
+    fails on the tiny problem, or answers it otherwise than ``check`` expects while it
+    answers the real problem right (``right_on_real_data``; a function that is wrong
+    everywhere loses its points where its answers are graded, not here)."""
     large = int(rng.integers(*sample_cost.LARGE))
-    cost = sample_cost.measure(sandbox, target, tiny, large, what, limit_s, comparable)
+    try:
+        cost = sample_cost.measure(sandbox, target, tiny, large, what, limit_s, comparable, check)
+    except sample_cost.TinyProblemFailed as failure:
+        if failure.wrong_answer and right_on_real_data is not None and not right_on_real_data():
+            return
+        raise CriterionFailed(failure.reason) from None
     if cost is not None and cost.per_sample_s > limit_s:
         raise CriterionFailed(sample_cost.loop_reason(what, cost, limit_s))
 
@@ -68,9 +78,12 @@ def require_no_sample_loop(
     what: str,
     tiny: TinyProblem | None = None,
     rng: np.random.Generator | None = None,
+    check: sample_cost.AnswerCheck | None = None,
+    right_on_real_data: Callable[[], bool] | None = None,
 ) -> None:
     """Fail when ``target`` runs many more student lines on ``large`` than on ``small``,
-    or (given a ``tiny`` problem) costs the CPU time of a loop per extra sample."""
+    or (given a ``tiny`` problem) costs the CPU time of a loop per extra sample, fails on
+    it or answers it wrongly (see :func:`require_flat_cost`)."""
     few = _probe(sandbox, COUNT_LINES, (target, list(small), {}), what)
     many = _probe(sandbox, COUNT_LINES, (target, list(large), {}), what)
     if not isinstance(few, int) or not isinstance(many, int):
@@ -81,7 +94,10 @@ def require_no_sample_loop(
             f"small batch and {many} for a batch 10x larger; use matrix operations instead"
         )
     if tiny is not None:
-        require_flat_cost(sandbox, target, tiny, what, rng or np.random.default_rng(0))
+        require_flat_cost(
+            sandbox, target, tiny, what, rng or np.random.default_rng(0),
+            check=check, right_on_real_data=right_on_real_data,
+        )  # fmt: skip
 
 
 PROFILE_LINES = "graders.sandbox.inside.probes:line_profile"
@@ -102,17 +118,18 @@ def require_no_sample_loop_in_train(
     target: str,
     runs: tuple[tuple[tuple, dict], tuple[tuple, dict]],
     what: str = "train",
-    tiny: Callable[[int], tuple[tuple, dict]] | None = None,
+    tiny: Callable[[int, int], tuple[tuple, dict]] | None = None,
     rng: np.random.Generator | None = None,
     limit_s: float = LOOP_COST_S,
     comparable: Callable[[Any], bool] = lambda answer: True,
+    check: sample_cost.AnswerCheck | None = None,
 ) -> None:
     """Fail when a short ``train`` runs more lines for the same number of batches of 10x
     more samples each; name the line whose count grew most (the loop over samples), or the
     constant that train ignored when that, not a loop, explains the growth.
 
     ``runs`` holds (args, module constants) for the small and the large run, e.g.
-    ``EPOCHS = 1`` and ``BATCH_SIZE`` 20 and 200 for 200 and 2,000 samples. ``tiny(n)``
+    ``EPOCHS = 1`` and ``BATCH_SIZE`` 20 and 200 for 200 and 2,000 samples. ``tiny(n, draw)``
     gives (args, constants) of a run on ``n`` samples of a tiny problem, ten batches, whose
     CPU time per extra sample the kernel measures (see :func:`require_flat_cost`);
     ``comparable`` tells from the shapes train returned whether it solved that problem.
@@ -131,11 +148,12 @@ def require_no_sample_loop_in_train(
             require_flat_cost(
                 sandbox,
                 CALL_WITH_CONSTANTS,
-                lambda n: with_constants(target, *tiny(n)),
+                lambda n, draw: with_constants(target, *tiny(n, draw)),
                 what,
                 rng or np.random.default_rng(0),
                 limit_s,
                 comparable,
+                check,
             )
         return
     # Only a failing verdict pays for these probes: they say why the count grew.
