@@ -91,6 +91,11 @@ def add_grading_options(parser: argparse.ArgumentParser) -> None:
         f"(default: ${ENVIRONMENT_VARIABLE} when set); never shown in reports",
     )  # fmt: skip
     parser.add_argument(
+        "--student", default=None, metavar="ID",
+        help="who handed the work in (e.g. the repository or the platform's user id): with a "
+        "secret seed in --secrets, each student's inputs are drawn for them alone",
+    )  # fmt: skip
+    parser.add_argument(
         "--no-download", action="store_false", dest="download",
         help="never download MNIST; fail with instructions when the files are missing",
     )  # fmt: skip

@@ -24,6 +24,7 @@ ASSIGNMENT = AssignmentSpec(
         RulePolicy(NO_ML_FRAMEWORKS, files=("a1/*.py", "a1/**/*.py")),
     ),
     grader_module="graders.a1.grader",
+    secret_inputs=True,
     limits=Limits(memory_bytes=2 * 2**30, cpu_seconds=120, call_timeout_s=20),
     submission_timeout_s=300,
     rules="pure.py: Python standard library only; vectorized.py: numpy, "

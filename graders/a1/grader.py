@@ -6,112 +6,15 @@ are computed here, in the grader, with numpy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from graders.a1.inputs import PUBLIC, Inputs, secret_inputs
 from graders.kit import Credit, CriterionFailed, GradingContext, RemoteModule, criterion, expect
 
 OPERATIONS = ("determinant", "trace", "norm", "transpose", "multiply")
-
-
-@dataclass(frozen=True)
-class ParseCase:
-    name: str
-    text: str
-    A: tuple
-    B: tuple
-
-
-@dataclass(frozen=True)
-class MalformedCase:
-    name: str
-    text: str
-    line: int  # 1-based, counting blank lines
-
-
-STANDARD = ParseCase(
-    "standard example",
-    "2x + 3y - z = 5\nx - y + 4z = 6\n3x + y + 2z = 7\n",
-    ((2, 3, -1), (1, -1, 4), (3, 1, 2)),
-    (5, 6, 7),
-)
-
-PARSE_CASES = (
-    STANDARD,
-    ParseCase(
-        "terms in any order",
-        "3y + 2x - z = 5\n4z - y + x = 6\ny + 2z + 3x = 7\n",
-        ((2, 3, -1), (1, -1, 4), (3, 1, 2)),
-        (5, 6, 7),
-    ),
-    ParseCase(
-        "omitted coefficient of 1 and signed first term",
-        "x - y + z = 1\n-x + z = 2\n+ z = 4\n",
-        ((1, -1, 1), (-1, 0, 1), (0, 0, 1)),
-        (1, 2, 4),
-    ),
-    ParseCase(
-        "missing variables",
-        "2x - z = 3\n5y = 10\nx + y = 0\n",
-        ((2, 0, -1), (0, 5, 0), (1, 1, 0)),
-        (3, 10, 0),
-    ),
-    ParseCase(
-        "decimals and negative right-hand sides",
-        "0.5x - 2.25y = -3.5\n1.5y + 0.25z = 0.75\n-0.1x + z = -2\n",
-        ((0.5, -2.25, 0), (0, 1.5, 0.25), (-0.1, 0, 1)),
-        (-3.5, 0.75, -2),
-    ),
-    ParseCase(
-        "free spacing",
-        "2x+3y-z=5\n  2 x +  3 y -z =  5  \n- 2 x = 1\n",
-        ((2, 3, -1), (2, 3, -1), (-2, 0, 0)),
-        (5, 5, 1),
-    ),
-    ParseCase(
-        "blank lines",
-        "\n2x + 3y - z = 5\n   \nx - y + 4z = 6\n\n3x + y + 2z = 7\n\n",
-        ((2, 3, -1), (1, -1, 4), (3, 1, 2)),
-        (5, 6, 7),
-    ),
-)
-
-_GOOD = ("2x + 3y - z = 5", "x - y + 4z = 6", "3x + y + 2z = 7")
-
-MALFORMED_CASES = (
-    MalformedCase("no '='", f"{_GOOD[0]}\n2x + 3y - z 5\n{_GOOD[2]}\n", 2),
-    MalformedCase("two '='", f"{_GOOD[0]}\n{_GOOD[1]}\n2x + 3y = z = 5\n", 3),
-    MalformedCase("unknown variable", f"2x + 3w - z = 5\n{_GOOD[1]}\n{_GOOD[2]}\n", 1),
-    MalformedCase("repeated variable", f"{_GOOD[0]}\n2x + 3y + x = 5\n{_GOOD[2]}\n", 2),
-    MalformedCase("dangling sign", f"{_GOOD[0]}\n2x + = 5\n{_GOOD[2]}\n", 2),
-    MalformedCase(
-        "non-numeric right-hand side", f"{_GOOD[0]}\n\n{_GOOD[1]}\n2x + 3y - z = abc\n", 4
-    ),
-    MalformedCase("malformed coefficient", f"2.5.1x + y = 1\n{_GOOD[1]}\n{_GOOD[2]}\n", 1),
-)
-
-WRONG_COUNT_CASES = (
-    ("two equations", f"{_GOOD[0]}\n{_GOOD[1]}\n"),
-    ("four equations", "\n".join(_GOOD + (_GOOD[0],)) + "\n"),
-    ("empty file", ""),
-)
-
-MATRICES = (
-    ((2.0, 3.0, -1.0), (1.0, -1.0, 4.0), (3.0, 1.0, 2.0)),
-    ((4.0, -2.0, 1.0), (3.0, 6.0, -4.0), (2.0, 1.0, 8.0)),
-    ((0.0, 2.0, 1.0), (1.0, 0.0, 3.0), (2.0, 1.0, 0.0)),  # needs a row swap in elimination
-    ((1.5, -0.5, 2.0), (0.25, 3.0, -1.0), (-2.0, 1.0, 0.5)),
-)
-VECTORS = ((5.0, 6.0, 7.0), (1.0, -2.0, 3.0), (0.0, 0.0, 1.0), (-1.5, 2.5, 0.5))
-SINGULAR = (
-    ((1.0, 2.0, 3.0), (2.0, 4.0, 6.0), (1.0, 1.0, 1.0)),
-    ((1.0, 2.0, 3.0), (4.0, 5.0, 6.0), (7.0, 8.0, 9.0)),
-    ((0.0, 0.0, 0.0), (1.0, 2.0, 3.0), (4.0, 5.0, 7.0)),
-)
 
 
 # -- fixtures -----------------------------------------------------------------------------
@@ -125,12 +28,20 @@ def vectorized(grading: GradingContext) -> RemoteModule:
     return grading.module("a1.vectorized", sandbox="vectorized")
 
 
+@pytest.fixture
+def inputs(request: pytest.FixtureRequest, grading: GradingContext) -> Inputs:
+    """The public inputs, or (when the course grades with a secret seed) this student's
+    own, drawn for the requesting criterion."""
+    rng = grading.secret_rng(request.node.get_closest_marker("criterion").kwargs["id"])
+    return PUBLIC if rng is None else secret_inputs(rng)
+
+
 # -- shared checks ------------------------------------------------------------------------
 def check_parser(
-    module: RemoteModule, grading: GradingContext, sandbox: str, numpy_only: bool
+    module: RemoteModule, grading: GradingContext, sandbox: str, numpy_only: bool, inputs: Inputs
 ) -> None:
     files = grading.sandbox(sandbox)
-    for index, case in enumerate(PARSE_CASES):
+    for index, case in enumerate(inputs.parse_cases):
         path = files.put_file(f"inputs/system_{index}.txt", case.text)
         answer = module.load_system(path)
         if not isinstance(answer, (tuple, list)) or len(answer) != 2:
@@ -142,7 +53,7 @@ def check_parser(
         B = expect.array(answer[1], (3,), f"{what} B", numpy_only=numpy_only)
         expect.close(A, case.A, f"{what}: A")
         expect.close(B, case.B, f"{what}: B")
-    for index, case in enumerate(MALFORMED_CASES):
+    for index, case in enumerate(inputs.malformed_cases):
         path = files.put_file(f"inputs/malformed_{index}.txt", case.text)
         error = expect.raises(
             lambda p=path: module.load_system(p), "ValueError", f"load_system ({case.name})"
@@ -154,14 +65,14 @@ def check_parser(
                 f"load_system ({case.name}): the ValueError must name the line, with 'line {case.line}' "
                 f"and its text {line_text!r}; the message was {message!r}"
             )
-    for index, (name, text) in enumerate(WRONG_COUNT_CASES):
+    for index, (name, text) in enumerate(inputs.wrong_count_cases):
         path = files.put_file(f"inputs/count_{index}.txt", text)
         expect.raises(lambda p=path: module.load_system(p), "ValueError", f"load_system ({name})")
 
 
-def check_operation(module: RemoteModule, name: str, numpy_only: bool) -> None:
-    as_matrix = [list(map(list, m)) for m in MATRICES]
-    for matrix, vector in zip(as_matrix, VECTORS, strict=True):
+def check_operation(module: RemoteModule, name: str, numpy_only: bool, inputs: Inputs) -> None:
+    as_matrix = [list(map(list, m)) for m in inputs.matrices]
+    for matrix, vector in zip(as_matrix, inputs.vectors, strict=True):
         A = np.array(matrix)
         args = (np.array(matrix), np.array(vector)) if numpy_only else (matrix, list(vector))
         if name == "determinant":
@@ -188,9 +99,9 @@ def check_operation(module: RemoteModule, name: str, numpy_only: bool) -> None:
             expect.close(got, A @ np.array(vector), f"{name} of {matrix} and {list(vector)}")
 
 
-def check_solver(module: RemoteModule, name: str, numpy_only: bool) -> None:
+def check_solver(module: RemoteModule, name: str, numpy_only: bool, inputs: Inputs) -> None:
     solver = getattr(module, name)
-    for matrix, vector in zip(MATRICES, VECTORS, strict=True):
+    for matrix, vector in zip(inputs.matrices, inputs.vectors, strict=True):
         A, B = np.array(matrix), np.array(vector)
         args = (A, B) if numpy_only else ([list(r) for r in matrix], list(vector))
         got = expect.array(solver(*args), (3,), name, numpy_only=numpy_only)
@@ -199,7 +110,7 @@ def check_solver(module: RemoteModule, name: str, numpy_only: bool) -> None:
             np.linalg.solve(A, B),
             f"{name} for A={[list(r) for r in matrix]}, B={list(vector)}",
         )
-    for matrix in SINGULAR:
+    for matrix in inputs.singular:
         args = (
             (np.array(matrix), np.ones(3))
             if numpy_only
@@ -214,46 +125,48 @@ def check_solver(module: RemoteModule, name: str, numpy_only: bool) -> None:
 
 # -- criteria: pure.py --------------------------------------------------------------------
 @criterion("pure.load_system", 1.5, "Parse equations (pure Python)")
-def test_pure_load_system(pure: RemoteModule, grading: GradingContext) -> None:
-    check_parser(pure, grading, "pure", numpy_only=False)
+def test_pure_load_system(pure: RemoteModule, grading: GradingContext, inputs: Inputs) -> None:
+    check_parser(pure, grading, "pure", numpy_only=False, inputs=inputs)
 
 
 @criterion("pure.basic_ops", 1.5, "Determinant, trace, norm, transpose, multiply (pure Python)")
-def test_pure_basic_ops(pure: RemoteModule, credit: Credit) -> None:
+def test_pure_basic_ops(pure: RemoteModule, credit: Credit, inputs: Inputs) -> None:
     credit.parts(OPERATIONS)
     for name in OPERATIONS:
         with credit.check(name):
-            check_operation(pure, name, numpy_only=False)
+            check_operation(pure, name, numpy_only=False, inputs=inputs)
 
 
 @criterion("pure.solve_cramer", 1, "Cramer's rule (pure Python)")
-def test_pure_cramer(pure: RemoteModule) -> None:
-    check_solver(pure, "solve_cramer", numpy_only=False)
+def test_pure_cramer(pure: RemoteModule, inputs: Inputs) -> None:
+    check_solver(pure, "solve_cramer", numpy_only=False, inputs=inputs)
 
 
 @criterion("pure.solve_inverse", 1, "Solve by the inverse (pure Python)")
-def test_pure_inverse(pure: RemoteModule) -> None:
-    check_solver(pure, "solve_inverse", numpy_only=False)
+def test_pure_inverse(pure: RemoteModule, inputs: Inputs) -> None:
+    check_solver(pure, "solve_inverse", numpy_only=False, inputs=inputs)
 
 
 # -- criteria: vectorized.py ---------------------------------------------------------------
 @criterion("vectorized.load_system", 1, "Parse equations (numpy)")
-def test_vectorized_load_system(vectorized: RemoteModule, grading: GradingContext) -> None:
-    check_parser(vectorized, grading, "vectorized", numpy_only=True)
+def test_vectorized_load_system(
+    vectorized: RemoteModule, grading: GradingContext, inputs: Inputs
+) -> None:
+    check_parser(vectorized, grading, "vectorized", numpy_only=True, inputs=inputs)
 
 
 @criterion("vectorized.basic_ops", 1, "Determinant, trace, norm, transpose, multiply (numpy)")
-def test_vectorized_basic_ops(vectorized: RemoteModule, credit: Credit) -> None:
+def test_vectorized_basic_ops(vectorized: RemoteModule, credit: Credit, inputs: Inputs) -> None:
     credit.parts(OPERATIONS)
     for name in OPERATIONS:
         with credit.check(name):
-            check_operation(vectorized, name, numpy_only=True)
+            check_operation(vectorized, name, numpy_only=True, inputs=inputs)
 
 
 @criterion("vectorized.solvers", 1, "Cramer's rule and the inverse (numpy)")
-def test_vectorized_solvers(vectorized: RemoteModule) -> None:
-    check_solver(vectorized, "solve_cramer", numpy_only=True)
-    check_solver(vectorized, "solve_inverse", numpy_only=True)
+def test_vectorized_solvers(vectorized: RemoteModule, inputs: Inputs) -> None:
+    check_solver(vectorized, "solve_cramer", numpy_only=True, inputs=inputs)
+    check_solver(vectorized, "solve_inverse", numpy_only=True, inputs=inputs)
 
 
 # -- criterion: agreement (property-based) -------------------------------------------------
@@ -281,11 +194,17 @@ def equation_text(row: list[int], rhs: int) -> str:
 
 
 @criterion("agreement", 2, "numpy and pure Python agree on random systems (property-based)")
-def test_agreement(pure: RemoteModule, vectorized: RemoteModule, grading: GradingContext) -> None:
+def test_agreement(
+    pure: RemoteModule, vectorized: RemoteModule, grading: GradingContext, inputs: Inputs
+) -> None:
     # The systems are drawn first, then each module answers all of them in its own turn:
     # the two workers are never alive together, so neither can ask the other. numpy's
     # turn comes first: its worker is still running from the criteria before this one.
-    systems = _random_systems()
+    systems = (
+        _random_systems()
+        if inputs.systems is None
+        else [([list(row) for row in A], list(B)) for A, B in inputs.systems]
+    )
     from_numpy = _answers(vectorized, grading.sandbox("vectorized"), systems, as_arrays=True)
     from_pure = _answers(pure, grading.sandbox("pure"), systems, as_arrays=False)
     for (A, B), pure_answers, numpy_answers in zip(systems, from_pure, from_numpy, strict=True):

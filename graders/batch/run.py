@@ -284,7 +284,9 @@ def _plan(
             assignment=key,
             folder=str(folder),
             fingerprint=job_fingerprint,
-            options=dataclasses.replace(grading, artifacts_dir=artifacts / submission.student),
+            options=dataclasses.replace(
+                grading, artifacts_dir=artifacts / submission.student, student=submission.student
+            ),
             notices=tuple(notices),
             timeout_s=options.job_timeout_s,
         )

@@ -67,6 +67,9 @@ class AssignmentSpec:
     extra: str = ""
     #: Modules of nngrade that run inside the worker (probes), staged into its runtime.
     worker_modules: tuple[str, ...] = ()
+    #: Whether its criteria draw their inputs from the course's secret seed when there is
+    #: one (``GradingContext.secret_rng``) instead of using the public ones.
+    secret_inputs: bool = False
 
     def __post_init__(self) -> None:
         if not ASSIGNMENT_KEY.fullmatch(self.key):

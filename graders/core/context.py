@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,22 @@ from graders.sandbox.client import UsageListener, WorkerSpec
 from graders.sandbox.confinement import Confinement
 from graders.sandbox.load_clock import Deadline
 from graders.sandbox.sandbox import RemoteModule, Sandbox, Turns
+
+
+def secret_seed(secrets: dict) -> int | None:
+    """The course's secret seed (``{"seed": N}``), or None."""
+    seed = secrets.get("seed") if isinstance(secrets, dict) else None
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
+def inputs_rng(seed: int, student: str, assignment: str, criterion_id: str):
+    """The generator of one student's inputs for one criterion (a hash of all four: a
+    classmate's inputs say nothing of these)."""
+    import numpy
+
+    key = f"nngrade-inputs:{seed}:{student}:{assignment}:{criterion_id}"
+    digest = hashlib.sha256(key.encode()).digest()
+    return numpy.random.default_rng(int.from_bytes(digest[:16], "big"))
 
 
 @dataclass
@@ -48,6 +65,16 @@ class GradingContext:
     def seed_for(self, criterion_id: str) -> int:
         """A stable per-criterion seed, so a submission always gets the same points."""
         return zlib.crc32(f"{self.options.seed}:{criterion_id}".encode()) & 0x7FFFFFFF
+
+    def secret_rng(self, criterion_id: str):  # -> numpy.random.Generator | None
+        """A generator of ``criterion_id``'s inputs drawn from the course's secret seed
+        (``{"seed": N}`` in the secrets file) and the student's id, so that each student's
+        inputs are their own and no public table answers them; None without a secret seed
+        (the criterion then uses its public inputs)."""
+        seed = secret_seed(self.secrets)
+        if seed is None:
+            return None
+        return inputs_rng(seed, self.options.student, self.assignment.key, criterion_id)
 
     def sandbox(self, name: str) -> Sandbox:
         if name not in self._sandboxes:

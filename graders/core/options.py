@@ -41,6 +41,9 @@ class GradeOptions:
     eval_set: tuple[Path, Path] | None = None
     #: The instructor's secrets file (see graders.core.secrets); None: $NNGRADE_SECRETS.
     secrets_file: Path | None = None
+    #: Who handed the work in (a class folder's name, the platform's submitter): with a
+    #: secret seed, each student's inputs are drawn for them alone.
+    student: str = ""
     #: Where criteria save report files (e.g. an episode animation); None: nowhere.
     artifacts_dir: Path | None = None
     #: Grade only these criteria (e.g. while working on one part); the rest score 0.

@@ -119,6 +119,9 @@ class AssignmentResult:
     #: Whether these points count (None: a record made before nngrade recorded it).
     graded_as: GradedAs | None = None
     limits: str = ""
+    #: "public": the inputs anyone can read in the grader; "secret": drawn from the
+    #: course's secret seed and the student's id (never the seed itself).
+    inputs: str = "public"
     submission: str = ""
     duration_s: float = 0.0
     internal_errors: list[str] = field(default_factory=list)

@@ -1,8 +1,10 @@
 """Instructor secrets: values that decide grades and must never reach a student.
 
-A secrets file is JSON with one object per assignment, for example::
+A secrets file is JSON with one object per assignment and, optionally, the course's
+secret seed, from which (with each student's id) the inputs of every criterion are drawn
+instead of the public ones (``GradingContext.secret_rng``)::
 
-    {"a5": {"evaluation_seed": 829301}}
+    {"seed": 57113, "a5": {"evaluation_seed": 829301}}
 
 It comes from ``--secrets FILE`` or, failing that, the ``NNGRADE_SECRETS`` environment
 variable (a path), so a CI secret or a batch run can supply it without editing any
@@ -50,7 +52,11 @@ def load_secrets(path: Path | None = None) -> dict[str, Any]:
             f"secrets file {path} is not valid JSON (line {exc.lineno}: {exc.msg}); "
             'expected e.g. {"a5": {"evaluation_seed": 829301}}'
         ) from None
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+    seed = data.get("seed") if isinstance(data, dict) else None
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise SecretsError(f'secrets file {path}: "seed" must be a whole number, e.g. 57113')
+    sections = {k: v for k, v in data.items() if k != "seed"} if isinstance(data, dict) else None
+    if sections is None or not all(isinstance(v, dict) for v in sections.values()):
         raise SecretsError(
             f"secrets file {path} must hold one JSON object per assignment, "
             'e.g. {"a5": {"evaluation_seed": 829301}}'

@@ -210,6 +210,19 @@ def arrange_submission(uploaded: Path, assignment: str, target: Path) -> Path:
     return target
 
 
+def submitter(root: Path) -> str:
+    """Who submitted, from Gradescope's ``submission_metadata.json`` (the first user's id,
+    else e-mail): with a secret seed, each student's inputs are their own."""
+    try:
+        metadata = json.loads((root / "submission_metadata.json").read_text(encoding="utf-8"))
+        user = metadata["users"][0]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return ""
+    if not isinstance(user, dict):
+        return ""
+    return str(user.get("id") or user.get("email") or "")[:200]
+
+
 def _failure_results(message: str) -> dict:
     return {
         "score": 0,
@@ -228,7 +241,9 @@ def run(assignment: str, root: Path, data_dir: Path | None, secrets: Path | None
     results = root / "results" / "results.json"
     results.parent.mkdir(parents=True, exist_ok=True)
     # Points that count for a grade: the full sandbox, always.
-    options = GradeOptions(data_dir=data_dir, secrets_file=secrets).for_shared_grading()
+    options = GradeOptions(
+        data_dir=data_dir, secrets_file=secrets, student=submitter(root)
+    ).for_shared_grading()
     with tempfile.TemporaryDirectory(prefix="nngrade-gradescope-") as scratch:
         try:
             submission = arrange_submission(root / "submission", assignment, Path(scratch))

@@ -25,8 +25,10 @@ def sandbox_words(result: AssignmentResult) -> str:
 
 
 def footer(result: AssignmentResult) -> str:
-    """The one line under an assignment: the sandbox in words, the grader and the seed."""
-    return f"{sandbox_words(result)}. nngrade {result.grader_version}, seed {result.seed}"
+    """The one line under an assignment: the sandbox in words, the grader, the seed, and
+    whether the inputs were the course's secret ones (never the secret seed itself)."""
+    inputs = ", the course's secret inputs" if result.inputs == "secret" else ""
+    return f"{sandbox_words(result)}. nngrade {result.grader_version}, seed {result.seed}{inputs}"
 
 
 def details(result: AssignmentResult) -> list[str]:
