@@ -271,6 +271,15 @@ def _commit(repo: Path, when: str, *paths: str) -> None:
         subprocess.run(["git", "-C", str(repo), *arguments], check=True, env=environment)
 
 
+def _repository(repo: Path, when: str) -> Path:
+    """A student's repository whose one commit, at ``when``, adds a1/pure.py."""
+    (repo / "a1").mkdir(parents=True)
+    (repo / "a1" / "pure.py").write_text("x = 1\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    _commit(repo, when, "a1")
+    return repo
+
+
 def _sign_head(repo: Path) -> None:
     """Rewrite HEAD as a commit that carries a (fake) signature, which `git log` with the
     repository's log.showSignature would hand to its gpg.program."""
@@ -286,11 +295,7 @@ def _sign_head(repo: Path) -> None:
 
 @pytest.mark.skipif(GIT is None, reason="git is not installed")
 def test_a_git_repository_gives_the_commit_time_of_the_assignment_and_runs_nothing(tmp_path):
-    repo = tmp_path / "ann"
-    (repo / "a1").mkdir(parents=True)
-    (repo / "a1" / "pure.py").write_text("x = 1\n")
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    _commit(repo, "2025-10-21T10:00:00+03:00", "a1")
+    repo = _repository(tmp_path / "ann", "2025-10-21T10:00:00+03:00")
     _sign_head(repo)
     # What a hostile repository's own config could make git run: none of it may run.
     marker = tmp_path / "ran"
@@ -349,11 +354,7 @@ def test_a_plain_folder_gives_its_newest_file_time_and_says_so(tmp_path):
 def test_a_class_given_by_a_relative_path_is_dated_by_git(tmp_path, monkeypatch):
     """The README's own example (``nngrade grade a3 submissions/``): an honest repository
     committed before the deadline and checked out today is dated by its commit."""
-    repo = tmp_path / "submissions" / "ann"
-    (repo / "a1").mkdir(parents=True)
-    (repo / "a1" / "pure.py").write_text("x = 1\n")
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    _commit(repo, "2025-10-10T10:00:00+03:00", "a1")
+    repo = _repository(tmp_path / "submissions" / "ann", "2025-10-10T10:00:00+03:00")
     os.utime(repo / "a1" / "pure.py")  # a fresh checkout: every file's time is now
     monkeypatch.chdir(tmp_path)
     found = submitted_at(Submission("ann", Path("submissions/ann"), "folder"), "a1", UTC)
@@ -363,11 +364,7 @@ def test_a_class_given_by_a_relative_path_is_dated_by_git(tmp_path, monkeypatch)
 
 @pytest.mark.skipif(GIT is None, reason="git is not installed")
 def test_uncommitted_changes_are_dated_by_the_files_not_the_last_commit(tmp_path):
-    repo = tmp_path / "ann"
-    (repo / "a1").mkdir(parents=True)
-    (repo / "a1" / "pure.py").write_text("x = 1\n")
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    _commit(repo, "2025-10-10T10:00:00+03:00", "a1")
+    repo = _repository(tmp_path / "ann", "2025-10-10T10:00:00+03:00")
     late_work = dt.datetime(2025, 11, 20, 12, 0, tzinfo=UTC).timestamp()
     for change in ("edited", "new file"):
         if change == "edited":
@@ -395,11 +392,7 @@ def _dated_class(tmp_path: Path) -> list[Submission]:
     handed in 30 days late: a backdated commit, backdated zip members, backdated files."""
     early = "2025-10-01T10:00:00+03:00"
     stamp = dt.datetime(2025, 10, 1, 7, 0, tzinfo=UTC).timestamp()
-    repo = tmp_path / "class" / "ann"
-    (repo / "a1").mkdir(parents=True)
-    (repo / "a1" / "pure.py").write_text("x = 1\n")
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    _commit(repo, early, "a1")
+    repo = _repository(tmp_path / "class" / "ann", early)
     archive = tmp_path / "class" / "bob.zip"
     with zipfile.ZipFile(archive, "w") as bundle:
         bundle.writestr(zipfile.ZipInfo("a1/pure.py", date_time=(2025, 10, 1, 10, 0, 0)), "x\n")
