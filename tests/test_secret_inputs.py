@@ -9,7 +9,14 @@ import json
 
 import numpy as np
 import pytest
-from helpers import FAST_A1, build_submission, points_by_criterion
+from helpers import (
+    FAST_A1,
+    REFERENCE,
+    SHARED_DATA,
+    build_submission,
+    points_by_criterion,
+    replace_once,
+)
 
 from graders.a1.grader import _random_systems, _system_text
 from graders.a1.inputs import PUBLIC, secret_inputs
@@ -152,7 +159,6 @@ def test_secret_inputs_keep_the_contract(tmp_path, reference_a1):
     """The reference keeps full marks and a seeded bug loses exactly its criteria, with
     inputs drawn for two students and for the public."""
     from a1_cases import FULL, SEEDED_BUGS
-    from helpers import REFERENCE
 
     secrets = _secrets(tmp_path)
     for student in ("ann", "ben"):
@@ -181,3 +187,45 @@ def test_secret_inputs_have_the_public_cases_structure(seed):
     for A in inputs.singular:
         assert abs(np.linalg.det(np.array(A))) < 1e-9
     assert len(inputs.systems) >= 20
+
+
+def _both(first, second):
+    return lambda text: second(first(text))
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "MNIST").exists(), reason="MNIST is not in ../shared/data")
+@pytest.mark.parametrize(
+    ("key", "only", "module", "bug", "broken"),
+    [
+        ("a2", ("softmax_one_hot", "gradients", "training.vectorized"), "a2/perceptron.py",
+         replace_once("np.exp(Z - Z.max(axis=-1, keepdims=True))", "np.exp(Z)"),
+         {"softmax_one_hot": 1}),
+        ("a3", ("forward", "backprop.small", "batched.no_sample_loop"), "a3/mlp.py",
+         _both(replace_once("        return np.maximum(z, 0)\n",
+                            "        return np.where(z > 0, z, 0.01 * z)\n"),
+               replace_once("        return (a > 0).astype(a.dtype)\n",
+                            "        return np.where(a > 0, 1.0, 0.01).astype(a.dtype)\n")),
+         {"forward": 0}),
+    ],
+)  # fmt: skip
+def test_gradient_checks_and_probes_use_secret_inputs(key, only, module, bug, broken, tmp_path):
+    """a2 and a3: the inputs of every check that is not a training run are drawn from the
+    secret seed for the student; the reference keeps its points, a seeded bug loses its."""
+    from graders import catalog
+
+    options = GradeOptions(
+        secrets_file=_secrets(tmp_path), student="ann", only=only, data_dir=SHARED_DATA,
+        download=False,
+    )  # fmt: skip
+    spec = catalog.spec(key)
+    result = grade(spec, REFERENCE, options)
+    graded = {c.id: c for c in result.criteria if c.id in only}
+    assert {k: c.points for k, c in graded.items()} == {
+        k: c.max_points for k, c in graded.items()
+    }, {k: c.reason for k, c in graded.items()}
+    assert result.inputs == "secret"
+    buggy = grade(
+        spec, build_submission(tmp_path / "bug", assignment=key, edits={module: bug}), options
+    )
+    points = {c.id: c.points for c in buggy.criteria if c.id in only}
+    assert points == {**{k: c.max_points for k, c in graded.items()}, **broken}

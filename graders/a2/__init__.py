@@ -11,6 +11,7 @@ ASSIGNMENT = AssignmentSpec(
     sandboxes=(SandboxSpec("numpy", (NO_ML_FRAMEWORKS,), libraries=("numpy",)),),
     policies=(RulePolicy(NO_ML_FRAMEWORKS, files=("a2/*.py", "a2/**/*.py")),),
     grader_module="graders.a2.grader",
+    secret_inputs=True,
     limits=Limits(memory_bytes=6 * 2**30, cpu_seconds=900, call_timeout_s=30),
     submission_timeout_s=600,
     rules="numpy only, no machine-learning framework",

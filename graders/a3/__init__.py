@@ -11,6 +11,7 @@ ASSIGNMENT = AssignmentSpec(
     sandboxes=(SandboxSpec("numpy", (NO_ML_FRAMEWORKS,), libraries=("numpy",)),),
     policies=(RulePolicy(NO_ML_FRAMEWORKS, files=("a3/*.py", "a3/**/*.py")),),
     grader_module="graders.a3.grader",
+    secret_inputs=True,
     worker_modules=("graders.a3.probes",),
     limits=Limits(memory_bytes=6 * 2**30, cpu_seconds=1500, call_timeout_s=30),
     submission_timeout_s=900,

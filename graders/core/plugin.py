@@ -263,6 +263,15 @@ def seed(request: pytest.FixtureRequest, grading: GradingContext) -> int:
 
 
 @pytest.fixture
-def rng(seed: int) -> numpy.random.Generator:
-    """A numpy generator seeded for the requesting criterion."""
+def rng(
+    request: pytest.FixtureRequest, seed: int, grading: GradingContext
+) -> numpy.random.Generator:
+    """A numpy generator for the requesting criterion's inputs: seeded from the public base
+    seed, or, for an assignment with secret inputs graded with the course's secret seed,
+    drawn for this student from that seed (``GradingContext.secret_rng``). Seeds handed to
+    student code (the ``seed`` fixture) stay public: they are the student's to use."""
+    if grading.assignment.secret_inputs:
+        secret = grading.secret_rng(request.node.get_closest_marker("criterion").kwargs["id"])
+        if secret is not None:
+            return secret
     return numpy.random.default_rng(seed)
