@@ -229,3 +229,22 @@ def test_gradient_checks_and_probes_use_secret_inputs(key, only, module, bug, br
     )
     points = {c.id: c.points for c in buggy.criteria if c.id in only}
     assert points == {**{k: c.max_points for k, c in graded.items()}, **broken}
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "MNIST").exists(), reason="MNIST is not in ../shared/data")
+def test_a4_checks_use_a_secret_sample(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip('needs pip install "nngrade[torch]"')
+    from graders import catalog
+
+    only = ("dataset", "model", "evaluate")
+    options = GradeOptions(
+        secrets_file=_secrets(tmp_path), student="ann", only=only, data_dir=SHARED_DATA,
+        download=False,
+    )  # fmt: skip
+    result = grade(catalog.spec("a4"), REFERENCE, options)
+    graded = [c for c in result.criteria if c.id in only]
+    assert all(c.points == c.max_points for c in graded), {c.id: c.reason for c in graded}
+    assert result.inputs == "secret"

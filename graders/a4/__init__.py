@@ -11,6 +11,7 @@ ASSIGNMENT = AssignmentSpec(
     sandboxes=(SandboxSpec("torch", (), libraries=("torch", "torchvision")),),
     policies=(),
     grader_module="graders.a4.grader",
+    secret_inputs=True,
     worker_modules=("graders.a4.probes", "graders.a4.models"),
     # Importing torch alone reserves about 3.5 GiB of address space.
     limits=Limits(memory_bytes=12 * 2**30, cpu_seconds=1500, call_timeout_s=60),
