@@ -22,7 +22,9 @@ The table is printed and written to ``bench/RESULTS.md`` (its own section).
     NNGRADE_TORCH_INDEX="" python bench/...              # PyTorch from pip's own index
 
 ``NNGRADE_TORCH_INDEX`` is passed to ``setup.sh`` (where PyTorch's CPU index cannot be
-reached: "" installs what pip's configured index serves).
+reached: "" installs what pip's configured index serves). ``--pin REQ`` (repeatable)
+constrains pip inside the root, e.g. ``--pin torch==2.13.0`` to take a CPU build that a
+local wheel folder of pip's configuration holds (``2.13.0+cpu`` satisfies ``==2.13.0``).
 """
 
 from __future__ import annotations
@@ -129,6 +131,10 @@ def mounted(root: Path):
             subprocess.run(["umount", "-l", str(where)], check=False)
 
 
+#: Where ``--pin`` writes its constraints inside the root.
+PINS = "/etc/nngrade-emulation-constraints.txt"
+
+
 def in_container(root: Path, script: str, log: Path, timeout: int) -> tuple[int, float]:
     """``script`` in ``root`` as a default container's root; its output goes to ``log``."""
     environment = {
@@ -139,6 +145,8 @@ def in_container(root: Path, script: str, log: Path, timeout: int) -> tuple[int,
     }
     if "NNGRADE_TORCH_INDEX" in os.environ:
         environment["NNGRADE_TORCH_INDEX"] = os.environ["NNGRADE_TORCH_INDEX"]
+    if (root / PINS.lstrip("/")).is_file():
+        environment["PIP_CONSTRAINT"] = PINS
     command = container_root(["chroot", str(root), "/bin/bash", "-c", script])
     started = time.monotonic()
     with log.open("w") as output:
@@ -181,7 +189,7 @@ def grade(root: Path, key: str, folder: str, logs: Path) -> dict:
     }
 
 
-def emulate(key: str, base: Path, work: Path, data_dir: Path, keep: bool) -> dict:
+def emulate(key: str, base: Path, work: Path, data_dir: Path, keep: bool, pins: list[str]) -> dict:
     root = work / key
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -192,6 +200,8 @@ def emulate(key: str, base: Path, work: Path, data_dir: Path, keep: bool) -> dic
         command += ["--with-data", "--data-dir", str(data_dir)]
     subprocess.run(command, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
     prepare(base, root, bundle)
+    if pins:
+        (root / PINS.lstrip("/")).write_text("\n".join(pins) + "\n")
     row: dict = {"assignment": key, "points": catalog.spec(key).points}
     try:
         with mounted(root):
@@ -253,12 +263,16 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=SHARED_DATA)
     parser.add_argument("--keep", action="store_true", help="leave each root for a look")
     parser.add_argument("--no-write", action="store_true", help="print, leave RESULTS.md")
+    parser.add_argument("--pin", action="append", default=[], metavar="REQ",
+                        help="a pip constraint inside the root, e.g. torch==2.13.0")  # fmt: skip
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: debootstrap, chroot and mounts need it")
     base = base_root(args.cache)
     work = Path(tempfile.mkdtemp(prefix="runs-", dir=args.cache))
-    rows = [emulate(key, base, work, args.data_dir, args.keep) for key in args.assignments]
+    rows = [
+        emulate(key, base, work, args.data_dir, args.keep, args.pin) for key in args.assignments
+    ]
     text = table(rows)
     print(text)
     if not args.no_write:
@@ -271,7 +285,9 @@ def main() -> None:
         note = (
             f"{time.strftime('%Y-%m-%d')}: Debian bookworm minbase, Docker's default "
             "capabilities (CapEff a80425fb), namespaces refused, bundles built with "
-            f"--with-data; PyTorch from {torch_note}. Logs: {work}/logs."
+            f"--with-data; PyTorch from {torch_note}"
+            + (f", pinned {', '.join(args.pin)}" if args.pin else "")
+            + "."
         )
         write_results(note + "\n\n" + text)
 
