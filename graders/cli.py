@@ -91,7 +91,7 @@ def add_grading_options(parser: argparse.ArgumentParser) -> None:
         f"(default: ${ENVIRONMENT_VARIABLE} when set); never shown in reports",
     )  # fmt: skip
     parser.add_argument(
-        "--student", default=None, metavar="ID",
+        "--student", default=None, metavar="ID", dest="student_id",
         help="who handed the work in (e.g. the repository or the platform's user id): with a "
         "secret seed in --secrets, each student's inputs are drawn for them alone",
     )  # fmt: skip

@@ -136,7 +136,7 @@ def test_a_table_of_the_public_inputs_scores_full_marks_without_secrets(tmp_path
 
 
 def test_under_a_secret_seed_the_table_scores_nothing(tmp_path):
-    options = GradeOptions(secrets_file=_secrets(tmp_path), student="ann")
+    options = GradeOptions(secrets_file=_secrets(tmp_path), student_id="ann")
     result = grade(FAST_A1, _table_submission(tmp_path / "s"), options)
     assert result.points <= 0.5, points_by_criterion(result)
     assert result.inputs == "secret"
@@ -150,7 +150,7 @@ def test_a_classmates_table_is_worth_nothing(tmp_path):
     from graders.core.context import inputs_rng
 
     leaked = secret_inputs(inputs_rng(SECRET, "ann", "a1", "pure.basic_ops"))
-    options = GradeOptions(secrets_file=_secrets(tmp_path), student="ben")
+    options = GradeOptions(secrets_file=_secrets(tmp_path), student_id="ben")
     result = grade(FAST_A1, _table_submission(tmp_path / "s", leaked), options)
     assert points_by_criterion(result)["pure.basic_ops"] == 0
 
@@ -162,7 +162,7 @@ def test_secret_inputs_keep_the_contract(tmp_path, reference_a1):
 
     secrets = _secrets(tmp_path)
     for student in ("ann", "ben"):
-        options = GradeOptions(secrets_file=secrets, student=student)
+        options = GradeOptions(secrets_file=secrets, student_id=student)
         result = grade(FAST_A1, REFERENCE, options)
         assert result.points == 10, {c.id: c.reason for c in result.criteria if c.reason}
         edits, broken = SEEDED_BUGS["negated determinant (numpy)"]
@@ -214,7 +214,7 @@ def test_gradient_checks_and_probes_use_secret_inputs(key, only, module, bug, br
     from graders import catalog
 
     options = GradeOptions(
-        secrets_file=_secrets(tmp_path), student="ann", only=only, data_dir=SHARED_DATA,
+        secrets_file=_secrets(tmp_path), student_id="ann", only=only, data_dir=SHARED_DATA,
         download=False,
     )  # fmt: skip
     spec = catalog.spec(key)
@@ -241,7 +241,7 @@ def test_a4_checks_use_a_secret_sample(tmp_path):
 
     only = ("dataset", "model", "evaluate")
     options = GradeOptions(
-        secrets_file=_secrets(tmp_path), student="ann", only=only, data_dir=SHARED_DATA,
+        secrets_file=_secrets(tmp_path), student_id="ann", only=only, data_dir=SHARED_DATA,
         download=False,
     )  # fmt: skip
     result = grade(catalog.spec("a4"), REFERENCE, options)

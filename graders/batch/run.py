@@ -285,7 +285,7 @@ def _plan(
             folder=str(folder),
             fingerprint=job_fingerprint,
             options=dataclasses.replace(
-                grading, artifacts_dir=artifacts / submission.student, student=submission.student
+                grading, artifacts_dir=artifacts / submission.student, student_id=submission.student
             ),
             notices=tuple(notices),
             timeout_s=options.job_timeout_s,

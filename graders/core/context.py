@@ -74,7 +74,7 @@ class GradingContext:
         seed = secret_seed(self.secrets)
         if seed is None:
             return None
-        return inputs_rng(seed, self.options.student, self.assignment.key, criterion_id)
+        return inputs_rng(seed, self.options.student_id, self.assignment.key, criterion_id)
 
     def sandbox(self, name: str) -> Sandbox:
         if name not in self._sandboxes:

@@ -43,7 +43,7 @@ class GradeOptions:
     secrets_file: Path | None = None
     #: Who handed the work in (a class folder's name, the platform's submitter): with a
     #: secret seed, each student's inputs are drawn for them alone.
-    student: str = ""
+    student_id: str = ""
     #: Where criteria save report files (e.g. an episode animation); None: nowhere.
     artifacts_dir: Path | None = None
     #: Grade only these criteria (e.g. while working on one part); the rest score 0.

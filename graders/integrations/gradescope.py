@@ -242,7 +242,7 @@ def run(assignment: str, root: Path, data_dir: Path | None, secrets: Path | None
     results.parent.mkdir(parents=True, exist_ok=True)
     # Points that count for a grade: the full sandbox, always.
     options = GradeOptions(
-        data_dir=data_dir, secrets_file=secrets, student=submitter(root)
+        data_dir=data_dir, secrets_file=secrets, student_id=submitter(root)
     ).for_shared_grading()
     with tempfile.TemporaryDirectory(prefix="nngrade-gradescope-") as scratch:
         try:
