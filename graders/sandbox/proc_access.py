@@ -48,8 +48,10 @@ class ProcessGone(Exception):
 
 
 def owner(pid: int) -> tuple[int, int] | None:
-    """The uid and gid of ``pid`` when real, effective and saved ids agree (a worker's do),
-    from ``status``, which the kernel shows to anyone; None when it is gone or they differ."""
+    """The uid and gid whose file-system ids may read ``pid``'s entries: its real ones when
+    its real, effective and saved ids agree (a worker's do), else (-1, -1) (such a process
+    is read as ourselves); from ``status``, which the kernel shows to anyone. None when it
+    is gone."""
     try:
         lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
@@ -58,7 +60,7 @@ def owner(pid: int) -> tuple[int, int] | None:
     uids = {int(value) for value in fields.get("Uid", "").split()[:3]}
     gids = {int(value) for value in fields.get("Gid", "").split()[:3]}
     if len(uids) != 1 or len(gids) != 1:
-        return None
+        return (-1, -1)
     return uids.pop(), gids.pop()
 
 
@@ -88,7 +90,7 @@ def read(pid: int, what: str, reader: Callable[[], T]) -> T:
 def _needs_switch(ids: tuple[int, int]) -> bool:
     """Whether reading as ourselves could be refused: we are root (or hold the ids of
     another user) and the target runs under another uid or gid."""
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or ids[0] < 0:
         return False
     return os.geteuid() == 0 and ids != (os.geteuid(), os.getegid())
 
