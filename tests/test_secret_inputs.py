@@ -155,7 +155,7 @@ def test_a_classmates_table_is_worth_nothing(tmp_path):
     assert points_by_criterion(result)["pure.basic_ops"] == 0
 
 
-def test_secret_inputs_keep_the_contract(tmp_path, reference_a1):
+def test_secret_inputs_keep_the_contract(tmp_path):
     """The reference keeps full marks and a seeded bug loses exactly its criteria, with
     inputs drawn for two students and for the public."""
     from a1_cases import FULL, SEEDED_BUGS
