@@ -3,8 +3,9 @@ the vectorization criteria of a2 and a3 together with the line counter
 (graders/core/sample_cost.py). The limits must sit well above whole-array code and well
 below loops over samples, alone and on a busy machine.
 
-For the references and for loops over samples of several costs (the seeded loops of the
-tests), each function is measured REPEATS times on the graders' own tiny problems, alone
+For the references, correct a3 solutions in five other styles (tests/similarity_solutions)
+and loops over samples of several costs (the seeded loops of the tests), each function is
+measured REPEATS times, on new inputs each time as grading measures, on the graders' own tiny problems, alone
 and beside 2 CPU hogs; the table gives the lowest and highest µs per extra sample and
 the limit. Only the fastest of up to three measures counts in grading, so a loop must
 stay over the limit at its lowest and whole-array code under it at its highest.
@@ -91,6 +92,20 @@ SUBMISSIONS: dict[str, tuple[str, Callable[[str], str] | None]] = {
         ),
     ),
 }
+
+
+#: Correct a3 solutions written in other styles (the similarity tests' independent ones):
+#: whole-array code however it is organised must stay well under the limits.
+STYLES = REPO / "tests" / "similarity_solutions"
+SUBMISSIONS.update(
+    {
+        f"a3 {path.stem.removeprefix('a3_')} style (correct)": (
+            "a3",
+            lambda _text, path=path: path.read_text(),
+        )
+        for path in sorted(STYLES.glob("a3_*.py"))
+    }
+)
 
 
 def probes(assignment: str, rng: np.random.Generator) -> dict[str, tuple[str, Callable, float]]:
