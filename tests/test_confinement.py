@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -222,7 +223,10 @@ def test_fake_points_and_fake_result_files_change_nothing(tmp_path):
     lines = table.stdout.splitlines()
     assert lines[-1] == "Points 0/10"
     assert [line for line in lines if line.startswith("Points")] == ["Points 0/10"]
-    assert any("Points 10/10" in line and line.lstrip().startswith("│") for line in lines)
+    # What it printed is shown, with the word broken so that no CI takes it for the grade.
+    assert any("Poin\u2060ts 10/10" in line and line.lstrip().startswith("│") for line in lines)
+    found = [m for line in lines for m in re.findall(r"(?i)points[ \t:]*(\d+)/(\d+)", line)]
+    assert found == [("0", "10")]
 
 
 def test_shadowing_and_config_files_are_ignored_with_a_notice(grade_a1, tmp_path):
