@@ -231,8 +231,7 @@ def assert_inert_markdown(text: str, allowed_tags: tuple[str, ...] = ()) -> None
 #: Patterns a CI may use for the grader's line (the first match often wins).
 POINTS_PATTERNS = [
     re.compile(r"Points (\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)"),
-    re.compile(r"(?i)points\s*:?\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)"),
-    re.compile(r"(?i)points\W*\d"),
+    re.compile(r"(?i)points\s*[:=]?\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)"),
 ]
 
 
@@ -255,6 +254,7 @@ def test_no_encoder_lets_student_text_carry_a_points_line(text):
 def test_the_points_break_is_invisible_and_only_where_a_number_follows():
     assert encode.terminal("Points 10/10") == "Poin\u2060ts 10/10"
     assert encode.terminal("points were lost") == "points were lost"
+    assert encode.terminal("a1: 10/10 points, 8 criteria") == "a1: 10/10 points, 8 criteria"
     assert encode.terminal(encode.terminal("Points 1/2")) == encode.terminal("Points 1/2")
 
 

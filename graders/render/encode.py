@@ -6,7 +6,7 @@ encoder of its sink, here, where it is written: nothing a student wrote may beco
 terminal command, a heading, a link, a tag, a formula, invalid XML or a ``Points`` line.
 Characters that must not pass are replaced visibly (``\\x1b``, ``\\u202e``), never dropped.
 
-``Points`` followed by a number is the shape of the grader's own ``Points X/Y`` line,
+``Points`` followed by a number and a slash is the shape of the grader's ``Points X/Y`` line,
 which CI integrations read (often the first match in a log). In student text every sink
 but JSON splits the word with a word joiner (U+2060: invisible, and neither a letter nor
 a space), so no pattern for that line (``Points (\\d+)/(\\d+)``, ``(?i)points\\s*:?\\s*\\d``)
@@ -43,9 +43,10 @@ _VISIBLE = {code: _escape(code) for code in _UNSAFE}
 _VISIBLE_KEEP_LINES = {k: v for k, v in _VISIBLE.items() if k not in (9, 10)}
 
 
-#: Where a word joiner goes: inside "Points" (any case) when a digit follows after at most
-#: 40 characters that are not letters or digits (spaces, tabs, colons, markup).
-_POINTS_WORD = re.compile(r"(?i)(?<=poin)(?=ts\W{0,40}\d)")
+#: Where a word joiner goes: inside "Points" (any case) followed, after spaces, a colon or
+#: an equals sign, by a number and a slash: the shape of ``Points X/Y``. Other uses of the
+#: word ("10/10 points, 8 criteria") are left as they are.
+_POINTS_WORD = re.compile(r"(?i)(?<=poin)(?=ts[\s:=]{0,40}\d[\d.,]*\s*/)")
 WORD_JOINER = "\u2060"
 
 
