@@ -22,7 +22,6 @@ assignment to an attribute or an item are never dropped.
 from __future__ import annotations
 
 import ast
-import copy
 
 _PURE_BUILTINS = frozenset(
     [
@@ -87,8 +86,8 @@ _NO_OPS = ((ast.Add, 0), (ast.Sub, 0), (ast.Mult, 1), (ast.Div, 1), (ast.FloorDi
 
 
 def without_dead_code(tree: ast.Module) -> ast.Module:
-    """A copy of ``tree`` without the statements described in the module docstring."""
-    tree = copy.deepcopy(tree)
+    """``tree`` without the statements described in the module docstring (changed in
+    place, and returned)."""
     _Pruner().visit(tree)
     return tree
 
@@ -215,10 +214,12 @@ def _loaded(node: ast.AST) -> set[str]:
 
 
 class _Liveness:
-    """Backward liveness over structured statements; drops assignments nothing reads."""
+    """Backward liveness over structured statements; drops assignments nothing reads
+    (with ``prune`` false it only computes what is live, changing nothing)."""
 
-    def __init__(self, escaping: set[str]):
+    def __init__(self, escaping: set[str], prune: bool = True):
         self.escaping = escaping
+        self.prune = prune
 
     def block(self, statements: list[ast.stmt], live: set[str]) -> list[ast.stmt]:
         """``statements`` without dead assignments, given the names ``live`` after them;
@@ -226,6 +227,8 @@ class _Liveness:
         kept: list[ast.stmt] = []
         for statement in reversed(statements):
             if self._dead(statement, live):
+                if not self.prune:
+                    kept.append(statement)  # dead: it changes nothing of what is live
                 continue
             kept.append(self.statement(statement, live))
         kept.reverse()
@@ -255,8 +258,10 @@ class _Liveness:
             live.update(_loaded(statement))
         elif isinstance(statement, ast.If):
             after = set(live)
-            statement.body = self.block(statement.body, body_live := set(after))
-            statement.orelse = self.block(statement.orelse, else_live := set(after))
+            body = self.block(statement.body, body_live := set(after))
+            orelse = self.block(statement.orelse, else_live := set(after))
+            if self.prune:
+                statement.body, statement.orelse = body, orelse
             live.clear()
             live.update(body_live | else_live | _loaded(statement.test))
         elif isinstance(statement, ast.For | ast.AsyncFor | ast.While):
@@ -272,14 +277,17 @@ class _Liveness:
         head = _loaded(loop.test) if isinstance(loop, ast.While) else _loaded(loop.iter)
         after = set(live)
         before = set(after) | head
+        analysis = _Liveness(self.escaping, prune=False)
         for _ in range(len(loop.body) + 10):
             inside = set(before) | after
-            self.block(copy.deepcopy(loop.body), inside)  # analysis only
+            analysis.block(loop.body, inside)
             updated = inside | head | after  # a for loop's target kept live: conservative
             if updated == before:
                 break
             before = updated
-        loop.body = self.block(loop.body, set(before) | after)
-        loop.orelse = self.block(loop.orelse, orelse_live := set(after))
+        body = self.block(loop.body, set(before) | after)
+        orelse = self.block(loop.orelse, orelse_live := set(after))
+        if self.prune:
+            loop.body, loop.orelse = body, orelse
         live.clear()
         live.update(before | orelse_live | head)
