@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -64,6 +65,7 @@ def main() -> None:
     os.close(done_read)
     if os.read(ready_read, 1) != b"x":
         os.waitpid(pid, 0)
+        shutil.rmtree(scratch, ignore_errors=True)
         raise SystemExit("the probe's child failed before it was ready")
     found: dict[str, object] = {"cap_eff": _cap_eff()}
     try:
@@ -81,7 +83,7 @@ def main() -> None:
     finally:
         os.write(done_write, b"x")
         os.waitpid(pid, 0)
-        os.rmdir(scratch)
+        shutil.rmtree(scratch, ignore_errors=True)
     print(json.dumps(found))
 
 
