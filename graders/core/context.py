@@ -66,14 +66,20 @@ class GradingContext:
         """A stable per-criterion seed, so a submission always gets the same points."""
         return zlib.crc32(f"{self.options.seed}:{criterion_id}".encode()) & 0x7FFFFFFF
 
+    @property
+    def secret_inputs(self) -> bool:
+        """Whether criteria draw their inputs from the course's secret seed: the assignment
+        has secret inputs and the secrets file gives the seed."""
+        return self.assignment.secret_inputs and secret_seed(self.secrets) is not None
+
     def secret_rng(self, criterion_id: str):  # -> numpy.random.Generator | None
         """A generator of ``criterion_id``'s inputs drawn from the course's secret seed
         (``{"seed": N}`` in the secrets file) and the student's id, so that each student's
-        inputs are their own and no public table answers them; None without a secret seed
+        inputs are their own and no public table answers them; None without secret inputs
         (the criterion then uses its public inputs)."""
-        seed = secret_seed(self.secrets)
-        if seed is None:
+        if not self.secret_inputs:
             return None
+        seed = secret_seed(self.secrets)
         return inputs_rng(seed, self.options.student_id, self.assignment.key, criterion_id)
 
     def sandbox(self, name: str) -> Sandbox:

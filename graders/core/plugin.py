@@ -270,8 +270,5 @@ def rng(
     seed, or, for an assignment with secret inputs graded with the course's secret seed,
     drawn for this student from that seed (``GradingContext.secret_rng``). Seeds handed to
     student code (the ``seed`` fixture) stay public: they are the student's to use."""
-    if grading.assignment.secret_inputs:
-        secret = grading.secret_rng(request.node.get_closest_marker("criterion").kwargs["id"])
-        if secret is not None:
-            return secret
-    return numpy.random.default_rng(seed)
+    secret = grading.secret_rng(request.node.get_closest_marker("criterion").kwargs["id"])
+    return secret if secret is not None else numpy.random.default_rng(seed)

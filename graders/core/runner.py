@@ -15,7 +15,7 @@ import pytest
 
 from graders import __version__
 from graders.core.assignment import AssignmentSpec
-from graders.core.context import GradingContext, secret_seed
+from graders.core.context import GradingContext
 from graders.core.notebooks import relocate, relocate_text
 from graders.core.options import GradeOptions
 from graders.core.plugin import GradingPlugin
@@ -148,7 +148,7 @@ def grade(
         layers=list(confinement.layers),
         graded_as=graded_as(options),
         limits=spec.limits.describe(),
-        inputs="secret" if spec.secret_inputs and secret_seed(secrets) is not None else "public",
+        inputs="secret" if context.secret_inputs else "public",
         submission=str(Path(submission).resolve()),
         artifacts=list(context.artifacts),
         series=dict(context.series),

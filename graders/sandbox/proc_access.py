@@ -80,8 +80,6 @@ def read(pid: int, what: str, reader: Callable[[], T]) -> T:
     except (FileNotFoundError, ProcessLookupError):
         raise ProcessGone(pid) from None
     except OSError as error:
-        if error.errno in (errno.EACCES, errno.EPERM) and owner(pid) is not None:
-            raise ProcUnreadable(what, pid, error) from None
         if owner(pid) is None:
             raise ProcessGone(pid) from None
         raise ProcUnreadable(what, pid, error) from None
