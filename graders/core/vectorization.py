@@ -52,18 +52,24 @@ def require_flat_cost(
     limit_s: float = LOOP_COST_S,
     comparable: Callable[[Any], bool] = lambda answer: True,
     check: sample_cost.AnswerCheck | None = None,
-    right_on_real_data: Callable[[], bool] | None = None,
+    real: tuple | None = None,
 ) -> None:
     """Fail when ``target`` on ``tiny(n, draw)`` costs more CPU per extra sample than
     ``limit_s``, as the kernel counts it for the worker (see sample_cost.measure), or
     fails on the tiny problem, or answers it otherwise than ``check`` expects while it
-    answers the real problem right (``right_on_real_data``; a function that is wrong
+    answers the real problem's arguments ``real`` right (a function that is wrong
     everywhere loses its points where its answers are graded, not here)."""
     large = int(rng.integers(*sample_cost.LARGE))
     try:
         cost = sample_cost.measure(sandbox, target, tiny, large, what, limit_s, comparable, check)
     except sample_cost.TinyProblemFailed as failure:
-        if failure.wrong_answer and right_on_real_data is not None and not right_on_real_data():
+        wrong_everywhere = (
+            failure.wrong_answer
+            and real is not None
+            and check is not None
+            and not _answers_right(sandbox, target, real, check, what)
+        )
+        if wrong_everywhere:
             return
         raise CriterionFailed(failure.reason) from None
     if cost is not None and cost.per_sample_s > limit_s:
@@ -79,11 +85,11 @@ def require_no_sample_loop(
     tiny: TinyProblem | None = None,
     rng: np.random.Generator | None = None,
     check: sample_cost.AnswerCheck | None = None,
-    right_on_real_data: Callable[[], bool] | None = None,
 ) -> None:
     """Fail when ``target`` runs many more student lines on ``large`` than on ``small``,
     or (given a ``tiny`` problem) costs the CPU time of a loop per extra sample, fails on
-    it or answers it wrongly (see :func:`require_flat_cost`)."""
+    it or answers it otherwise than ``check`` expects while it answers ``small`` (the
+    real problem's shape) right (see :func:`require_flat_cost`)."""
     few = _probe(sandbox, COUNT_LINES, (target, list(small), {}), what)
     many = _probe(sandbox, COUNT_LINES, (target, list(large), {}), what)
     if not isinstance(few, int) or not isinstance(many, int):
@@ -96,8 +102,20 @@ def require_no_sample_loop(
     if tiny is not None:
         require_flat_cost(
             sandbox, target, tiny, what, rng or np.random.default_rng(0),
-            check=check, right_on_real_data=right_on_real_data,
+            check=check, real=small,
         )  # fmt: skip
+
+
+def _answers_right(
+    sandbox: Sandbox, target: str, args: tuple, check: sample_cost.AnswerCheck, what: str
+) -> bool:
+    """Whether ``target`` answers ``args`` as ``check`` expects (asked only when its answers
+    on the tiny problem were wrong)."""
+    try:
+        answer = sandbox.call(target, args, label=what)
+    except StudentCodeError:
+        return False
+    return check(args, answer) == ""
 
 
 PROFILE_LINES = "graders.sandbox.inside.probes:line_profile"
