@@ -20,13 +20,13 @@ line and the value, so a typo never silently drops (or misplaces) a student's po
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import difflib
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 from graders import catalog
+from graders.batch import instructor_csv
 from graders.batch.adjustments import ALL, Adjustment, Change
 
 FILE = "adjustments.csv"
@@ -47,31 +47,17 @@ def read(
 ) -> list[Adjustment]:
     """The adjustments in ``path`` (none when it does not exist), checked against the
     class's ``students`` and each assignment's declared ``criteria``."""
-    if not path.is_file():
+    table = instructor_csv.read(path, AdjustmentError)
+    if table is None:
         return []
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise AdjustmentError(f"cannot read {path}: {error}") from None
-    lines = text.splitlines(keepends=True)
-    header_at = next((i for i, line in enumerate(lines) if _content(line)), None)
-    if header_at is None:
-        return []
-    delimiter = ";" if lines[header_at].count(";") > lines[header_at].count(",") else ","
-    reader = csv.reader(lines[header_at:], delimiter=delimiter)
-    header = [name.strip().lower() for name in next(reader)]
-    missing = [name for name in REQUIRED if name not in header]
+    missing = [name for name in REQUIRED if name not in table.header]
     if missing:
         raise AdjustmentError(
-            f"{path} line {header_at + 1}: the header lacks {', '.join(missing)}; it must "
+            f"{path} line {table.header_line}: the header lacks {', '.join(missing)}; it must "
             f"name the columns {','.join(COLUMNS)} (when may be left out)"
         )
     found, errors = [], []
-    for cells in reader:
-        line = header_at + reader.line_num
-        if not any(cell.strip() for cell in cells) or cells[0].lstrip().startswith("#"):
-            continue
-        row = dict(zip(header, (cell.strip() for cell in cells), strict=False))
+    for line, row in table.rows:
         try:
             found.append(_adjustment(row, f"{path.name} line {line}", students, criteria))
         except ValueError as error:
@@ -81,10 +67,6 @@ def read(
     if errors:
         raise AdjustmentError("\n".join(errors))
     return found
-
-
-def _content(line: str) -> bool:
-    return bool(line.strip()) and not line.lstrip().startswith("#")
 
 
 def _adjustment(

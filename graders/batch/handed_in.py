@@ -21,13 +21,13 @@ the line and the value.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from graders import catalog
+from graders.batch import instructor_csv
 
 FILE = "handed-in.csv"
 COLUMNS = ("student", "assignment", "time")
@@ -46,30 +46,18 @@ class HandIn:
 
 def read(path: Path, students: Collection[str], zone: dt.tzinfo) -> dict[tuple[str, str], HandIn]:
     """(student, assignment) -> when, from ``path`` (empty when there is no such file)."""
-    if not path.is_file():
+    table = instructor_csv.read(path, HandedInError)
+    if table is None:
         return {}
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise HandedInError(f"cannot read {path}: {error}") from None
-    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    if not lines:
-        return {}
-    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
-    rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
-    numbered = [(n, row) for n, row in enumerate(rows, 1) if _content(row)]
-    header_line, header = numbered[0]
-    names = [cell.strip().lower() for cell in header]
-    missing = [column for column in COLUMNS if column not in names]
+    missing = [column for column in COLUMNS if column not in table.header]
     if missing:
         raise HandedInError(
-            f"{path}, line {header_line}: the header must name the columns "
+            f"{path}, line {table.header_line}: the header must name the columns "
             f"{', '.join(COLUMNS)} (missing: {', '.join(missing)})"
         )
     found: dict[tuple[str, str], HandIn] = {}
     errors: list[str] = []
-    for number, row in numbered[1:]:
-        cells = dict(zip(names, (cell.strip() for cell in row), strict=False))
+    for number, cells in table.rows:
         try:
             key, when = _row(cells, students, zone)
         except ValueError as error:
@@ -86,10 +74,6 @@ def read(path: Path, students: Collection[str], zone: dt.tzinfo) -> dict[tuple[s
         more = f" (and {len(errors) - MAX_ERRORS} more)" if len(errors) > MAX_ERRORS else ""
         raise HandedInError("; ".join(errors[:MAX_ERRORS]) + more)
     return found
-
-
-def _content(row: list[str]) -> bool:
-    return bool(row) and any(cell.strip() for cell in row) and not row[0].startswith("#")
 
 
 def _row(
