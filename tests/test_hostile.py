@@ -361,6 +361,49 @@ def test_deleted_files_still_held_count_against_the_folder(how, layer, grade_a1,
     assert _disk_used() - before < 256 * 2**20  # all of it given back
 
 
+#: Many deleted files, each only mapped, under folders with long names: in a container each
+#: is a fact the grader cannot read, named in the report with the file's path.
+LONG_NAMED_MAPS = (
+    "import os, ctypes, time\n"
+    "    _libc = ctypes.CDLL(None); _libc.mmap.restype = ctypes.c_void_p\n"
+    "    _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n"
+    "    _deep = os.path.join(*[_c * 250 for _c in 'abcd'])\n"
+    "    os.makedirs(_deep, exist_ok=True)\n"
+    "    for _i in range(300):\n"
+    "        _name = os.path.join(_deep, f'm{_i}')\n"
+    "        _fd = os.open(_name, os.O_RDWR | os.O_CREAT)\n"
+    "        os.posix_fallocate(_fd, 0, 4096)\n"
+    "        _libc.mmap(None, 4096, 1, 1, _fd, 0); os.close(_fd); os.unlink(_name)\n"
+    "    time.sleep(5)"
+)
+
+
+@pytest.mark.skipif(container.available() is not None, reason=str(container.available()))
+@pytest.mark.skipif(not confinement.available("landlock"), reason="needs Landlock")
+def test_what_the_grader_cannot_read_is_named_within_bounds(tmp_path):
+    """A worker cannot flood the report with facts the grader could not confirm: each is
+    one line clipped like every notice (500 characters), and there are at most ten."""
+    submission = build_submission(
+        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", LONG_NAMED_MAPS)}
+    )
+    command = [
+        sys.executable, "-m", "graders.cli", "check", "a1", "--submission", str(submission),
+        "--only", "pure.basic_ops", "--confinement", "landlock", "--format", "json",
+    ]  # fmt: skip
+    done = subprocess.run(
+        container.container_root(command), capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    result = report["assignments"][0] if "assignments" in report else report
+    criterion = next(c for c in result["criteria"] if c["id"] == "pure.basic_ops")
+    assert "filled its folder past the limit" in criterion["reason"], criterion["reason"]
+    named = [n for n in result["notices"] if n.startswith("not confirmed from outside")]
+    assert named and len(named) <= 10
+    assert all(len(notice) <= 500 for notice in named), max(map(len, named))
+
+
 @pytest.mark.skipif(container.available() is not None, reason=str(container.available()))
 @pytest.mark.skipif(not confinement.available("landlock"), reason="needs Landlock")
 @pytest.mark.parametrize("how", list(HIDDEN_DISK))

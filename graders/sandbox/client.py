@@ -42,6 +42,9 @@ from graders.sandbox.workspace import (
 #: It runs on the watchdog's thread, which enforces the limits: it must return at once.
 UsageListener = Callable[[float, float, bool], None]
 
+#: Facts a worker's kernel view did not show that are kept (the report names ten at most).
+MAX_UNCONFIRMED = 20
+
 #: Variables passed through the scrubbed environment (some CPUs need the OpenBLAS ones).
 PASSED_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "TZ")
 
@@ -362,7 +365,8 @@ class Worker:
         return running[0] if len(running) == 1 else None
 
     def _not_confirmed(self, fact: str) -> None:
-        if fact not in self.unconfirmed:
+        """Name a fact the kernel would not show (a few: a worker cannot grow the list)."""
+        if fact not in self.unconfirmed and len(self.unconfirmed) < MAX_UNCONFIRMED:
             self.unconfirmed.append(fact)
 
     def _environment(self) -> dict[str, str]:
