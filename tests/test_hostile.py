@@ -361,6 +361,22 @@ def test_deleted_files_still_held_count_against_the_folder(how, layer, grade_a1,
     assert _disk_used() - before < 256 * 2**20  # all of it given back
 
 
+def _basic_ops_as_container_root(submission: Path) -> dict:
+    """a1's pure.basic_ops of ``submission`` graded by ``nngrade check`` as a default
+    container's root (Landlock alone), as its JSON record."""
+    command = [
+        sys.executable, "-m", "graders.cli", "check", "a1", "--submission", str(submission),
+        "--only", "pure.basic_ops", "--confinement", "landlock", "--format", "json",
+    ]  # fmt: skip
+    done = subprocess.run(
+        container.container_root(command), capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    return report["assignments"][0] if "assignments" in report else report
+
+
 #: Many deleted files, each only mapped, under folders with long names: in a container each
 #: is a fact the grader cannot read, named in the report with the file's path.
 LONG_NAMED_MAPS = (
@@ -386,17 +402,7 @@ def test_what_the_grader_cannot_read_is_named_within_bounds(tmp_path):
     submission = build_submission(
         tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", LONG_NAMED_MAPS)}
     )
-    command = [
-        sys.executable, "-m", "graders.cli", "check", "a1", "--submission", str(submission),
-        "--only", "pure.basic_ops", "--confinement", "landlock", "--format", "json",
-    ]  # fmt: skip
-    done = subprocess.run(
-        container.container_root(command), capture_output=True, text=True, timeout=300,
-        cwd=REPO,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout)
-    result = report["assignments"][0] if "assignments" in report else report
+    result = _basic_ops_as_container_root(submission)
     criterion = next(c for c in result["criteria"] if c["id"] == "pure.basic_ops")
     assert "filled its folder past the limit" in criterion["reason"], criterion["reason"]
     named = [n for n in result["notices"] if n.startswith("not confirmed from outside")]
@@ -414,17 +420,7 @@ def test_deleted_files_still_held_count_as_a_container_root(how, tmp_path):
         tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", HIDDEN_DISK[how])}
     )
     before = _disk_used()
-    command = [
-        sys.executable, "-m", "graders.cli", "check", "a1", "--submission", str(submission),
-        "--only", "pure.basic_ops", "--confinement", "landlock", "--format", "json",
-    ]  # fmt: skip
-    done = subprocess.run(
-        container.container_root(command), capture_output=True, text=True, timeout=300,
-        cwd=REPO,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout)
-    result = report["assignments"][0] if "assignments" in report else report
+    result = _basic_ops_as_container_root(submission)
     criterion = next(c for c in result["criteria"] if c["id"] == "pure.basic_ops")
     assert criterion["points"] == 1.2, criterion["reason"]
     assert "filled its folder past the limit" in criterion["reason"], criterion["reason"]
