@@ -11,8 +11,10 @@ four conditions, through the command line as instructors and students run it:
   points read from `students/<student>.json`;
 - 2 hogs, 4 hogs: as alone, while 2 or 4 processes (`while True: pass`) keep the cores busy.
 
-It prints a table of points per condition, compares every criterion's points, and exits 1
-when a row differs between conditions or from the points the tests expect.
+It prints a table of points per condition, compares every criterion's points, and a table
+of the CPU seconds the budgeted calls (training) used per condition; it exits 1 when a row
+differs between conditions or from the points the tests expect, or when a training used
+more than 1.3x its CPU seconds alone beside hogs.
 
 Run: python bench/load.py [--quick] [--assignments a1,a2] [--conditions alone,hogs2]
                           [--data-dir ../shared/data] [--no-write]
@@ -77,6 +79,8 @@ class Score:
     reasons: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     confinement: str = field(default="", compare=False)
     seconds: float = field(default=0.0, compare=False)  # wall time of this one grading
+    #: CPU seconds of the calls with a grading budget (training); None: none was made.
+    cpu_s: float | None = field(default=None, compare=False)
 
     def cell(self) -> str:
         if self.points is None:
@@ -138,14 +142,29 @@ def a2_cases() -> list[Case]:
     ]
 
 
+#: Correct a3 solutions written in other styles (the similarity tests' independent ones):
+#: their training's CPU seconds must not grow with the machine's load either.
+STYLES = REPO / "tests" / "similarity_solutions"
+
+
 def a3_cases() -> list[Case]:
-    """The L2 option (full marks), and bugs that still train to the end."""
+    """The L2 option and other styles (full marks), and bugs that still train to the end."""
     from test_a3_grader import FULL, SEEDED_BUGS, a3_submission, option
 
     seeded = ["missing 1/N", "scheduler reduces one step late"]
+    styles = [
+        Case(
+            "a3",
+            f"correct: {path.stem.removeprefix('a3_')} style",
+            lambda t, path=path: a3_submission(t, lambda _text: path.read_text()),
+            FULL,
+        )
+        for path in sorted(STYLES.glob("a3_*.py"))
+    ]
     return [
         reference("a3", FULL),
         Case("a3", 'correct: OPTION = "l2"', lambda t: a3_submission(t, option("l2")), FULL),
+        *styles,
     ] + [
         Case(
             "a3",
@@ -193,6 +212,7 @@ def score_from_result(result: dict, seconds: float) -> Score:
         reasons={c["id"]: c["reason"] for c in result["criteria"]},
         confinement=result.get("confinement", ""),
         seconds=seconds,
+        cpu_s=sum(result["budget_cpu_s"].values()) if result.get("budget_cpu_s") else None,
     )
 
 
@@ -378,11 +398,53 @@ def table(cases: list[Case], results: dict[str, dict], walls: dict[str, float]) 
     return "\n".join(rows) + "\n\n" + summary, all_good
 
 
+#: How much more CPU a grading budget may count beside CPU hogs than alone (issue: 1.3x).
+MAX_LOAD_RATIO = 1.3
+
+
+def cpu_table(cases: list[Case], results: dict[str, dict]) -> tuple[str, bool]:
+    """CPU seconds of the budgeted calls (training) per condition, and their ratio to alone;
+    True when no ratio is over :data:`MAX_LOAD_RATIO`."""
+    budgeted = [
+        case for case in cases if any(results[c][case.slug].cpu_s is not None for c in results)
+    ]
+    if "alone" not in results or not budgeted:
+        return "", True
+    others = [c for c in results if c != "alone"]
+    header = ["submission", "alone", *(CONDITIONS[c] for c in others), "verdict"]
+    rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    all_good = True
+    for case in budgeted:
+        alone = results["alone"][case.slug].cpu_s
+        cells, over = [f"{alone:.1f} s" if alone else "-"], []
+        for condition in others:
+            cpu = results[condition][case.slug].cpu_s
+            if cpu is None or not alone:
+                cells.append("-")
+                continue
+            ratio = cpu / alone
+            cells.append(f"{cpu:.1f} s ({ratio:.2f}x)")
+            if ratio > MAX_LOAD_RATIO:
+                over.append(CONDITIONS[condition])
+        all_good &= not over
+        verdict = f"over {MAX_LOAD_RATIO}x: {', '.join(over)}" if over else "within"
+        rows.append(f"| {case.assignment} {case.name} | " + " | ".join([*cells, verdict]) + " |")
+    intro = (
+        "\n\nCPU seconds the kernel counted for the calls with a grading budget (training; "
+        "`budget_cpu_s` in the JSON record), and their ratio to alone. Budgets count these "
+        f"seconds, so beside hogs they must stay within {MAX_LOAD_RATIO}x of alone "
+        "(`--jobs 2` shares the cores with a second grading, not with a hog).\n\n"
+    )
+    return intro + "\n".join(rows), all_good
+
+
 def report(
     cases: list[Case], results: dict[str, dict], walls: dict[str, float]
 ) -> tuple[str, bool]:
-    """The section for RESULTS.md: what was run, the table and the verdict."""
+    """The section for RESULTS.md: what was run, the tables and the verdicts."""
     body, good = table(cases, results, walls)
+    cpu, cpu_good = cpu_table(cases, results)
+    body, good = body + cpu, good and cpu_good
     kinds = {s.confinement for r in results.values() for s in r.values() if s.confinement}
     assignments = ", ".join(dict.fromkeys(case.assignment for case in cases))
     intro = (

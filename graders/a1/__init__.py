@@ -2,6 +2,7 @@
 
 from graders.kit import (
     NO_ML_FRAMEWORKS,
+    NUMPY_THREADS,
     STDLIB_ONLY,
     AssignmentSpec,
     Limits,
@@ -25,7 +26,9 @@ ASSIGNMENT = AssignmentSpec(
     ),
     grader_module="graders.a1.grader",
     secret_inputs=True,
-    limits=Limits(memory_bytes=2 * 2**30, cpu_seconds=120, call_timeout_s=20),
+    limits=Limits(
+        memory_bytes=2 * 2**30, cpu_seconds=120, call_timeout_s=20, threads=NUMPY_THREADS
+    ),
     submission_timeout_s=300,
     rules="pure.py: Python standard library only; vectorized.py: numpy, "
     "no machine-learning framework",

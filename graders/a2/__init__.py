@@ -1,6 +1,13 @@
 """Assignment 2 (15 points, week 4): a softmax perceptron on MNIST, numpy only."""
 
-from graders.kit import NO_ML_FRAMEWORKS, AssignmentSpec, Limits, RulePolicy, SandboxSpec
+from graders.kit import (
+    NO_ML_FRAMEWORKS,
+    NUMPY_THREADS,
+    AssignmentSpec,
+    Limits,
+    RulePolicy,
+    SandboxSpec,
+)
 
 ASSIGNMENT = AssignmentSpec(
     key="a2",
@@ -12,7 +19,9 @@ ASSIGNMENT = AssignmentSpec(
     policies=(RulePolicy(NO_ML_FRAMEWORKS, files=("a2/*.py", "a2/**/*.py")),),
     grader_module="graders.a2.grader",
     secret_inputs=True,
-    limits=Limits(memory_bytes=6 * 2**30, cpu_seconds=900, call_timeout_s=30),
+    limits=Limits(
+        memory_bytes=6 * 2**30, cpu_seconds=900, call_timeout_s=30, threads=NUMPY_THREADS
+    ),
     submission_timeout_s=600,
     rules="numpy only, no machine-learning framework",
     uses_mnist=True,

@@ -1,6 +1,13 @@
 """Assignment 3 (30 points, week 7): an MLP with backpropagation on MNIST, numpy only."""
 
-from graders.kit import NO_ML_FRAMEWORKS, AssignmentSpec, Limits, RulePolicy, SandboxSpec
+from graders.kit import (
+    NO_ML_FRAMEWORKS,
+    NUMPY_THREADS,
+    AssignmentSpec,
+    Limits,
+    RulePolicy,
+    SandboxSpec,
+)
 
 ASSIGNMENT = AssignmentSpec(
     key="a3",
@@ -13,7 +20,9 @@ ASSIGNMENT = AssignmentSpec(
     grader_module="graders.a3.grader",
     secret_inputs=True,
     worker_modules=("graders.a3.probes",),
-    limits=Limits(memory_bytes=6 * 2**30, cpu_seconds=1500, call_timeout_s=30),
+    limits=Limits(
+        memory_bytes=6 * 2**30, cpu_seconds=1500, call_timeout_s=30, threads=NUMPY_THREADS
+    ),
     submission_timeout_s=900,
     rules="numpy only, no machine-learning framework",
     uses_mnist=True,

@@ -70,7 +70,7 @@ class BatchOptions:
     engine: str = "local"
     scheduler: str | None = None
     #: How every job grades (seed, sandbox, data, secrets); per-job artifact folders are set
-    #: by the run. Every job's workers get the promised cores' threads, whatever ``jobs``.
+    #: by the run. Every job's workers get the assignment's threads, whatever ``jobs``.
     grading: GradeOptions = field(default_factory=GradeOptions)
     force: bool = False
     progress: bool = True

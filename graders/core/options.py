@@ -48,8 +48,8 @@ class GradeOptions:
     artifacts_dir: Path | None = None
     #: Grade only these criteria (e.g. while working on one part); the rest score 0.
     only: tuple[str, ...] = ()
-    #: Threads each worker may use (BLAS, torch); None keeps the assignment's limit, the
-    #: cores its budgets promise. Results can depend on it, so grading that counts keeps it.
+    #: Threads each worker may use (BLAS, torch); None keeps the assignment's count
+    #: (``Limits.threads``). Results can depend on it, so grading that counts keeps it.
     threads: int | None = None
 
     def __post_init__(self) -> None:

@@ -131,6 +131,9 @@ class AssignmentResult:
     #: Numbers a feedback page can plot: "history" (a3: train_loss and val_accuracy per
     #: epoch), "returns" (a5: the return of each evaluation episode).
     series: dict[str, list] = field(default_factory=dict)
+    #: CPU seconds the kernel counted for the calls with a grading budget (training), per
+    #: sandbox: what a budget was compared with, for an instructor asked about it.
+    budget_cpu_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def points(self) -> float:

@@ -152,6 +152,11 @@ def grade(
         submission=str(Path(submission).resolve()),
         artifacts=list(context.artifacts),
         series=dict(context.series),
+        budget_cpu_s={
+            name: round(sandbox.budgeted_cpu_s, 1)
+            for name, sandbox in context.sandboxes.items()
+            if sandbox.budgeted_cpu_s
+        },
     )
     _apply_rules(result, spec)
     relocate(result, staged.notebooks)  # module lines as notebook cells and lines

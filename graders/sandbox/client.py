@@ -49,6 +49,15 @@ MAX_UNCONFIRMED = 20
 PASSED_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "TZ")
 
 
+#: BLAS threads of the numpy assignments (a1-a3): one. numpy's OpenBLAS keeps its caller
+#: spinning (``sched_yield``) until its other threads finish, and beside busy cores that
+#: spin is CPU time: a correct a3 training used 17 CPU s alone and 262 s beside two CPU hogs
+#: with two threads, 9 and 10 s with one (``bench/load.py``'s CPU column). No setting of
+#: OpenBLAS makes that wait sleep; one thread has nothing to wait for, costs no more CPU
+#: alone, and gives the same rounding on every machine.
+NUMPY_THREADS = 1
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits of one worker; ``cpu_seconds`` is the soft limit (hard is +5 s)."""
@@ -60,7 +69,8 @@ class Limits:
     processes: int = 512
     call_timeout_s: float = 20.0
     max_answer_bytes: int = 256 * 2**20
-    #: Threads of BLAS and torch in the worker: the promised cores (results depend on it).
+    #: Threads of BLAS and torch in the worker (results depend on it): the promised cores
+    #: for PyTorch, :data:`NUMPY_THREADS` for the numpy assignments.
     threads: int = 2
     #: Time budgets of grading ("train within 5 minutes on 2 CPU cores") are counted in CPU
     #: seconds of the worker's processes: budget x promised_cores. The wall clock only stops
@@ -519,8 +529,8 @@ class Worker:
 
 
 def worker_threads(limits: Limits) -> int:
-    """Threads a worker's numeric libraries get: the cores its budgets promise, on every
-    machine and beside any number of jobs.
+    """Threads a worker's numeric libraries get: the assignment's count, on every machine
+    and beside any number of jobs.
 
     The count changes results: BLAS splits a product differently over 1 and 2 threads, and
     a training run that is sensitive to rounding (a step 100x too large) then ends on the

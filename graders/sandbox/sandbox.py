@@ -88,6 +88,8 @@ class Sandbox:
         self._start_error: SandboxStartError | None = None
         #: CPU seconds of the last call made with a budget.
         self.last_call_cpu_s = 0.0
+        #: CPU seconds of every call made with a budget (training), for the record.
+        self.budgeted_cpu_s = 0.0
         self.attempts: list[dict] = []
         self.audit: list[dict] = []
         self.libraries: set[str] = set()
@@ -167,6 +169,8 @@ class Sandbox:
             # Also for a call that failed: a call stopped at its limit while computing has
             # still used what the kernel counted.
             self.last_call_cpu_s = worker.last_call_cpu_s
+            if budget_s is not None:
+                self.budgeted_cpu_s += worker.last_call_cpu_s
             self.deadline.worker_waited(worker.last_call_waited_s)
             worker.last_call_waited_s = 0.0
             self._collect(worker)
