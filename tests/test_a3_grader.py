@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from helpers import SHARED_DATA, build_submission, points_by_criterion, replace_once
@@ -203,6 +204,28 @@ def test_training_over_the_budget_gets_no_accuracy_and_no_history(tmp_path):
     assert points_by_criterion(result) == {**FULL, "accuracy": 0, "option": 2.5}
     reason = next(c.reason for c in result.criteria if c.id == "accuracy")
     assert reason == "train used more than 4 CPU seconds, its budget (it was stopped)"
+
+
+def test_a_correct_training_keeps_its_budget_beside_busy_cores(tmp_path):
+    """A correct solution in another style (its own loops over layers and epochs) trains in
+    about 9 CPU seconds alone; beside two CPU hogs, numpy's second BLAS thread used to make
+    that 260 s of spinning while it waited. Under a budget of 15 s (30 CPU s on the promised
+    cores) it keeps every point beside the hogs, and the record says what it used."""
+    import subprocess
+    import sys
+
+    style = (Path(__file__).with_name("similarity_solutions") / "a3_loops.py").read_text()
+    spec = dataclasses.replace(A3, budgets={**A3.budgets, "train": 15.0})
+    submission = a3_submission(tmp_path, lambda _text: style)
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        busy = grade_a3(submission, spec)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert points_by_criterion(busy) == FULL, busy.criteria
+    assert 0 < busy.budget_cpu_s["numpy"] < 30
 
 
 def test_malformed_history_is_explained(tmp_path):
