@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("graders.core",),
     ("graders.data",),
     ("graders.sandbox",),
+    ("graders.failures",),  # what went wrong, as values: used from the sandbox up
     ("graders.sandbox.inside",),  # the worker's own package, staged alone
     ("graders",),  # the package root: the version only
 )

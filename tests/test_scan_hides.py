@@ -56,7 +56,7 @@ def scan_notebook(tmp_path: Path, *sources: str) -> tuple[list[tuple[str, str]],
         (v.rule, notebooks.relocate_text(f"{v.file}:{v.line}", modules) + f" imports {v.module}")
         for v in violations
     ]
-    return sorted(found), [notebooks.relocate_text(e, modules) for e in unparsable]
+    return sorted(found), [notebooks.relocate_text(e.reason, modules) for e in unparsable]
 
 
 def scan_module(tmp_path: Path, text: str) -> tuple[list[tuple[str, int, str]], list[str]]:
@@ -66,7 +66,7 @@ def scan_module(tmp_path: Path, text: str) -> tuple[list[tuple[str, int, str]], 
     module.parent.mkdir(parents=True, exist_ok=True)
     module.write_text(text)
     violations, unparsable = scan(tmp_path, A2, frozenset({"a2"}))
-    return sorted((v.rule, v.line, v.module) for v in violations), unparsable
+    return sorted((v.rule, v.line, v.module) for v in violations), [e.reason for e in unparsable]
 
 
 # -- notebooks: what IPython runs is scanned ----------------------------------------------

@@ -63,6 +63,7 @@ still runs, like any module, in the sandbox with its limits).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import hashlib
 import json
@@ -73,6 +74,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
+
+from graders.failures import Failure, Location
 
 SUFFIX = ".ipynb"
 #: Larger notebooks are refused before reading: outputs (plots) are what makes them large.
@@ -1156,6 +1159,27 @@ def relocate_text(text: str, modules: dict[str, NotebookModule]) -> str:
     return text + rest
 
 
+def relocate_location(location: Location, modules: dict[str, NotebookModule]) -> Location:
+    """A module's file and line as its notebook's cell and line: a lookup, not text."""
+    for module in modules.values():
+        if module.module == location.file:
+            place = module.place(location.line) if location.line else None
+            if place is None:
+                return Location(module.notebook)
+            return Location(module.notebook, place.line, place.cell)
+    return location
+
+
+def _relocated(failure: Failure, modules: dict[str, NotebookModule]) -> Failure:
+    location = failure.location
+    return dataclasses.replace(
+        failure,
+        location=relocate_location(location, modules) if location is not None else None,
+        reason=relocate_text(failure.reason, modules),
+        subject=relocate_text(failure.subject, modules),
+    )
+
+
 def relocate(result, modules: dict[str, NotebookModule]) -> None:
     """Map every module location in an AssignmentResult back to its notebook cell and line."""
     if not modules:
@@ -1163,6 +1187,9 @@ def relocate(result, modules: dict[str, NotebookModule]) -> None:
     result.notices = [relocate_text(n, modules) for n in result.notices]
     for criterion in result.criteria:
         criterion.reason = relocate_text(criterion.reason, modules)
+        criterion.failures = [_relocated(f, modules) for f in criterion.failures]
+    if result.failures is not None:
+        result.failures = [_relocated(f, modules) for f in result.failures]
     for violation in result.violations:
         where = f"{violation.file}:{violation.line}" if violation.line else violation.file
         moved = relocate_text(where, modules)

@@ -38,6 +38,7 @@ from graders.core.secrets import load_secrets
 from graders.core.static_scan import scan
 from graders.core.submission import stage
 from graders.data.mnist import load_evaluation_set, load_mnist, resolve_data_root
+from graders.failures import Failure, FailureKind, Location
 from graders.sandbox import confinement as confinement_module
 from graders.sandbox import load_clock
 from graders.sandbox.confinement import STRICT_LAYERS, Confinement
@@ -105,9 +106,13 @@ def grade(
             staged.root, spec, staged.local_modules, staged.scan_sources()
         )
         notices = _sandbox_warnings(confinement, options) + list(staged.notices)
-        notices += [f"{f} is missing from the submission" for f in spec.required_files
-                    if not (staged.root / f).is_file()]  # fmt: skip
-        notices += [f"cannot parse {e}" for e in unparsable]
+        failures = [
+            Failure(FailureKind.MISSING_FILE, f, Location(f), f"{f} is missing from the submission")
+            for f in spec.required_files
+            if not (staged.root / f).is_file()
+        ] + unparsable
+        notices += [f.reason for f in failures if f.kind == FailureKind.MISSING_FILE]
+        notices += [f"cannot parse {f.reason}" for f in unparsable]
         context = GradingContext(
             spec,
             staged,
@@ -152,6 +157,7 @@ def grade(
         submission=str(Path(submission).resolve()),
         artifacts=list(context.artifacts),
         series=dict(context.series),
+        failures=failures,
         budget_cpu_s={
             name: round(sandbox.budgeted_cpu_s, 1)
             for name, sandbox in context.sandboxes.items()
@@ -325,6 +331,22 @@ def _clean(result: AssignmentResult) -> None:
     for violation in result.violations:
         violation.module = clean_text(violation.module, 100)
         violation.file = clean_text(violation.file, 200)
+    for criterion in result.criteria:
+        criterion.failures = [_clean_failure(f) for f in criterion.failures]
+    if result.failures is not None:
+        result.failures = [_clean_failure(f) for f in result.failures]
+
+
+def _clean_failure(failure: Failure) -> Failure:
+    location = failure.location
+    if location is not None:
+        location = dataclasses.replace(location, file=clean_text(location.file, 200))
+    return dataclasses.replace(
+        failure,
+        subject=clean_text(failure.subject, 200),
+        reason=clean_text(failure.reason),
+        location=location,
+    )
 
 
 def _rule_broken(
@@ -346,3 +368,4 @@ def _apply_rules(result: AssignmentResult, spec: AssignmentSpec) -> None:
             criterion.points = 0.0
             criterion.status = Status.VIOLATION
             criterion.reason = f"rule broken: {violation.describe()}"
+            criterion.failures = []  # what decides it is the rule, not what its calls did

@@ -119,7 +119,11 @@ class WorkerCrashed(WorkerFailure):
 
 
 class CallTimedOut(WorkerFailure):
-    pass
+    """Stopped at its time limit, or (``over_budget``) at its grading budget of CPU seconds."""
+
+    def __init__(self, reason: str, over_budget: bool = False):
+        super().__init__(reason)
+        self.over_budget = over_budget
 
 
 @dataclass
@@ -481,7 +485,7 @@ class Worker:
             raise CallTimedOut(f"did not finish within {timeout:g} s") from None
         except channel.ChannelClosed:
             if watch.reason:
-                raise CallTimedOut(watch.reason) from None
+                raise CallTimedOut(watch.reason, watch.over_budget) from None
             raise WorkerCrashed(self._death_reason()) from None
         except ProtocolError as exc:
             raise WorkerCrashed(f"sent an invalid answer: {exc}") from None
@@ -490,7 +494,7 @@ class Worker:
             if cpu_budget is not None:
                 self.last_call_cpu_s = used
         if watch.reason:  # stopped just as its answer arrived: the limit still decides
-            raise CallTimedOut(watch.reason)
+            raise CallTimedOut(watch.reason, watch.over_budget)
         if self.spec.confinement.kind == "none":
             # Without the allowlist a forbidden library could be loaded, then the worker
             # crashed on purpose: look after every call. Otherwise looking at stop is enough.
@@ -695,6 +699,8 @@ class _CallWatch:
         on_usage: UsageListener | None = None,
     ):
         self.reason = ""
+        #: Whether it was stopped at its budget (CPU seconds) rather than its time limit.
+        self.over_budget = False
         self._worker = worker
         self._timeout = timeout
         self._budget = budget
@@ -715,6 +721,7 @@ class _CallWatch:
             if self._budget is not None:
                 self._used = self._worker.cpu_seconds() - self._start_cpu
                 if self._used > self._budget:
+                    self.over_budget = True
                     return self._stop_worker(
                         f"used more than {self._budget:g} CPU seconds, its budget"
                     )
