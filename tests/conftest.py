@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import strict
 from background import BackgroundGradings
 from helpers import FAST_A1, REFERENCE, REPO, SHARED_DATA
 
@@ -32,33 +33,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_WORK] = work
 
 
-#: Under ``NNGRADE_STRICT_TESTS=1`` (CI sets it) a test that would skip fails instead: a
-#: missing sandbox layer, MNIST, an extra or the browser must not leave a green run that
-#: tested none of it. Without it, local runs skip with the reason.
-STRICT = os.environ.get("NNGRADE_STRICT_TESTS") == "1"
-
-
-def _strict(report: pytest.TestReport | pytest.CollectReport) -> None:
-    """A skip made a failure that says what was missing (strict runs only)."""
-    if not STRICT or not report.skipped or hasattr(report, "wasxfail"):
-        return
-    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-    report.outcome = "failed"
-    report.longrepr = (
-        f"would be skipped ({reason}); NNGRADE_STRICT_TESTS=1 requires everything it needs"
-    )
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
-    _strict(outcome.get_result())
+    strict.fail_skip(outcome.get_result())
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_make_collect_report(collector: pytest.Collector):
     outcome = yield
-    _strict(outcome.get_result())
+    strict.fail_skip(outcome.get_result())
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

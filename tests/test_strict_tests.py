@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import conftest
 import pytest
+import strict
 
 
 def _skipped(reason: str) -> pytest.TestReport:
@@ -18,16 +18,16 @@ def _skipped(reason: str) -> pytest.TestReport:
 
 
 def test_a_strict_run_fails_what_would_skip_and_says_what_was_missing(monkeypatch):
-    monkeypatch.setattr(conftest, "STRICT", True)
+    monkeypatch.setattr(strict, "STRICT", True)
     report = _skipped("MNIST is not in ../shared/data")
-    conftest._strict(report)
+    strict.fail_skip(report)
     assert report.failed and "MNIST is not in ../shared/data" in str(report.longrepr)
 
 
 def test_a_local_run_still_skips_with_the_reason(monkeypatch):
-    monkeypatch.setattr(conftest, "STRICT", False)
+    monkeypatch.setattr(strict, "STRICT", False)
     report = _skipped("bubblewrap is not installed")
-    conftest._strict(report)
+    strict.fail_skip(report)
     assert report.skipped
 
 

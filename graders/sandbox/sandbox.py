@@ -11,18 +11,17 @@ import math
 from typing import Any
 
 from graders.failures import Failure, FailureKind, location_from_where
-from graders.sandbox.client import (
-    CallTimedOut,
-    SandboxStartError,
-    UsageListener,
-    Worker,
-    WorkerCrashed,
-    WorkerFailure,
-    WorkerSpec,
-)
+from graders.sandbox.client import Worker, WorkerSpec
 from graders.sandbox.load_clock import Deadline
 from graders.sandbox.reply import StudentRaised
 from graders.sandbox.text import clean_block
+from graders.sandbox.watchdog import UsageListener
+from graders.sandbox.worker_errors import (
+    CallTimedOut,
+    SandboxStartError,
+    WorkerCrashed,
+    WorkerFailure,
+)
 from graders.sandbox.workspace import Workspace
 
 
