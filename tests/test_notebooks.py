@@ -38,6 +38,7 @@ from helpers import (
 from graders import cli, notebook_templates
 from graders.batch.run import BatchOptions, grade_class
 from graders.core import notebooks
+from graders.core.notebooks import relocation
 from graders.core.options import GradeOptions
 from graders.core.results import AssignmentResult, CriterionResult, Status
 from graders.core.runner import grade
@@ -209,7 +210,7 @@ def test_a_failures_location_is_mapped_by_lookup_not_by_its_text():
     failure = Failure(
         FailureKind.RAISED, "f", where, f"f raised ZeroDivisionError (at a1/pure.py:{line} in f)"
     )
-    moved = notebooks._relocated(failure, modules)
+    moved = relocation._relocated(failure, modules)
     assert moved.location == Location("a1/pure.ipynb", 4, 4) and moved.kind == FailureKind.RAISED
     assert "a1/pure.ipynb, cell 4, line 4" in moved.reason
 
