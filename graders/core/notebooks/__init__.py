@@ -38,7 +38,8 @@ still runs, like any module, in the sandbox with its limits).
 One job per module, each importing only those above it in this list:
 
 * ``reading``: a ``.ipynb`` file's code cells and the digest of what grading reads;
-* ``ipython_syntax``: a cell as IPython rewrites it (by IPython, else a reimplementation);
+* ``ipython_syntax``: a cell as IPython rewrites it (by IPython when installed);
+* ``ipython_reimplemented``: the same rewrites without IPython, held to its output;
 * ``cells``: a code cell parsed as the kernel runs it;
 * ``kept``: which statements the module keeps and which it leaves out;
 * ``building``: the module, its scan text and its line map, built from the cells;
@@ -92,17 +93,6 @@ from graders.core.notebooks.relocation import (
     relocate_text,
 )
 from graders.core.notebooks.twin_files import twins
-
-# Private helpers the tests call through this package (calling them here is fine; to patch
-# one, patch the module that owns it: graders.core.notebooks.ipython_syntax looks up
-# _ipython_manager in its own namespace, so patching it here would change nothing).
-from graders.core.notebooks.ipython_syntax import (  # isort: skip
-    _ipython_manager as _ipython_manager,
-    _reimplemented as _reimplemented,
-    _traced_ipython as _traced_ipython,
-    _with_ends as _with_ends,
-)
-from graders.core.notebooks.relocation import _relocated as _relocated  # isort: skip
 
 __all__ = [
     "IPYTHON_WORK",
