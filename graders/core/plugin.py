@@ -123,6 +123,12 @@ class GradingPlugin:
         self.unknown_criteria: list[str] = []
         #: Every criterion id of the grader, in order.
         self.criterion_ids: list[str] = []
+        #: Ctrl+C or a stop signal while criteria ran: pytest ends the session and returns,
+        #: and the grading must end with it, never report the criteria it had reached.
+        self.interrupted: BaseException | None = None
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo) -> None:
+        self.interrupted = excinfo.value
 
     def _not_run(self, declared: dict) -> None:
         self.results[declared["id"]] = CriterionResult(

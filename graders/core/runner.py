@@ -352,6 +352,8 @@ def _run_pytest(spec: AssignmentSpec, plugin: GradingPlugin) -> str:
             pytest.main(args, plugins=[plugin])
     finally:
         os.environ.update(saved)
+    if plugin.interrupted is not None:  # stopped: no result from the criteria it reached
+        raise plugin.interrupted
     return buffer.getvalue()
 
 

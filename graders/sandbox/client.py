@@ -77,6 +77,7 @@ class Worker:
         self.uid = allocate_uid() if spec.confinement.separate_uid else None
         self.scratch: Path | None = None
         self._process: subprocess.Popen | None = None
+        self._requests = self._responses = -1  # the pipes' descriptors, once started
         self._next_id = 0
         self.output: launch.OutputTail | None = None
         self._guard: Watchdog | None = None
@@ -107,6 +108,15 @@ class Worker:
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
+        """Start the worker confined; whatever stops the start (a failed handshake, Ctrl+C,
+        a stop signal) leaves no process and no scratch folder behind."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         spec = self.spec
         confinement = spec.confinement
         self.scratch = self.workspace.new_scratch(spec.source, self.uid)
