@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from results_file import write_section  # noqa: E402
 
-from graders.sandbox.client import thread_environment  # noqa: E402
+from graders.sandbox.limits import thread_environment  # noqa: E402
 
 TORCH_STEPS = """
 import time, torch

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from graders import __version__, catalog
@@ -24,6 +25,7 @@ from graders.core.progress import AssignmentNotGraded, Listener
 from graders.core.results import LabResult
 from graders.core.runner import GraderBroken, MissingExtra, UnknownCriteria, grade
 from graders.core.secrets import ENVIRONMENT_VARIABLE, SecretsError, load_secrets
+from graders.core.stopping import Stopped, stopped_by_signals
 from graders.core.submission import SubmissionError
 from graders.data.mnist import MNISTError
 from graders.render import FORMATS, encode, live
@@ -33,6 +35,8 @@ from graders.sandbox.confinement import (
     STRICT_LAYERS,
     ConfinementUnavailable,
 )
+from graders.sandbox.left_behind import remove_own, sweep_work_folders
+from graders.sandbox.workspace import base_folder
 from graders.similarity.rank import COMMON_FLOOR
 from graders.similarity.run import SimilarityError, SimilarityOptions
 from graders.similarity.run import run as compare_class
@@ -408,8 +412,21 @@ def write_report(text: str, args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; SIGTERM and SIGHUP stop it as Ctrl+C does, and it first removes
+    what a grader killed earlier left in the work folders (:mod:`graders.sandbox.left_behind`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    folders = (base_folder(), Path(tempfile.gettempdir()))
+    with stopped_by_signals():
+        if args.command in ("check", "grade"):
+            sweep_work_folders(*folders)
+        try:
+            return _run_command(parser, args)
+        finally:
+            remove_own(*folders)
+
+
+def _run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         if args.command == "list":
             sys.stdout.write(list_assignments())
@@ -441,6 +458,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nngrade: internal error: {_shown(error)}\nThis is a bug in the grader, not in "
               "your work; please report it to the course staff.", file=sys.stderr)  # fmt: skip
         return EXIT_INFRASTRUCTURE
+    except Stopped as stopped:
+        print(f"nngrade: {stopped}", file=sys.stderr)
+        return stopped.exit_status
     except KeyboardInterrupt:
         print("nngrade: interrupted", file=sys.stderr)
         return 130

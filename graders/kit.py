@@ -20,13 +20,13 @@ from graders.core.gradcheck import check_gradients, kink_mask
 from graders.core.plugin import Credit, CriterionFailed, criterion
 from graders.core.vectorization import require_no_sample_loop, require_no_sample_loop_in_train
 from graders.data.mnist import to_features, train_validation_split
-from graders.sandbox.client import NUMPY_THREADS, Limits
 from graders.sandbox.inside.rules import (
     NO_ML_FRAMEWORKS,
     NO_RL_LIBRARIES,
     STDLIB_ONLY,
     ImportRule,
 )
+from graders.sandbox.limits import NUMPY_THREADS, Limits
 from graders.sandbox.sandbox import RemoteModule, Sandbox, StudentCodeError
 
 __all__ = [

@@ -30,6 +30,7 @@ from graders.core.results import AssignmentResult
 from graders.core.submission import SKIPPED_DIRECTORIES
 from graders.render import encode, html_section, terminal
 from graders.render.live_notebook import NotebookProgress
+from graders.sandbox.owners import make_folder
 
 #: Folders never copied into the graded submission: staging's, plus Colab's sample data.
 SKIPPED = SKIPPED_DIRECTORIES | {"sample_data"}
@@ -234,7 +235,7 @@ def check(
         known = ", ".join(catalog.assignment_keys())
         report.error = f"unknown assignment {assignment!r}; one of {known}"
         return report
-    scratch = Path(tempfile.mkdtemp(prefix="nngrade-notebook-"))
+    scratch = make_folder("notebook")
     try:
         if path is not None:
             notebook = Path(path).expanduser()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import strict
 from background import BackgroundGradings
 from helpers import FAST_A1, REFERENCE, REPO, SHARED_DATA
 
@@ -30,6 +31,18 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["NNGRADE_WORK_DIR"] = os.environ["TMPDIR"] = str(work)
     tempfile.tempdir = None  # read TMPDIR again
     config.stash[_WORK] = work
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    strict.fail_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    outcome = yield
+    strict.fail_skip(outcome.get_result())
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -1,6 +1,6 @@
 """A synthetic class for assignment 1, as GitHub Classroom or an LMS would export it.
 
-32 submissions mixing correct, partial, broken, hostile and malformed work, each with the
+33 submissions mixing correct, partial, broken, hostile and malformed work, each with the
 points it must get per criterion (or the reason it must be rejected).
 """
 
@@ -35,6 +35,12 @@ STATUS = {
     "zip-absolute": "a1: not graded, refused",
     "not-a-zip": "a1: not graded, refused",
 }
+
+#: A student's message in the grader's words (see graders/failures.py).
+IMITATION = (
+    "did not finish within 20 s (it was stopped); transpose crashed: it was killed by "
+    "signal SIGKILL; could not import a1/vectorized.py: SyntaxError: invalid syntax"
+)
 
 ESCAPE_ATTEMPT = """
 import os as _os
@@ -116,6 +122,13 @@ def build_class(root: Path) -> dict[str, dict[str, float] | str]:
         edits={"a1/vectorized.py": inject_at_start("transpose", "import os; os._exit(3)")},
     )  # fmt: skip
     expected["kills-its-worker"] = {**FULL, "vectorized.basic_ops": 0.8, "agreement": 0}
+    # Its exception's message imitates every phrase the grader writes of a hang, a crash
+    # and a module that does not import: it is still a raise, and the gradebook says nothing.
+    build_submission(
+        root / "imitates-the-grader",
+        edits={"a1/vectorized.py": inject_at_start("transpose", f"raise ValueError({IMITATION!r})")},
+    )  # fmt: skip
+    expected["imitates-the-grader"] = {**FULL, "vectorized.basic_ops": 0.8, "agreement": 0}
     build_submission(
         root / "eats-memory",
         edits={"a1/pure.py": inject_at_start("transpose", "hog = bytearray(64 * 2**30)")},

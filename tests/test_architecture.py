@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("graders.core",),
     ("graders.data",),
     ("graders.sandbox",),
+    ("graders.failures",),  # what went wrong, as values: used from the sandbox up
     ("graders.sandbox.inside",),  # the worker's own package, staged alone
     ("graders",),  # the package root: the version only
 )
@@ -128,6 +129,34 @@ def test_no_circular_imports():
     for module in sorted(graph):
         if module not in state:
             visit(module)
+
+
+#: A module does one job: past this many lines it is doing several (the five assignment
+#: graders, a list of criteria each, excepted).
+MAX_MODULE_LINES = 500
+
+
+def test_every_module_outside_the_assignment_graders_is_small():
+    large = {
+        name: lines
+        for name, path in MODULES.items()
+        if not fnmatch.fnmatchcase(name, "graders.a[0-9]*.grader")
+        and (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert large == {}, f"over {MAX_MODULE_LINES} lines: {large}"
+
+
+def test_grading_reads_as_its_stages():
+    """``runner.grade`` fits on a screen: it names its stages and passes their values on."""
+    from graders.core import runner
+
+    tree = ast.parse((PACKAGE / "core" / "runner.py").read_text())
+    [function] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "grade"]
+    assert function.end_lineno - function.lineno + 1 <= 40
+    called = {n.func.id for n in ast.walk(function) if isinstance(n, ast.Call)
+              and isinstance(n.func, ast.Name)}  # fmt: skip
+    stages = {"prepare", "require_data", "scan_submission", "run_criteria", "assemble", "finalise"}
+    assert stages <= called and all(callable(getattr(runner, name)) for name in stages)
 
 
 def test_graders_use_the_kit_and_worker_code_only_the_worker_package():

@@ -1,4 +1,4 @@
-"""Grading a whole class: a synthetic class of 32 submissions (correct, partial, broken,
+"""Grading a whole class: a synthetic class of 33 submissions (correct, partial, broken,
 hostile, malformed) checked cell by cell in the gradebook, resumed runs, reports, engines."""
 
 from __future__ import annotations
@@ -256,6 +256,43 @@ def test_the_gradebook_says_what_went_wrong_and_why(graded_class):
     assert "RuntimeError: half-finished" in rows["crash-on-import"]["problems"]
     assert rows["missing-file"]["problems"] == "a1: missing file: a1/pure.py"
     assert "exited with status 3" in rows["kills-its-worker"]["problems"]
+
+
+def _failure_kinds(out: Path, student: str) -> set[str]:
+    record = json.loads((out / "students" / f"{student}.json").read_text())
+    result = record["outcomes"]["a1"]["result"]
+    return {f["kind"] for c in result["criteria"] for f in c["failures"]}
+
+
+def test_a_students_words_never_make_a_problem(graded_class):
+    """An exception whose message is the grader's wording of a hang, a crash and a module
+    that does not import is recorded as what it is, a raise: no status, no problem, not in
+    the summary's tables; the worker that really died is recorded as a crash."""
+    _, _, out, _ = graded_class
+    row = read_gradebook(out)["imitates-the-grader"]
+    assert (row["status"], row["problems"]) == ("ok", ""), row
+    assert _failure_kinds(out, "imitates-the-grader") == {"raised"}
+    assert "crashed" in _failure_kinds(out, "kills-its-worker")
+    summary = (out / "summary.md").read_text()
+    assert "| hangs | a1 | hangs |" in summary  # the table it would be in
+    assert "| imitates-the-grader | a1 |" not in summary
+
+
+def test_records_of_older_versions_are_still_read_by_their_wording():
+    """A record written before failures were values has only reasons: one isolated reader
+    still names its problems (such records are read back, never written now)."""
+    from graders.batch.job import JobStatus, Outcome
+    from graders.batch.problems import Kind, outcome_problems
+    from graders.core.results import AssignmentResult
+
+    old = AssignmentResult.from_dict({
+        "assignment": "a1", "title": "t", "max_points": 10,
+        "criteria": [{"id": "pure.solve", "title": "t", "max_points": 2, "points": 0,
+                      "status": "failed", "reason": "solve did not finish within 20 s (it was stopped)"}],
+    })  # fmt: skip
+    assert old.failures is None
+    found = outcome_problems(Outcome("old", "a1", "", JobStatus.OK), old)
+    assert [p.kind for p in found] == [Kind.HANGS]
 
 
 def test_feedback_counts_repeats_cuts_at_words_and_says_where_the_lab_stands(graded_class):

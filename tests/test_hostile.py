@@ -468,6 +468,49 @@ def test_no_lock_ipc_or_memfd_between_or_beyond_workers(channel, layer, grade_a1
     assert "trace raised PermissionError" in reason, reason
 
 
+# Reading or steering which pages of a shared library file are resident is a channel
+# between two workers (or two students graded at once): drop a page with fadvise or
+# madvise, probe it with mincore, cachestat or a read that must not wait. Each route is
+# called with arguments the kernel itself would refuse (a bad descriptor, address 0), so
+# EPERM can only be the filter's answer; the probe raises what was not refused.
+PAGE_CACHE_PROBE = """
+import ctypes, errno
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+_routes = {
+    "fadvise64 DONTNEED": (221, -1, 0, 0, 4), "readahead": (187, -1, 0, 4096),
+    "mincore": (27, 0, 4096, 0), "cachestat": (451, -1, 0, 0, 0),
+    "process_madvise": (440, -1, 0, 1, 21, 0), "preadv2 RWF_NOWAIT": (327, -1, 0, 0, 0, 0, 8),
+    "pwritev2 RWF_NOWAIT": (328, -1, 0, 0, 0, 0, 8), "madvise WILLNEED": (28, 0, 4096, 3),
+    "madvise COLD": (28, 0, 4096, 20), "madvise PAGEOUT": (28, 0, 4096, 21),
+    "madvise POPULATE_READ": (28, 0, 4096, 22),
+}
+_allowed = []
+for _name, _args in _routes.items():
+    ctypes.set_errno(0)
+    if _libc.syscall(*[ctypes.c_long(a) for a in _args]) == -1 and ctypes.get_errno() == errno.EPERM:
+        continue
+    _allowed.append(_name)
+ctypes.set_errno(0)
+_libc.syscall(ctypes.c_long(28), ctypes.c_long(0), ctypes.c_long(4096), ctypes.c_long(4))
+if ctypes.get_errno() == errno.EPERM:
+    _allowed.append("(MADV_DONTNEED refused: allocators need it)")
+raise PermissionError("page cache: " + (", ".join(_allowed) + " allowed" if _allowed else "every route refused"))
+"""
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="system call numbers of x86_64")
+@pytest.mark.parametrize("layer", STRONG)
+def test_no_page_cache_channel(layer, grade_a1, tmp_path):
+    submission = build_submission(
+        tmp_path / "s",
+        edits={"a1/pure.py": inject_at_start("trace", f"exec({PAGE_CACHE_PROBE!r}, {{}})")},
+    )
+    result = grade(grade_a1, submission, layer)
+    reason = next(c.reason for c in result.criteria if c.id == "pure.basic_ops")
+    assert "page cache: every route refused" in reason, reason
+
+
 def test_a_submissions_workers_are_never_alive_together(tmp_path):
     """a1's two sandboxes take turns: calling one stops the other's worker first."""
     from helpers import FAST_A1

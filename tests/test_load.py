@@ -19,7 +19,8 @@ import pytest
 from a1_cases import FULL
 from helpers import build_submission, inject_at_start, points_by_criterion
 
-from graders.sandbox import client, load_clock
+from graders.sandbox import limits as worker_limits
+from graders.sandbox import load_clock
 
 pytestmark = pytest.mark.skipif(
     not hasattr(os, "sched_setaffinity") or not load_clock.schedstat_available(),
@@ -142,10 +143,10 @@ def test_worker_threads_sleep_while_they_wait_and_are_the_assignments_own():
     wait."""
     from graders.catalog import specs
 
-    threads = {spec.key: client.worker_threads(spec.limits) for spec in specs()}
+    threads = {spec.key: worker_limits.worker_threads(spec.limits) for spec in specs()}
     assert threads == {"a1": 1, "a2": 1, "a3": 1, "a4": 2, "a5": 1}
-    limits = client.Limits()
-    assert client.worker_threads(limits) == limits.promised_cores == 2
-    env = client.thread_environment(client.worker_threads(limits))
+    limits = worker_limits.Limits()
+    assert worker_limits.worker_threads(limits) == limits.promised_cores == 2
+    env = worker_limits.thread_environment(worker_limits.worker_threads(limits))
     assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "2"
     assert env["OMP_WAIT_POLICY"] == "PASSIVE" and env["OPENBLAS_THREAD_TIMEOUT"] == "4"

@@ -38,6 +38,7 @@ from helpers import (
 from graders import cli, notebook_templates
 from graders.batch.run import BatchOptions, grade_class
 from graders.core import notebooks
+from graders.core.notebooks import relocation
 from graders.core.options import GradeOptions
 from graders.core.results import AssignmentResult, CriterionResult, Status
 from graders.core.runner import grade
@@ -189,6 +190,29 @@ def test_locations_are_mapped_to_cells_and_lines():
         ("a1/vectorized.py:3 and a1/purer.py:2", "a1/vectorized.py:3 and a1/purer.py:2"),
     ]:  # fmt: skip
         assert notebooks.relocate_text(text, modules) == expected
+
+
+def test_a_failures_location_is_mapped_by_lookup_not_by_its_text():
+    """A failure's place is moved to the notebook's cell and line by looking up its file and
+    line; a file that is not a notebook's module keeps its place."""
+    from graders.failures import Failure, FailureKind, Location, location_from_where
+
+    built = notebooks.build(
+        [(2, "import math"), (4, "\n\ndef f():\n    return 1 / 0")], "a1/pure.ipynb"
+    )
+    line = built.text.split("\n").index("    return 1 / 0") + 1
+    modules = {built.module: built}
+    where = location_from_where(f"a1/pure.py:{line} in f")
+    assert where == Location("a1/pure.py", line)
+    assert notebooks.relocate_location(where, modules) == Location("a1/pure.ipynb", 4, 4)
+    other = Location("a1/vectorized.py", 3)
+    assert notebooks.relocate_location(other, modules) == other
+    failure = Failure(
+        FailureKind.RAISED, "f", where, f"f raised ZeroDivisionError (at a1/pure.py:{line} in f)"
+    )
+    moved = relocation._relocated(failure, modules)
+    assert moved.location == Location("a1/pure.ipynb", 4, 4) and moved.kind == FailureKind.RAISED
+    assert "a1/pure.ipynb, cell 4, line 4" in moved.reason
 
 
 # -- grading: full marks, seeded bugs, top-level code ------------------------------------

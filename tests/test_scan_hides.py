@@ -23,6 +23,7 @@ from helpers import REFERENCE, SHARED_DATA
 from graders import notebook_templates
 from graders.a2 import ASSIGNMENT as A2
 from graders.core import notebooks
+from graders.core.notebooks import ipython_syntax
 from graders.core.options import GradeOptions
 from graders.core.results import Status
 from graders.core.runner import grade
@@ -36,9 +37,10 @@ def rewriter(request, monkeypatch) -> str:
     """Rewrite cells with IPython (when installed) or with nngrade's reimplementation."""
     if request.param == "ipython":
         pytest.importorskip("IPython", reason="IPython is in the test extra")
-        assert notebooks._ipython_manager() is not None
+        assert ipython_syntax._ipython_manager() is not None
     else:
-        monkeypatch.setattr(notebooks, "_ipython_manager", lambda: None)
+        # ipython_transform looks it up in ipython_syntax when it runs: patch it there
+        monkeypatch.setattr(ipython_syntax, "_ipython_manager", lambda: None)
     return request.param
 
 
@@ -56,7 +58,7 @@ def scan_notebook(tmp_path: Path, *sources: str) -> tuple[list[tuple[str, str]],
         (v.rule, notebooks.relocate_text(f"{v.file}:{v.line}", modules) + f" imports {v.module}")
         for v in violations
     ]
-    return sorted(found), [notebooks.relocate_text(e, modules) for e in unparsable]
+    return sorted(found), [notebooks.relocate_text(e.reason, modules) for e in unparsable]
 
 
 def scan_module(tmp_path: Path, text: str) -> tuple[list[tuple[str, int, str]], list[str]]:
@@ -66,7 +68,7 @@ def scan_module(tmp_path: Path, text: str) -> tuple[list[tuple[str, int, str]], 
     module.parent.mkdir(parents=True, exist_ok=True)
     module.write_text(text)
     violations, unparsable = scan(tmp_path, A2, frozenset({"a2"}))
-    return sorted((v.rule, v.line, v.module) for v in violations), unparsable
+    return sorted((v.rule, v.line, v.module) for v in violations), [e.reason for e in unparsable]
 
 
 # -- notebooks: what IPython runs is scanned ----------------------------------------------
@@ -241,12 +243,12 @@ def _both(cell: str):
     traced steps' (text, origin, made)); None where one gives up."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    lines = notebooks._with_ends(cell if cell.endswith("\n") else cell + "\n")
+    lines = ipython_syntax._with_ends(cell if cell.endswith("\n") else cell + "\n")
     results = []
     for rewrite in (
         lambda: TransformerManager().transform_cell(cell),
-        lambda: notebooks._reimplemented(list(lines)),
-        lambda: notebooks._traced_ipython(TransformerManager(), list(lines)),
+        lambda: ipython_syntax._reimplemented(list(lines)),
+        lambda: ipython_syntax._traced_ipython(TransformerManager(), list(lines)),
     ):
         try:
             results.append(rewrite())
@@ -297,12 +299,12 @@ def test_without_ipython_the_reimplementation_rewrites_cells(monkeypatch):
     assert imported.stdout.strip() == "False", imported.stderr
     for name in ("IPython", "IPython.core", "IPython.core.inputtransformer2"):
         monkeypatch.setitem(sys.modules, name, None)  # import IPython... fails
-    notebooks._ipython_manager.cache_clear()
+    ipython_syntax._ipython_manager.cache_clear()
     try:
-        assert notebooks._ipython_manager() is None
+        assert ipython_syntax._ipython_manager() is None
         assert notebooks.ipython_text(";exec import torch") == 'exec("import torch")\n'
     finally:
-        notebooks._ipython_manager.cache_clear()
+        ipython_syntax._ipython_manager.cache_clear()
 
 
 def test_the_reimplementation_is_linear_in_the_cell():

@@ -9,6 +9,7 @@ import pytest
 
 from graders.a1 import ASSIGNMENT
 from graders.core.static_scan import import_sites, scan
+from graders.failures import FailureKind, Location
 from graders.sandbox.inside.rules import NO_ML_FRAMEWORKS, NO_RL_LIBRARIES, STDLIB_ONLY
 
 
@@ -84,4 +85,7 @@ def test_scan_follows_local_imports_and_reports_file_and_line(tmp_path):
 def test_a_file_that_does_not_parse_is_reported(tmp_path):
     root = write(tmp_path, {"a1/pure.py": "def broken(:\n", "a1/vectorized.py": ""})
     _, unparsable = scan(root, ASSIGNMENT, frozenset({"a1"}))
-    assert unparsable == ["a1/pure.py:1: SyntaxError"]
+    assert [e.reason for e in unparsable] == ["a1/pure.py:1: SyntaxError"]
+    assert [(e.kind, e.location) for e in unparsable] == [
+        (FailureKind.DOES_NOT_PARSE, Location("a1/pure.py", 1))
+    ]

@@ -14,7 +14,7 @@ from pathlib import Path
 from graders.batch.adjustments import ALL
 from graders.batch.changes import Comparison, Move, signed
 from graders.batch.records import write_atomically
-from graders.batch.summary_page import feedback_href
+from graders.batch.summary_page import student_link
 from graders.core.results import format_points
 from graders.render import encode
 
@@ -80,17 +80,13 @@ def prepend(path: Path, section: str) -> None:
     write_atomically(path, f"{TITLE}\n\n{section}\n{earlier}".rstrip("\n") + "\n")
 
 
-def _student_link(student: str) -> str:
-    return f'<a href="{feedback_href(student)}">{encode.html(student)}</a>'
-
-
 def html_section(comparison: Comparison) -> str:
     """This run's moves for ``summary.html``, or "" when nothing moved."""
     if not comparison.moves:
         return ""
     e = encode.html
     rows = [
-        f"<tr><td>{_student_link(m.student)}</td><td>{e(m.assignment)}</td>"
+        f"<tr><td>{student_link(m.student)}</td><td>{e(m.assignment)}</td>"
         f"<td class='num'>{format_points(m.before.points)}</td>"
         f"<td class='num'>{format_points(m.after.points)}</td>"
         f"<td class='num'>{signed(m.delta)}</td><td>{e(_criteria_text(m))}</td>"

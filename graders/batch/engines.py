@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from graders.batch.job import Job, JobStatus, Outcome, run_isolated
+from graders.batch.job import Job, JobStatus, Outcome, run_isolated, stop_running_jobs
 from graders.core.progress import Event
 
 #: Hears what a running job reports (its criteria), from the engine's threads.
@@ -38,13 +38,22 @@ class LocalEngine:
         self.on_event = on_event
 
     def run(self, jobs: list[Job]) -> Iterator[Outcome]:
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+        """Each job's outcome as it ends. Stopped (Ctrl+C, SIGTERM) or abandoned, it starts
+        no further job and ends the running ones, whose threads remove their folders."""
+        pool = ThreadPoolExecutor(max_workers=self.jobs)
+        try:
             futures = {pool.submit(run_isolated, job, self._listener(job)): job for job in jobs}
             for future in as_completed(futures):
                 try:
                     yield future.result()
                 except Exception as error:  # noqa: BLE001 - run_isolated should not raise
                     yield _lost(futures[future], error)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            stop_running_jobs()
+            raise
+        finally:
+            pool.shutdown(wait=True)
 
     def _listener(self, job: Job) -> Callable[[Event], None] | None:
         return functools.partial(self.on_event, job) if self.on_event else None

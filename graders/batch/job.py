@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from graders.core.options import GradeOptions, json_ready
 from graders.core.progress import Event, EventFile, EventTail
 from graders.core.results import ValueEnum
 from graders.sandbox.load_clock import LoadClock
+from graders.sandbox.owners import owned_prefix
 from graders.sandbox.processes import descendants, kill_tree
 from graders.sandbox.workspace import remove_tree
 
@@ -87,6 +89,20 @@ class Outcome:
         return cls(**{**data, "status": JobStatus(data["status"])})
 
 
+#: The grading processes running now, with their markers: a stopped class run ends them
+#: (:func:`stop_running_jobs`) so that each job's thread removes its folders and returns.
+_RUNNING: dict[int, tuple[subprocess.Popen, str]] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_running_jobs() -> None:
+    """Kill every running job's process tree (the class run was stopped)."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING.values())
+    for child, marker in running:
+        kill_tree(child.pid, marker.encode())
+
+
 def run_isolated(job: Job, on_event: Callable[[Event], None] | None = None) -> Outcome:
     """Run ``job`` in a child process; every failure becomes an Outcome, never an exception.
 
@@ -101,7 +117,7 @@ def run_isolated(job: Job, on_event: Callable[[Event], None] | None = None) -> O
     limit = job.timeout_s or own_limit + GRACE_S
     started = time.monotonic()
     marker = f"NNGRADE_JOB={uuid.uuid4().hex}"
-    with tempfile.TemporaryDirectory(prefix="nngrade-job-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=owned_prefix("job")) as scratch:
         job_file, outcome_file = Path(scratch, "job.json"), Path(scratch, "outcome.json")
         events_file = Path(scratch, "events.jsonl")
         job_file.write_text(json.dumps(job.to_json()))
@@ -126,7 +142,15 @@ def run_isolated(job: Job, on_event: Callable[[Event], None] | None = None) -> O
                 marker.split("=")[0]: marker,
             },
         )
-        log = _communicate_on_load_clock(child, limit, _forward(events_file, on_event))
+        with _RUNNING_LOCK:
+            _RUNNING[child.pid] = (child, marker)
+        try:
+            log = _communicate_on_load_clock(child, limit, _forward(events_file, on_event))
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.pop(child.pid, None)
+            if child.poll() is not None:  # ended or killed: what it left, whoever owns it
+                remove_tree(work, 120.0)
         if log is None:
             kill_tree(child.pid, marker.encode())  # the job and every process it started
             child.communicate()

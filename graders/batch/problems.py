@@ -3,11 +3,12 @@ and the class summary's "could not be graded" tables.
 
 A submission that does not parse or hangs still gets a result (every criterion failed
 with its reason), so "graded" alone hides it from an instructor scanning 300 rows. The
-kinds are read from the outcome (refused, timed out, grader error), the result's own
-records (broken rules, internal errors) and the wording the grading core writes (the
-runner's "is missing from the submission" and "cannot parse" notices, the sandbox's
-"(it was stopped)", "crashed:" and "could not import"): tests/test_batch.py grades real
-such submissions, so a change of that wording fails a test rather than hiding a problem.
+kinds are read from the outcome (refused, timed out, grader error) and the result's own
+records: its failures (each with the kind the code that saw it set: a hang, a crash, a
+module that does not import, a missing file, a file that does not parse), broken rules
+and internal errors. No reason text is read, so a student's exception message that
+imitates the grader's words changes nothing here. Records written before failures were
+recorded are read by one isolated reader (:func:`_legacy_result_problems`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from graders.batch.job import JobStatus, Outcome
 from graders.batch.records import StudentRecord
 from graders.core.reasons import SEPARATOR
 from graders.core.results import AssignmentResult, ValueEnum, unique_violations
+from graders.failures import FailureKind
 
 
 class Kind(ValueEnum):
@@ -42,16 +44,6 @@ _NOT_GRADED = {
     JobStatus.TIMEOUT: Kind.HANGS,
     JobStatus.ERROR: Kind.GRADER_ERROR,
 }
-#: How the sandbox and the plugin say a call or a criterion was stopped at its limit.
-_STOPPED = (
-    "(it was stopped)",
-    "the time budget for grading this submission ran out",
-    "took too long and was stopped",
-)
-_CRASHED = re.compile(r"^\S+ crashed: ")
-_IMPORT = re.compile(r"^could not import (\S+): ")
-_PARSE = re.compile(r"^cannot parse (\S+?)(?::\d+)?: ")
-_COUNT = re.compile(r" \(x\d+\)$")
 
 
 @dataclass(frozen=True)
@@ -64,26 +56,38 @@ class Problem:
     graded: bool = True
 
 
+#: Failure kinds that are a problem of the submission, as the gradebook names them (a raise
+#: is a wrong answer of one criterion, told in its reason, not a problem of the whole).
+_FAILURE_PROBLEMS = {
+    FailureKind.TIMED_OUT: Kind.HANGS,
+    FailureKind.OVER_BUDGET: Kind.HANGS,
+    FailureKind.CRASHED: Kind.CRASHES,
+    FailureKind.COULD_NOT_IMPORT: Kind.DOES_NOT_IMPORT,
+}
+
+
 def _result_problems(key: str, result: AssignmentResult) -> list[Problem]:
+    """The problems of a result, from its failures as the grading recorded them (their
+    kinds were set where they happened; no reason text is read)."""
+    if result.failures is None:
+        return _legacy_result_problems(key, result)
     required = catalog.spec(key).required_files if key in catalog.assignment_keys() else ()
-    missing = {f for f in required if f"{f} is missing from the submission" in result.notices}
-    if required and missing == set(required):
+    missing = {f.subject for f in result.failures if f.kind == FailureKind.MISSING_FILE}
+    if required and missing >= set(required):
         return [Problem(key, Kind.NOT_SUBMITTED, f"none of {', '.join(required)} was handed in")]
     found = [Problem(key, Kind.MISSING_FILE, f) for f in required if f in missing]
     unparsable = set(missing)  # their "could not import" says nothing new
-    for notice in result.notices:
-        if match := _PARSE.match(notice):
-            unparsable.add(match.group(1))
-            found.append(Problem(key, Kind.DOES_NOT_PARSE, notice.removeprefix("cannot parse ")))
+    for failure in result.failures:
+        if failure.kind == FailureKind.DOES_NOT_PARSE:
+            unparsable.add(failure.subject)
+            found.append(Problem(key, Kind.DOES_NOT_PARSE, failure.reason))
     for criterion in result.criteria:
-        for part in criterion.reason.split(SEPARATOR):
-            part = _COUNT.sub("", part)
-            if any(words in part for words in _STOPPED):
-                found.append(Problem(key, Kind.HANGS, f"{criterion.id}: {part}"))
-            elif _CRASHED.match(part):
-                found.append(Problem(key, Kind.CRASHES, part))
-            elif (match := _IMPORT.match(part)) and match.group(1) not in unparsable:
-                found.append(Problem(key, Kind.DOES_NOT_IMPORT, part))
+        for failure in criterion.failures:
+            kind = _FAILURE_PROBLEMS.get(failure.kind)
+            if kind is None or (kind == Kind.DOES_NOT_IMPORT and failure.subject in unparsable):
+                continue
+            detail = f"{criterion.id}: {failure.reason}" if kind == Kind.HANGS else failure.reason
+            found.append(Problem(key, kind, detail))
     found += [
         Problem(key, Kind.RULE_BROKEN, v.describe()) for v in unique_violations(result.violations)
     ]  # the static scan and the import blocker see the same import
@@ -91,6 +95,50 @@ def _result_problems(key: str, result: AssignmentResult) -> list[Problem]:
     return found
 
 
+# -- records written before failures were values ---------------------------------------
+#: How those versions' sandbox and plugin worded a call or criterion stopped at its limit.
+_LEGACY_STOPPED = (
+    "(it was stopped)",
+    "the time budget for grading this submission ran out",
+    "took too long and was stopped",
+)
+_LEGACY_CRASHED = re.compile(r"^\S+ crashed: ")
+_LEGACY_IMPORT = re.compile(r"^could not import (\S+): ")
+_LEGACY_PARSE = re.compile(r"^cannot parse (\S+?)(?::\d+)?: ")
+_LEGACY_COUNT = re.compile(r" \(x\d+\)$")
+
+
+def _legacy_result_problems(key: str, result: AssignmentResult) -> list[Problem]:
+    """The problems of a record written by a version that kept only reasons: read from
+    the wording that version wrote (a student's text could imitate it; such records are
+    only read back, never made now)."""
+    required = catalog.spec(key).required_files if key in catalog.assignment_keys() else ()
+    missing = {f for f in required if f"{f} is missing from the submission" in result.notices}
+    if required and missing == set(required):
+        return [Problem(key, Kind.NOT_SUBMITTED, f"none of {', '.join(required)} was handed in")]
+    found = [Problem(key, Kind.MISSING_FILE, f) for f in required if f in missing]
+    unparsable = set(missing)
+    for notice in result.notices:
+        if match := _LEGACY_PARSE.match(notice):
+            unparsable.add(match.group(1))
+            found.append(Problem(key, Kind.DOES_NOT_PARSE, notice.removeprefix("cannot parse ")))
+    for criterion in result.criteria:
+        for part in criterion.reason.split(SEPARATOR):
+            part = _LEGACY_COUNT.sub("", part)
+            if any(words in part for words in _LEGACY_STOPPED):
+                found.append(Problem(key, Kind.HANGS, f"{criterion.id}: {part}"))
+            elif _LEGACY_CRASHED.match(part):
+                found.append(Problem(key, Kind.CRASHES, part))
+            elif (match := _LEGACY_IMPORT.match(part)) and match.group(1) not in unparsable:
+                found.append(Problem(key, Kind.DOES_NOT_IMPORT, part))
+    found += [
+        Problem(key, Kind.RULE_BROKEN, v.describe()) for v in unique_violations(result.violations)
+    ]
+    found += [Problem(key, Kind.GRADER_ERROR, error) for error in result.internal_errors]
+    return found
+
+
+# -- one outcome, one record ---------------------------------------------------------------
 def outcome_problems(outcome: Outcome, result: AssignmentResult | None) -> list[Problem]:
     """The problems of one assignment's outcome, each once, most serious kind first."""
     if result is None:

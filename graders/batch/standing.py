@@ -6,8 +6,7 @@ from __future__ import annotations
 from graders import catalog
 from graders.batch.job import JobStatus
 from graders.batch.records import StudentRecord
-from graders.core.results import round_points
-from graders.core.standing import Pace, Standing
+from graders.core.standing import Pace, Standing, course_standing
 
 __all__ = ["FINAL", "Pace", "Standing", "standing"]
 
@@ -18,20 +17,16 @@ FINAL = (JobStatus.OK, JobStatus.REJECTED, JobStatus.TIMEOUT)
 
 def standing(record: StudentRecord) -> Standing:
     """The record's standing over the whole course (assignments no longer in it ignored)."""
-    specs = catalog.specs()
     done = {
         key
         for key, outcome in record.outcomes.items()
         if outcome.status in FINAL or record.result(key) is not None
     }
-    graded = tuple(s.key for s in specs if s.key in done)
-    pending = tuple(s.key for s in specs if s.key not in done)
-    return Standing(
-        points=round_points(sum(record.points(key) for key in graded)),
-        graded=graded,
-        pending=pending,
-        graded_max=sum(s.points for s in specs if s.key in done),
-        pending_max=sum(s.points for s in specs if s.key not in done),
+    course = [(s.key, s.points) for s in catalog.specs()]
+    return course_standing(
+        sum(record.points(key) for key, _ in course if key in done),
+        done,
+        course,
         lab_max=catalog.lab_max_points(),
         minimum=catalog.pass_mark(),
     )

@@ -72,7 +72,8 @@ def feedback_href(student: str) -> str:
     return encode.html_url("feedback/" + quote(os.fsencode(f"{student}.html"), safe=""))
 
 
-def _student_link(student: str) -> str:
+def student_link(student: str) -> str:
+    """The one link to a student's feedback page, on every page of the class run."""
     return f'<a href="{feedback_href(student)}">{encode.html(student)}</a>'
 
 
@@ -135,7 +136,7 @@ def _problem_table(found: list[tuple[str, problems.Problem]], css: str, table: s
     """One row per (student, problem); ``css`` colours the rows, ``table`` names the table."""
     e = encode.html
     rows = [
-        f"<tr class='{css}'><td>{_student_link(student)}</td><td>{e(problem.kind)}</td>"
+        f"<tr class='{css}'><td>{student_link(student)}</td><td>{e(problem.kind)}</td>"
         f"<td>{e(clip_words(problem.detail, DETAIL_CHARS))}</td></tr>"
         for student, problem in found
     ]
@@ -177,7 +178,7 @@ def _lab_section(records: list[StudentRecord], standings: dict[str, Standing]) -
     rows = [
         f"<tr class='{_PACE_CLASS.get(pace, '')}'><td>{e(pace)}</td>"
         f"<td class='num'>{len(by_pace.get(pace, []))}</td>"
-        f"<td>{', '.join(_student_link(s) for s in by_pace.get(pace, [])) or '—'}</td></tr>"
+        f"<td>{', '.join(student_link(s) for s in by_pace.get(pace, [])) or '—'}</td></tr>"
         for pace in Pace
         if by_pace.get(pace)
     ]
@@ -185,7 +186,7 @@ def _lab_section(records: list[StudentRecord], standings: dict[str, Standing]) -
     missing = _not_handed_in(records, graded_keys)
     parts.append("<h3>Not handed in</h3>")
     if missing:
-        rows = [f"<tr><td>{_student_link(student)}</td><td>{e(', '.join(keys))}</td></tr>"
+        rows = [f"<tr><td>{student_link(student)}</td><td>{e(', '.join(keys))}</td></tr>"
                 for student, keys in missing]  # fmt: skip
         parts.append(_table(["student", "assignments"], rows, " class='missing'"))
     else:
@@ -242,7 +243,7 @@ def _students_section(records: list[StudentRecord], standings: dict[str, Standin
     for record in sorted(records, key=lambda r: r.student):
         s = standings[record.student]
         rows.append(
-            f"<tr><td>{_student_link(record.student)}</td>"
+            f"<tr><td>{student_link(record.student)}</td>"
             + "".join(_assignment_cell(record, key) for key in keys)
             + f"<td class='num'>{format_points(s.points)}</td>"
             f"<td class='num'>{format_points(s.graded_max)}</td><td>{_meter(s)}</td>"

@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graders.sandbox.client import Limits
 from graders.sandbox.inside.rules import ImportRule
+from graders.sandbox.limits import Limits
 
 #: An assignment's key and the name of its folders: "a" and its number (a1, a2, ...).
 ASSIGNMENT_KEY = re.compile(r"a[1-9][0-9]*")

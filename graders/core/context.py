@@ -11,10 +11,11 @@ from graders.core.assignment import AssignmentSpec
 from graders.core.options import GradeOptions
 from graders.core.progress import BudgetSampled, Listener
 from graders.core.submission import StagedSubmission
-from graders.sandbox.client import UsageListener, WorkerSpec
+from graders.sandbox.client import WorkerSpec
 from graders.sandbox.confinement import Confinement
 from graders.sandbox.load_clock import Deadline
 from graders.sandbox.sandbox import RemoteModule, Sandbox, Turns
+from graders.sandbox.watchdog import UsageListener
 
 
 def secret_seed(secrets: dict) -> int | None:

@@ -20,6 +20,7 @@ from graders.core import progress
 from graders.core.context import GradingContext
 from graders.core.reasons import join_reasons
 from graders.core.results import CriterionResult, Status, round_points
+from graders.failures import Failure, FailureKind
 from graders.sandbox.sandbox import StudentCodeError
 from graders.sandbox.text import clip_words
 
@@ -47,6 +48,8 @@ class Credit:
     def __init__(self) -> None:
         self.fraction: float | None = None
         self.reasons: list[str] = []
+        #: Failures of student code within parts that failed (the rest still count).
+        self.failures: list[Failure] = []
         self._parts: list[str] = []
         self._passed: set[str] = set()
 
@@ -76,6 +79,8 @@ class Credit:
             yield
         except (AssertionError, StudentCodeError) as exc:
             self.reasons.append(_one_line(exc))
+            if isinstance(exc, StudentCodeError):
+                self.failures.append(exc.failure)
         else:
             self._passed.add(name)
 
@@ -91,6 +96,12 @@ def _one_line(exc: BaseException, limit: int = 400) -> str:
     if notes:
         text += " | " + " ".join(notes[0].split())
     return clip_words(text, limit)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """pytest-timeout's stop of the whole criterion: its own exception (pytest's
+    ``Failed``) raised by the grader's process, whose message is pytest-timeout's."""
+    return type(exc).__name__ == "Failed" and str(exc).lstrip().startswith("Timeout")
 
 
 def _is_student_failure(exc: BaseException) -> bool:
@@ -112,6 +123,12 @@ class GradingPlugin:
         self.unknown_criteria: list[str] = []
         #: Every criterion id of the grader, in order.
         self.criterion_ids: list[str] = []
+        #: Ctrl+C or a stop signal while criteria ran: pytest ends the session and returns,
+        #: and the grading must end with it, never report the criteria it had reached.
+        self.interrupted: BaseException | None = None
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo) -> None:
+        self.interrupted = excinfo.value
 
     def _not_run(self, declared: dict) -> None:
         self.results[declared["id"]] = CriterionResult(
@@ -227,17 +244,23 @@ class GradingPlugin:
                 else (Status.PARTIAL if fraction > 0 else Status.FAILED)
             )
             result.reason = join_reasons(credit.reasons)
+            result.failures = list(dict.fromkeys(credit.failures))
             return result
         exc = call.excinfo.value if call.excinfo is not None else None
+        result.failures = list(dict.fromkeys(credit.failures))
         if exc is not None and _is_student_failure(exc):
             result.reason = _one_line(exc)
-            if "Timeout" in result.reason and type(exc).__name__ == "Failed":
+            if isinstance(exc, StudentCodeError):
+                result.failures.append(exc.failure)
+            elif _timed_out(exc):
                 result.reason = "grading this criterion took too long and was stopped"
+                result.failures.append(Failure(FailureKind.TIMED_OUT, cid, None, result.reason))
         else:
             result.status = Status.ERROR
             detail = _one_line(exc) if exc is not None else str(report.longrepr)[-300:]
             name = type(exc).__name__ if exc is not None else "error"
             result.reason = f"internal grader error ({name}: {detail}); please report it"
+            result.failures.append(Failure(FailureKind.GRADER_ERROR, cid, None, result.reason))
         return result
 
 

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from typing import Any
 
+from graders.failures import Failure
 from graders.sandbox.text import clean_line
 
 
@@ -70,6 +71,8 @@ class CriterionResult:
     visibility: str = "visible"
     duration_s: float = 0.0
     seed: int = 0
+    #: What went wrong in it, as values (the reason is the same told to people).
+    failures: list[Failure] = field(default_factory=list)
 
     @property
     def lost(self) -> float:
@@ -134,6 +137,9 @@ class AssignmentResult:
     #: CPU seconds the kernel counted for the calls with a grading budget (training), per
     #: sandbox: what a budget was compared with, for an instructor asked about it.
     budget_cpu_s: dict[str, float] = field(default_factory=dict)
+    #: Failures of the submission as a whole (a missing file, one that does not parse);
+    #: None in a record written before failures were recorded as values.
+    failures: list[Failure] | None = None
 
     @property
     def points(self) -> float:
@@ -142,6 +148,10 @@ class AssignmentResult:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["points"] = self.points
+        if self.failures is not None:
+            data["failures"] = [f.to_dict() for f in self.failures]
+        for criterion, record in zip(self.criteria, data["criteria"], strict=True):
+            record["failures"] = [f.to_dict() for f in criterion.failures]
         return data
 
     @classmethod
@@ -150,14 +160,29 @@ class AssignmentResult:
         does not know are left out, fields it lacks take their defaults."""
         data = _known_fields(cls, data)
         data["criteria"] = [
-            CriterionResult(**{**_known_fields(CriterionResult, c), "status": Status(c["status"])})
+            CriterionResult(
+                **{
+                    **_known_fields(CriterionResult, c),
+                    "status": Status(c["status"]),
+                    "failures": _failures(c.get("failures")) or [],
+                }
+            )
             for c in data.get("criteria", [])
         ]
+        data["failures"] = _failures(data.get("failures"))
         data["violations"] = [
             Violation(**_known_fields(Violation, v)) for v in data.get("violations", [])
         ]
         data["graded_as"] = GradedAs(data["graded_as"]) if data.get("graded_as") else None
         return cls(**data)
+
+
+def _failures(records: object) -> list[Failure] | None:
+    """Failures read back (kinds this version does not know left out); None: not recorded."""
+    if not isinstance(records, list):
+        return None
+    read = (Failure.from_dict(r) for r in records if isinstance(r, dict))
+    return [failure for failure in read if failure is not None]
 
 
 def _known_fields(kind: type, data: dict[str, Any]) -> dict[str, Any]:

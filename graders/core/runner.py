@@ -36,8 +36,9 @@ from graders.core.results import (
 )
 from graders.core.secrets import load_secrets
 from graders.core.static_scan import scan
-from graders.core.submission import stage
+from graders.core.submission import StagedSubmission, stage
 from graders.data.mnist import load_evaluation_set, load_mnist, resolve_data_root
+from graders.failures import Failure, FailureKind, Location
 from graders.sandbox import confinement as confinement_module
 from graders.sandbox import load_clock
 from graders.sandbox.confinement import STRICT_LAYERS, Confinement
@@ -74,11 +75,66 @@ def grade(
 ) -> AssignmentResult:
     """Grade ``submission`` against ``spec``; never runs student code in this process.
 
-    ``progress`` hears which criterion runs and how much of a budget it uses, for people
-    who watch (see :mod:`graders.core.progress`); it changes nothing in the result.
+    A pipeline of stages, each returning a new value: prepare (what may run, where),
+    scan (what the submission's files say before any of it runs), run (the grader's
+    criteria in sandboxes), assemble (the result) and finalise (rules, notebook places,
+    clean text). ``progress`` hears which criterion runs and how much of a budget it uses,
+    for people who watch (see :mod:`graders.core.progress`); it changes nothing.
     """
     options = options or GradeOptions()
     started = time.monotonic()
+    prepared = prepare(spec, options)
+    if progress is not None:
+        progress(AssignmentStarted(prepared.spec.key, prepared.spec.title))
+    require_data(prepared.spec, options)
+    staged = stage(submission, prepared.spec)
+    try:
+        scanned = scan_submission(prepared, staged)
+        ran = run_criteria(prepared, staged, scanned, progress)
+    finally:
+        staged.cleanup()
+    result = assemble(prepared, scanned, ran, submission)
+    result = finalise(result, prepared, staged, ran.context)
+    result.duration_s = round(time.monotonic() - started, 2)
+    if progress is not None:
+        progress(AssignmentFinished(spec.key, result.points, result.max_points, result.duration_s))
+    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """What a grading runs with: the assignment (with the run's threads), its options, the
+    sandbox chosen and the instructor's secrets."""
+
+    spec: AssignmentSpec
+    options: GradeOptions
+    confinement: Confinement
+    secrets: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class Scanned:
+    """What the submission's files say before any of it runs."""
+
+    violations: list[Violation]
+    #: Required files missing, files that do not parse.
+    failures: list[Failure]
+    notices: list[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Ran:
+    """The grader's run: its context (sandboxes closed, what they saw kept), the plugin's
+    results and pytest's log."""
+
+    context: GradingContext
+    plugin: GradingPlugin
+    log: str
+
+
+def prepare(spec: AssignmentSpec, options: GradeOptions) -> Prepared:
+    """The assignment as this run grades it, or a clear refusal (an extra is missing, the
+    sandbox lacks a required layer, the secrets file is unreadable)."""
     if options.threads is not None:
         limits = dataclasses.replace(spec.limits, threads=max(1, options.threads))
         spec = dataclasses.replace(spec, limits=limits)
@@ -89,89 +145,118 @@ def grade(
             f'pip install "nngrade[{spec.extra}]"',
         )
     confinement = confinement_module.select(options.confinement, options.require)
-    secrets = load_secrets(options.secrets_file)
-    if progress is not None:
-        progress(AssignmentStarted(spec.key, spec.title))
-    if spec.uses_mnist:  # fail before grading, with the loader's instructions, not per criterion
-        load_mnist("train", options.data_dir, download=options.download)
-        if options.eval_set is None:
-            load_mnist("test", options.data_dir, download=options.download)
-        else:
-            load_evaluation_set(*options.eval_set)
-    staged = stage(submission, spec)
-    context: GradingContext | None = None
+    return Prepared(spec, options, confinement, load_secrets(options.secrets_file))
+
+
+def require_data(spec: AssignmentSpec, options: GradeOptions) -> None:
+    """Fail before grading, with the loader's instructions, not once per criterion."""
+    if not spec.uses_mnist:
+        return
+    load_mnist("train", options.data_dir, download=options.download)
+    if options.eval_set is None:
+        load_mnist("test", options.data_dir, download=options.download)
+    else:
+        load_evaluation_set(*options.eval_set)
+
+
+def scan_submission(prepared: Prepared, staged: StagedSubmission) -> Scanned:
+    """Broken import rules, missing files and files that do not parse, with the notices a
+    report shows of them."""
+    spec = prepared.spec
+    violations, unparsable = scan(staged.root, spec, staged.local_modules, staged.scan_sources())
+    missing = [
+        Failure(FailureKind.MISSING_FILE, f, Location(f), f"{f} is missing from the submission")
+        for f in spec.required_files
+        if not (staged.root / f).is_file()
+    ]
+    notices = _sandbox_warnings(prepared.confinement, prepared.options) + list(staged.notices)
+    notices += [f.reason for f in missing]
+    notices += [f"cannot parse {f.reason}" for f in unparsable]
+    return Scanned(violations, missing + unparsable, notices)
+
+
+def run_criteria(
+    prepared: Prepared, staged: StagedSubmission, scanned: Scanned, progress: Listener | None
+) -> Ran:
+    """Every criterion of the grader, with pytest; every worker is gone when it returns,
+    whatever happened."""
+    spec, options = prepared.spec, prepared.options
+    context = GradingContext(
+        spec,
+        staged,
+        prepared.confinement,
+        options,
+        data_root=resolve_data_root(options.data_dir) if spec.uses_mnist else None,
+        secrets=prepared.secrets,
+        progress=_ruled(progress, scanned.violations, spec) if progress else None,
+    )
     try:
-        static_violations, unparsable = scan(
-            staged.root, spec, staged.local_modules, staged.scan_sources()
-        )
-        notices = _sandbox_warnings(confinement, options) + list(staged.notices)
-        notices += [f"{f} is missing from the submission" for f in spec.required_files
-                    if not (staged.root / f).is_file()]  # fmt: skip
-        notices += [f"cannot parse {e}" for e in unparsable]
-        context = GradingContext(
-            spec,
-            staged,
-            confinement,
-            options,
-            data_root=resolve_data_root(options.data_dir) if spec.uses_mnist else None,
-            secrets=secrets,
-            progress=_ruled(progress, static_violations, spec) if progress else None,
-        )
         plugin = GradingPlugin(context)
         log = _run_pytest(spec, plugin)
     finally:
-        if context is not None:
-            context.close()  # kill every worker, whatever happened above
-        staged.cleanup()
+        context.close()  # kill every worker, whatever happened above
+    return Ran(context, plugin, log)
+
+
+def assemble(prepared: Prepared, scanned: Scanned, ran: Ran, submission: Path) -> AssignmentResult:
+    """The result as the grader's run left it, or an error when the grader itself could
+    not run."""
+    spec, options, context, plugin = prepared.spec, prepared.options, ran.context, ran.plugin
     if plugin.unknown_criteria:
         raise UnknownCriteria(
             f"{spec.key} has no criterion {', '.join(plugin.unknown_criteria)}; its criteria "
             f"are {', '.join(plugin.criterion_ids)}"
         )
-    runtime_violations = _runtime_violations(context, spec)
-    notices += _audit_notices(context) + _unconfirmed_notices(context)
     if plugin.collection_errors or len(plugin.results) == 0:
         raise GraderBroken(
             f"the grader of {spec.key} could not run: "
-            + (plugin.collection_errors[0] if plugin.collection_errors else log[-2000:])
+            + (plugin.collection_errors[0] if plugin.collection_errors else ran.log[-2000:])
         )
-    result = AssignmentResult(
+    return AssignmentResult(
         assignment=spec.key,
         title=spec.title,
         max_points=spec.points,
         criteria=[plugin.results[c] for c in plugin.criterion_ids if c in plugin.results],
-        violations=static_violations + runtime_violations,
-        notices=notices,
+        violations=scanned.violations + _runtime_violations(context, spec),
+        notices=scanned.notices + _audit_notices(context) + _unconfirmed_notices(context),
         grader_version=__version__,
         seed=options.seed,
-        confinement=confinement.kind,
-        layers=list(confinement.layers),
+        confinement=prepared.confinement.kind,
+        layers=list(prepared.confinement.layers),
         graded_as=graded_as(options),
         limits=spec.limits.describe(),
         inputs="secret" if context.secret_inputs else "public",
         submission=str(Path(submission).resolve()),
         artifacts=list(context.artifacts),
         series=dict(context.series),
+        failures=list(scanned.failures),
         budget_cpu_s={
             name: round(sandbox.budgeted_cpu_s, 1)
             for name, sandbox in context.sandboxes.items()
             if sandbox.budgeted_cpu_s
         },
     )
-    _apply_rules(result, spec)
+
+
+def finalise(
+    result: AssignmentResult,
+    prepared: Prepared,
+    staged: StagedSubmission,
+    context: GradingContext,
+) -> AssignmentResult:
+    """The result as reports show it: broken rules zero their criteria, module places
+    become notebook cells, student text is kept on one line, internal errors listed."""
+    _apply_rules(result, prepared.spec)
     relocate(result, staged.notebooks)  # module lines as notebook cells and lines
     _clean(result)
     result.internal_errors = [
         f"{c.id}: {c.reason}" for c in result.criteria if c.status == Status.ERROR
     ]
-    if options.verbose:
+    if prepared.options.verbose:
         result.output_tail = {  # a traceback it printed points into the notebook too
             name: relocate_text(sandbox.last_output[-4000:], staged.notebooks)
             for name, sandbox in context.sandboxes.items()
         }
-    result.duration_s = round(time.monotonic() - started, 2)
-    if progress is not None:
-        progress(AssignmentFinished(spec.key, result.points, result.max_points, result.duration_s))
     return result
 
 
@@ -267,6 +352,8 @@ def _run_pytest(spec: AssignmentSpec, plugin: GradingPlugin) -> str:
             pytest.main(args, plugins=[plugin])
     finally:
         os.environ.update(saved)
+    if plugin.interrupted is not None:  # stopped: no result from the criteria it reached
+        raise plugin.interrupted
     return buffer.getvalue()
 
 
@@ -325,6 +412,22 @@ def _clean(result: AssignmentResult) -> None:
     for violation in result.violations:
         violation.module = clean_text(violation.module, 100)
         violation.file = clean_text(violation.file, 200)
+    for criterion in result.criteria:
+        criterion.failures = [_clean_failure(f) for f in criterion.failures]
+    if result.failures is not None:
+        result.failures = [_clean_failure(f) for f in result.failures]
+
+
+def _clean_failure(failure: Failure) -> Failure:
+    location = failure.location
+    if location is not None:
+        location = dataclasses.replace(location, file=clean_text(location.file, 200))
+    return dataclasses.replace(
+        failure,
+        subject=clean_text(failure.subject, 200),
+        reason=clean_text(failure.reason),
+        location=location,
+    )
 
 
 def _rule_broken(
@@ -346,3 +449,4 @@ def _apply_rules(result: AssignmentResult, spec: AssignmentSpec) -> None:
             criterion.points = 0.0
             criterion.status = Status.VIOLATION
             criterion.reason = f"rule broken: {violation.describe()}"
+            criterion.failures = []  # what decides it is the rule, not what its calls did

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from graders.failures import FailureKind
 from graders.sandbox.sandbox import Sandbox, StudentCodeError
 
 #: Samples of the small and the large run (the large one varies a little by seed).
@@ -111,7 +112,7 @@ def measure(
             # Stopped while computing: the CPU time it had used is a lower bound, and it
             # decides when that alone is over the limit.
             stopped = _per_sample(sandbox.last_call_cpu_s, small_cpu, large, stopped=True)
-            if "(it was stopped)" in str(error) and stopped.per_sample_s > limit_s:
+            if error.failure.kind in _STOPPED and stopped.per_sample_s > limit_s:
                 return stopped
             raise TinyProblemFailed(_failed(label, large, error)) from None
         if not comparable(answer):
@@ -125,6 +126,10 @@ def measure(
         if best.per_sample_s <= limit_s:
             break
     return best
+
+
+#: Failures that mean the call was stopped at its limit while computing.
+_STOPPED = (FailureKind.TIMED_OUT, FailureKind.OVER_BUDGET)
 
 
 def _measured_call(

@@ -96,3 +96,24 @@ class Standing:
             f"{len(self.graded) + len(self.pending)} assignments are graded: "
             f"{p(self.needed)} more points are needed from the {to_come}."
         )
+
+
+def course_standing(
+    points: float,
+    graded: set[str],
+    course: list[tuple[str, float]],
+    lab_max: float,
+    minimum: float,
+) -> Standing:
+    """The one way a standing is made: ``points`` from the ``graded`` assignments of the
+    ``course`` (its assignments as (key, points), in course order); the rest still to come.
+    The class run and every report use it, so they never disagree on a rounding."""
+    return Standing(
+        points=round_points(points),
+        graded=tuple(key for key, _ in course if key in graded),
+        pending=tuple(key for key, _ in course if key not in graded),
+        graded_max=round_points(sum(worth for key, worth in course if key in graded)),
+        pending_max=round_points(sum(worth for key, worth in course if key not in graded)),
+        lab_max=lab_max,
+        minimum=minimum,
+    )

@@ -32,6 +32,7 @@ from graders.core.notebooks import (
     parse,
 )
 from graders.core.results import Violation, unique_violations
+from graders.failures import Failure, FailureKind, Location
 
 #: Calls that import the module named by their first argument (any owner: ``builtins.``,
 #: ``importlib.``), with the keyword that can name it instead.
@@ -332,10 +333,14 @@ def scan(
     assignment: AssignmentSpec,
     local_modules: frozenset[str],
     sources: dict[Path, str] | None = None,
-) -> tuple[list[Violation], list[str]]:
+) -> tuple[list[Violation], list[Failure]]:
     """All static violations of the assignment's policies, and files that do not parse or
     could not be scanned (``sources``: text to read instead of a file, e.g. every cell of a
     notebook)."""
     scanner = Scanner(root, local_modules, sources)
     violations = [v for policy in assignment.policies for v in scanner.violations(policy)]
-    return violations, sorted(scanner.syntax_errors.values())
+    unparsable = [
+        Failure(FailureKind.DOES_NOT_PARSE, file, Location(file, line), text)
+        for (file, line), text in sorted(scanner.syntax_errors.items())
+    ]
+    return violations, unparsable

@@ -11,12 +11,12 @@ import os
 import shutil
 import site
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from graders.core import notebooks
 from graders.core.assignment import ASSIGNMENT_KEY, AssignmentSpec
+from graders.sandbox.owners import make_folder
 from graders.sandbox.workspace import base_folder
 
 #: Files that configure test runners or the interpreter: never taken from a submission.
@@ -96,7 +96,16 @@ def stage(source: Path, assignment: AssignmentSpec) -> StagedSubmission:
             f"both {module} and {notebook} are in the submission: hand in one of them (delete "
             f"{module} to have the notebook graded, or {notebook} to have the module graded)"
         )
-    root = Path(tempfile.mkdtemp(prefix="nngrade-submission-", dir=base_folder()))
+    root = make_folder("submission", base_folder())
+    try:
+        return _fill(source, assignment, root)
+    except BaseException:  # also Ctrl+C or a stop signal: no half-made copy is left
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+
+
+def _fill(source: Path, assignment: AssignmentSpec, root: Path) -> StagedSubmission:
+    """Copy the submission into ``root`` (see :func:`stage`)."""
     os.chmod(root, 0o755)
     staged = StagedSubmission(source=source, root=root, local_modules=frozenset())
     protected = protected_module_names()

@@ -25,7 +25,11 @@ from pathlib import Path
 
 from graders import catalog
 from graders.batch.records import write_atomically
+from graders.core.stopping import Stopped, stopped_by_signals
 from graders.render import encode
+from graders.sandbox.left_behind import remove_own, sweep_work_folders
+from graders.sandbox.owners import owned_prefix
+from graders.sandbox.workspace import base_folder
 
 REPO_FILES = ("pyproject.toml", "README.md")
 PACKAGE = "graders"
@@ -244,7 +248,7 @@ def run(assignment: str, root: Path, data_dir: Path | None, secrets: Path | None
     options = GradeOptions(
         data_dir=data_dir, secrets_file=secrets, student_id=submitter(root)
     ).for_shared_grading()
-    with tempfile.TemporaryDirectory(prefix="nngrade-gradescope-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=owned_prefix("gradescope")) as scratch:
         try:
             submission = arrange_submission(root / "submission", assignment, Path(scratch))
             report = catalog.lab_result([grade(catalog.spec(assignment), submission, options)])
@@ -265,7 +269,16 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--data-dir", type=Path, default=None)
     run_parser.add_argument("--secrets", type=Path, default=None)
     args = parser.parse_args(argv)
-    return run(args.assignment, args.root, args.data_dir, args.secrets)
+    folders = (base_folder(), Path(tempfile.gettempdir()))
+    with stopped_by_signals():
+        sweep_work_folders(*folders)
+        try:
+            return run(args.assignment, args.root, args.data_dir, args.secrets)
+        except KeyboardInterrupt as stopped:  # Gradescope's time limit: clean up, then go
+            print(f"nngrade: {stopped or 'interrupted'}", file=sys.stderr)
+            return stopped.exit_status if isinstance(stopped, Stopped) else 130
+        finally:
+            remove_own(*folders)
 
 
 if __name__ == "__main__":

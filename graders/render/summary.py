@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from graders import catalog
-from graders.core.results import LabResult, round_points
-from graders.core.standing import Standing
+from graders.core.results import LabResult
+from graders.core.standing import Standing, course_standing
 
 
 def lab_standing(report: LabResult) -> Standing:
     """Where the graded assignments of ``report`` leave the student against the course
     minimum; an assignment not graded in this run is still to come."""
-    specs = catalog.specs()
-    graded = {a.assignment for a in report.assignments}
-    return Standing(
-        points=report.points,
-        graded=tuple(s.key for s in specs if s.key in graded),
-        pending=tuple(s.key for s in specs if s.key not in graded),
-        graded_max=round_points(sum(s.points for s in specs if s.key in graded)),
-        pending_max=round_points(sum(s.points for s in specs if s.key not in graded)),
+    return course_standing(
+        report.points,
+        {a.assignment for a in report.assignments},
+        [(s.key, s.points) for s in catalog.specs()],
         lab_max=report.max_points,
         minimum=report.minimum_points,
     )

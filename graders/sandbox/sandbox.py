@@ -10,28 +10,36 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from graders.sandbox.client import (
-    CallTimedOut,
-    SandboxStartError,
-    UsageListener,
-    Worker,
-    WorkerCrashed,
-    WorkerFailure,
-    WorkerSpec,
-)
+from graders.failures import Failure, FailureKind, location_from_where
+from graders.sandbox.client import Worker, WorkerSpec
 from graders.sandbox.load_clock import Deadline
 from graders.sandbox.reply import StudentRaised
 from graders.sandbox.text import clean_block
+from graders.sandbox.watchdog import UsageListener
+from graders.sandbox.worker_errors import (
+    CallTimedOut,
+    SandboxStartError,
+    WorkerCrashed,
+    WorkerFailure,
+)
 from graders.sandbox.workspace import Workspace
 
 
 class StudentCodeError(Exception):
-    """A call into student code failed; ``reason`` is the one line shown to the student."""
+    """A call into student code failed; ``reason`` is the one line shown to the student and
+    ``failure`` what happened, as a value (its kind was set here, never read from text)."""
 
-    def __init__(self, reason: str, *, student_raised: StudentRaised | None = None):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        student_raised: StudentRaised | None = None,
+        failure: Failure | None = None,
+    ):
         super().__init__(reason)
         self.reason = reason
         self.student_raised = student_raised
+        self.failure = failure or Failure(FailureKind.RAISED, reason=reason)
 
     def raised(self, exception_name: str) -> bool:
         """Whether student code raised ``exception_name`` or a subclass of it."""
@@ -97,6 +105,7 @@ class Sandbox:
         self.unconfirmed: list[str] = []
         self.failures_in_criterion = 0
         self._last_failure = ""
+        self._last_kind = FailureKind.CRASHED
         self.last_output = ""
 
     def begin_criterion(self) -> None:
@@ -130,13 +139,17 @@ class Sandbox:
         label = label or target.rpartition(":")[2] or target
         self.last_call_cpu_s = 0.0
         if self.failures_in_criterion >= MAX_FAILURES_PER_CRITERION:
-            raise StudentCodeError(
+            reason = (
                 f"{self._last_failure}; after {self.failures_in_criterion} crashes or timeouts "
                 f"in this criterion, {label} was not run"
             )
+            raise StudentCodeError(reason, failure=Failure(self._last_kind, label, None, reason))
         remaining = self.deadline.remaining()
         if remaining <= 0:
-            raise BudgetExhausted(f"{label}: the time budget for grading this submission ran out")
+            reason = f"{label}: the time budget for grading this submission ran out"
+            raise BudgetExhausted(
+                reason, failure=Failure(FailureKind.TIMED_OUT, label, None, reason)
+            )
         limits = self.spec.limits
         cpu_budget = None
         if budget_s is not None:
@@ -150,18 +163,23 @@ class Sandbox:
         try:
             return worker.call(target, args, kwargs or {}, limit, cpu_budget, self.on_usage)
         except StudentRaised as raised:
-            raise StudentCodeError(_raised_reason(label, raised), student_raised=raised) from None
+            reason = _raised_reason(label, raised)
+            raise StudentCodeError(
+                reason, student_raised=raised, failure=_raised_failure(label, raised, reason)
+            ) from None
         except WorkerFailure as failure:
             self.failures_in_criterion += 1
             self._discard_worker()
             if isinstance(failure, CallTimedOut):
                 reason = f"{label} {failure.reason} (it was stopped)"
+                kind = FailureKind.OVER_BUDGET if failure.over_budget else FailureKind.TIMED_OUT
             elif isinstance(failure, WorkerCrashed):
-                reason = f"{label} crashed: {failure.reason}"
+                reason, kind = f"{label} crashed: {failure.reason}", FailureKind.CRASHED
             else:
-                reason = f"{label}: {failure.reason}"
+                reason, kind = f"{label}: {failure.reason}", FailureKind.CRASHED
             self._last_failure = f"{short_call(label, args, kwargs or {})} {_outcome(failure)}"
-            raise StudentCodeError(reason) from None
+            self._last_kind = kind
+            raise StudentCodeError(reason, failure=Failure(kind, label, None, reason)) from None
         except BaseException:
             self._discard_worker()  # interrupted mid-call: the protocol state is unknown
             raise
@@ -260,6 +278,17 @@ def _short_value(value: Any) -> str:
         return repr(value[:37] + "...")
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _raised_failure(label: str, raised: StudentRaised, reason: str) -> Failure:
+    """What a raise in student code was: the module failing to import (the worker's stage,
+    not the message, says so) or the function raising."""
+    if raised.stage == "import":
+        module = raised.target.partition(":")[0].replace(".", "/") + ".py"
+        return Failure(
+            FailureKind.COULD_NOT_IMPORT, module, location_from_where(raised.where), reason
+        )
+    return Failure(FailureKind.RAISED, label, location_from_where(raised.where), reason)
 
 
 def _raised_reason(label: str, raised: StudentRaised) -> str:

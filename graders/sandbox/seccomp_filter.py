@@ -16,6 +16,11 @@ program needs and refuses, with an error the program sees:
 * hiding from the grader: ``prctl(PR_SET_DUMPABLE, ...)`` (a worker of a uid of its own
   makes itself dumpable so that a grader without ``CAP_SYS_PTRACE`` can read its open files
   and maps, see :mod:`graders.sandbox.proc_access`);
+* reading or steering which file pages are in the page cache, a channel between two
+  workers (or two students graded at once) that share a library file: ``fadvise64``,
+  ``readahead``, ``mincore``, ``cachestat``, ``process_madvise``, reads and writes with
+  ``RWF_NOWAIT`` (they fail when a page is not resident), and ``madvise`` advice that pages
+  out, drops or pre-loads pages (``MADV_DONTNEED``, which allocators use, stays);
 * kernel interfaces a grader never needs: tracing, namespaces, mounts, BPF, keyrings,
   io_uring, modules, perf, userfaultfd, device nodes.
 
@@ -52,6 +57,13 @@ NO_CHANNELS = (
     "semop", "semtimedop", "semctl", "mq_open", "mq_timedsend", "mq_timedreceive", "mq_notify",
     "mq_getsetattr", "mq_unlink", "memfd_create", "memfd_secret",
 )  # fmt: skip
+#: System calls that read or steer page-cache residency (see the module's docstring).
+NO_PAGE_CACHE = ("fadvise64", "readahead", "mincore", "cachestat", "process_madvise")
+#: ``preadv2``/``pwritev2`` flag that fails instead of waiting for a page: a residency probe.
+RWF_NOWAIT = 0x8
+#: madvise advice that changes which file pages are resident: MADV_WILLNEED, MADV_REMOVE,
+#: MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ, MADV_POPULATE_WRITE.
+MADVISE_RESIDENCY = (3, 9, 20, 21, 22, 23)
 #: fcntl commands that lock, query locks of others, or watch files: F_GETLK, F_SETLK,
 #: F_SETLKW, their open-file-description forms, leases and directory notifications.
 FCNTL_LOCKS = (5, 6, 7, 36, 37, 38, 1024, 1025, 1026)
@@ -82,6 +94,12 @@ def compiled() -> bytes:
         _add(seccomp, flt, deny, name)
     for command in FCNTL_LOCKS:
         flt.add_rule(deny, "fcntl", seccomp.Arg(1, seccomp.EQ, command))
+    for name in NO_PAGE_CACHE:
+        _add(seccomp, flt, deny, name)
+    for name in ("preadv2", "pwritev2"):  # flags are the sixth argument
+        flt.add_rule(deny, name, seccomp.Arg(5, seccomp.MASKED_EQ, RWF_NOWAIT, RWF_NOWAIT))
+    for advice in MADVISE_RESIDENCY:
+        flt.add_rule(deny, "madvise", seccomp.Arg(2, seccomp.EQ, advice))
     _add(seccomp, flt, seccomp.ERRNO(errno.ENOSYS), "clone3")
     # The worker dies with the grader (PR_SET_PDEATHSIG); student code may not undo that.
     flt.add_rule(deny, "prctl", seccomp.Arg(0, seccomp.EQ, _PR_SET_PDEATHSIG))

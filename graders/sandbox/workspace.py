@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from graders.sandbox import processes, seccomp_filter
+from graders.sandbox.owners import make_folder
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the graders package
 _INSIDE = Path(__file__).resolve().with_name("inside")
@@ -79,14 +80,18 @@ class Workspace:
     """The folders of one sandbox: runtime and inputs shared by its workers, one scratch each."""
 
     def __init__(self, worker_modules: tuple[str, ...] = ()):
-        self.root = Path(tempfile.mkdtemp(prefix="nngrade-sandbox-", dir=base_folder()))
-        os.chmod(self.root, 0o711)
-        self.runtime = self.root / "runtime"
-        self.inputs = self.root / "inputs"
-        self.inputs.mkdir(mode=0o755)
-        os.chmod(self.inputs, 0o755)
-        self._stage_runtime(worker_modules)
-        self._scratches = 0
+        self.root = make_folder("sandbox", base_folder())
+        try:
+            os.chmod(self.root, 0o711)
+            self.runtime = self.root / "runtime"
+            self.inputs = self.root / "inputs"
+            self.inputs.mkdir(mode=0o755)
+            os.chmod(self.inputs, 0o755)
+            self._stage_runtime(worker_modules)
+            self._scratches = 0
+        except BaseException:  # also Ctrl+C or a stop signal: no half-made folder is left
+            remove_tree(self.root, 120.0)
+            raise
 
     # -- runtime --------------------------------------------------------------------------
     def _stage_runtime(self, worker_modules: tuple[str, ...]) -> None:

@@ -1,0 +1,98 @@
+"""What went wrong, as a value: a kind and a place, carried from where it happened (the
+sandbox, the runner's scan, the plugin) to the record, the gradebook and the summary.
+
+The one-line reason a person reads is rendered from the same event, but nothing decides
+anything by reading that text back: a student's exception message can imitate every word
+the grader writes ("(it was stopped)", "crashed:", "could not import") and still be a
+raised exception, because its kind was set by the code that saw it happen.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, replace
+from enum import Enum
+from typing import Any
+
+
+class FailureKind(str, Enum):
+    """Kinds of failure, each set by the code that observed it."""
+
+    TIMED_OUT = "timed out"  # a call or criterion stopped at its time limit
+    OVER_BUDGET = "over budget"  # a call stopped at its grading budget (CPU seconds)
+    CRASHED = "crashed"  # the worker died (signal, limit, closed pipe)
+    RAISED = "raised"  # student code raised an exception
+    COULD_NOT_IMPORT = "could not import"  # the student's module failed to import
+    DOES_NOT_PARSE = "does not parse"  # a file of the submission is not valid Python
+    MISSING_FILE = "missing file"  # a required file was not handed in
+    GRADER_ERROR = "grader error"  # the grader itself failed (not the student's fault)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in the submission: a file relative to its root, a line (0: unknown), and for
+    a notebook the cell (``line`` is then the line within that cell)."""
+
+    file: str
+    line: int = 0
+    cell: int | None = None
+
+    def __str__(self) -> str:
+        if self.cell is not None:
+            return f"{self.file}, cell {self.cell}, line {self.line}"
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+#: ``file:line in function`` as the worker reports the innermost student frame.
+_WHERE = re.compile(r"^(?P<file>[^\s:][^:]{0,400}?):(?P<line>\d{1,9})(?: in .*)?$")
+
+
+def location_from_where(where: str) -> Location | None:
+    """The worker's structured ``where`` field (``a1/pure.py:12 in solve``) as a Location;
+    None when it names no student file."""
+    match = _WHERE.match(where.strip())
+    if match is None:
+        return None
+    return Location(match.group("file"), int(match.group("line")))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failure: its kind, what it concerns (a call's label, a file), where in the
+    submission, and the sentence a person reads."""
+
+    kind: FailureKind
+    #: What failed: the function called (``determinant``) or the file (``a1/pure.py``).
+    subject: str = ""
+    location: Location | None = None
+    #: The sentence shown to people (rendered once, where it happened; never parsed).
+    reason: str = ""
+
+    def relocated(self, location: Location | None) -> Failure:
+        return replace(self, location=location)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = self.kind.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Failure | None:
+        """A failure read back from a record; None for a kind this version does not know."""
+        try:
+            kind = FailureKind(data.get("kind"))
+        except ValueError:
+            return None
+        place = data.get("location")
+        location = None
+        if isinstance(place, dict) and isinstance(place.get("file"), str):
+            cell = place.get("cell")
+            location = Location(
+                place["file"],
+                int(place.get("line") or 0),
+                int(cell) if isinstance(cell, int) else None,
+            )
+        return cls(kind, str(data.get("subject") or ""), location, str(data.get("reason") or ""))
