@@ -4,7 +4,8 @@ Columns: ``student``, then for every assignment graded in this folder its criter
 the grader scored them (``a1:determinant``, ...), their sum (``a1:automatic``), what the
 adjustments changed (``a1:adjustment``, see ``graders.batch.adjustments``) and the points
 that count (``a1``), then ``lab_total`` (out of 100), ``meets_minimum`` (the course's 35
-points), ``adjustments`` (each one: where, the change, why, who) and ``status`` /
+points: ``yes``, ``no`` once decided, else ``not yet decided (on pace)`` or ``(below
+pace)``, as the class summary says), ``adjustments`` (each one: where, the change, why, who) and ``status`` /
 ``problems``: ``ok``, or per assignment what went wrong (``a1: not graded, refused``;
 ``a2: does not parse``; see ``graders.batch.problems``) and why. Points are written as the
 reports write them, as numbers; text cells (the student, adjustments, the problems) are
@@ -20,6 +21,7 @@ from collections.abc import Iterable
 from graders import catalog
 from graders.batch import adjustments, problems
 from graders.batch.records import StudentRecord
+from graders.batch.standing import Pace, Standing, standing
 from graders.core.results import format_points
 from graders.render import encode
 
@@ -63,13 +65,30 @@ def row(record: StudentRecord, names: list[str]) -> dict[str, str]:
             for applied in adjusted.applied
         )
     )
-    cells["meets_minimum"] = "yes" if record.meets_minimum else "no"
+    cells["meets_minimum"] = minimum_cell(standing(record))
     found = problems.problems(record)
     cells["status"] = encode.csv_cell(status(found))
     cells["problems"] = encode.csv_cell(
         " | ".join(f"{p.assignment}: {p.kind}: {p.detail}" for p in found)
     )
     return cells
+
+
+#: The gradebook's word for each standing: "no" only once it is decided, as on the class
+#: summary and every feedback page (mid-semester 10/10 is on pace, not a fail).
+_MINIMUM_CELL = {
+    Pace.MEETS: "yes",
+    Pace.FAILS: "no",
+    Pace.CANNOT_REACH: "no (cannot reach the minimum)",
+    Pace.ON_PACE: "not yet decided (on pace)",
+    Pace.BELOW_PACE: "not yet decided (below pace)",
+    Pace.NOTHING_YET: "not yet decided (nothing graded yet)",
+}
+
+
+def minimum_cell(student: Standing) -> str:
+    """``meets_minimum`` of a standing: yes, no, or not yet decided with the pace."""
+    return _MINIMUM_CELL[student.pace]
 
 
 def status(found: list[problems.Problem]) -> str:
