@@ -585,6 +585,30 @@ def test_a_forged_reply_is_graded_not_a_crash(forgery, layer, grade_a1, host, tm
         assert all(p == 0 for p in points.values())
 
 
+# A reply whose header names one 1 MiB blob a thousand times: 1 MiB on the wire, 1 GiB
+# once decoded reference by reference (a few such students graded with --jobs 2 would take
+# the grader's machine down).
+ALIAS_BOMB = (
+    "import json, os, struct, sys\n"
+    "    _config = json.loads(sys.argv[1])\n"
+    "    _id = sys._getframe(1).f_locals['header']['id']\n"
+    "    _head = json.dumps({'id': _id, 'ok': True, 'value': [{'$bytes': 0}] * 1000, "
+    "'blobs': [2 ** 20]}).encode()\n"
+    "    os.write(_config['response_fd'], struct.pack('>Q', len(_head)) + _head + b'x' * 2 ** 20)\n"
+    "    os.read(_config['request_fd'], 1)"
+)
+
+
+@pytest.mark.parametrize("layer", STRONG)
+def test_a_reply_cannot_decode_to_more_than_the_answer_limit(layer, grade_a1, host, tmp_path):
+    edit = inject_at_start("trace", ALIAS_BOMB)
+    submission = build_submission(tmp_path / "s", edits={"a1/vectorized.py": edit})
+    result = grade(grade_a1, submission, layer)
+    reason = next(c.reason for c in result.criteria if c.id == "vectorized.basic_ops")
+    assert "trace crashed: sent an invalid answer: answer decodes to more than 256 MiB" in reason
+    assert points_by_criterion(result)["vectorized.basic_ops"] < 1
+
+
 @pytest.mark.parametrize("layer", STRONG)
 def test_a_deep_folder_tree_in_the_scratch_is_removed(layer, grade_a1, host, tmp_path):
     submission = build_submission(

@@ -4,6 +4,7 @@ and every record that reaches a report is a bounded string or line number."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,3 +92,17 @@ def test_integers_outside_the_float_range_are_not_answers():
     assert isinstance(decoded({"$bigint": str(10**400)}), codec.Opaque)
     assert isinstance(decoded({"$bigint": str(2**1100)}), codec.Opaque)
     assert float(decoded({"$bigint": str(2**1000)})) > 0
+
+
+def test_what_a_message_decodes_to_is_bounded_whatever_it_refers_to():
+    """Each reference to a blob counts again: one blob named many times is refused, the
+    same data sent as separate blobs (already bounded on the wire) is not."""
+    blob = b"x" * 1000
+    aliases = {"value": [{"$bytes": 0}] * 100}
+    with pytest.raises(codec.ProtocolError, match="decodes to more than"):
+        codec.decode_values(aliases, [blob], ("value",), max_decoded_bytes=50_000)
+    assert (
+        len(codec.decode_values(aliases, [blob], ("value",), max_decoded_bytes=100_000)["value"])
+        == 100
+    )
+    assert codec.decode_values(aliases, [blob], ("value",))["value"][0] == blob  # no bound asked

@@ -88,4 +88,6 @@ def receive(
             f"answer of {size + sum(sizes)} bytes exceeds the {max_bytes // 2**20} MiB limit"
         )
     blobs = [_read_exact(fd, n, deadline) for n in sizes]
-    return header, decode_values(header, blobs, keys)
+    # What it decodes to is bounded as the bytes are: an honest message decodes to about
+    # its own size; only a header naming one blob many times would make more.
+    return header, decode_values(header, blobs, keys, max_decoded_bytes=max_bytes)

@@ -97,20 +97,39 @@ def _encode_array(array: Any, blobs: list[bytes], origin: str) -> dict:
     return {"$array": len(blobs) - 1, "origin": origin}
 
 
-def _decode(node: Any, blobs: list[bytes], depth: int) -> Any:
+class _Budget:
+    """What one message may decode to: each reference to a blob counts again, so a
+    header that names one large array many times cannot multiply it in the receiver."""
+
+    def __init__(self, limit: int | None):
+        self.limit = limit
+        self.left = limit
+
+    def take(self, size: int) -> None:
+        if self.left is None:
+            return
+        self.left -= size
+        if self.left < 0:
+            raise ProtocolError(
+                f"answer decodes to more than {self.limit // 2**20} MiB (it refers to the "
+                "same data many times)"
+            )
+
+
+def _decode(node: Any, blobs: list[bytes], depth: int, budget: _Budget) -> Any:
     if depth > MAX_DEPTH:
         raise ProtocolError(f"value is nested deeper than {MAX_DEPTH} levels")
     if isinstance(node, list):
-        return [_decode(v, blobs, depth + 1) for v in node]
+        return [_decode(v, blobs, depth + 1, budget) for v in node]
     if isinstance(node, int) and not isinstance(node, bool) and node.bit_length() > 63:
         return _decode_bigint(str(node))  # a forged header's bare integer: the same bound
     if not isinstance(node, dict):
         return node
     if "$tuple" in node:
-        return tuple(_decode(v, blobs, depth + 1) for v in node["$tuple"])
+        return tuple(_decode(v, blobs, depth + 1, budget) for v in node["$tuple"])
     if "$dict" in node:
         return {
-            _decode(k, blobs, depth + 1): _decode(v, blobs, depth + 1) for k, v in node["$dict"]
+            _decode(k, blobs, depth + 1, budget): _decode(v, blobs, depth + 1, budget) for k, v in node["$dict"]
         }
     if "$float" in node:
         if node["$float"] not in ("nan", "inf", "-inf"):
@@ -119,9 +138,13 @@ def _decode(node: Any, blobs: list[bytes], depth: int) -> Any:
     if "$bigint" in node:
         return _decode_bigint(node["$bigint"])
     if "$bytes" in node:
-        return _blob(blobs, node["$bytes"])
+        data = _blob(blobs, node["$bytes"])
+        budget.take(len(data))
+        return data
     if "$array" in node:
-        return _decode_array(_blob(blobs, node["$array"]))
+        data = _blob(blobs, node["$array"])
+        budget.take(len(data))
+        return _decode_array(data)
     if "$opaque" in node:
         return Opaque(str(node["$opaque"]), str(node.get("repr", "")))
     raise ProtocolError(f"unknown value tag {sorted(node)[:3]}")
@@ -169,13 +192,17 @@ def encode_message(header: dict, values: dict[str, Any]) -> bytes:
     return b"".join(parts)
 
 
-def decode_values(header: dict, blobs: list[bytes], keys: tuple[str, ...]) -> dict[str, Any]:
-    """Decode the named fields of a received header into Python values.
+def decode_values(
+    header: dict, blobs: list[bytes], keys: tuple[str, ...], max_decoded_bytes: int | None = None
+) -> dict[str, Any]:
+    """Decode the named fields of a received header into Python values, making at most
+    ``max_decoded_bytes`` of arrays and bytes (every reference to a blob counts).
 
     Total: whatever the bytes hold, the result is values or a :class:`ProtocolError`.
     """
+    budget = _Budget(max_decoded_bytes)
     try:
-        return {key: _decode(header.get(key), blobs, 0) for key in keys}
+        return {key: _decode(header.get(key), blobs, 0, budget) for key in keys}
     except ProtocolError:
         raise
     except (ValueError, TypeError, RecursionError, MemoryError, OverflowError) as exc:
