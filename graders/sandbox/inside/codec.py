@@ -129,7 +129,8 @@ def _decode(node: Any, blobs: list[bytes], depth: int, budget: _Budget) -> Any:
         return tuple(_decode(v, blobs, depth + 1, budget) for v in node["$tuple"])
     if "$dict" in node:
         return {
-            _decode(k, blobs, depth + 1, budget): _decode(v, blobs, depth + 1, budget) for k, v in node["$dict"]
+            _decode(k, blobs, depth + 1, budget): _decode(v, blobs, depth + 1, budget)
+            for k, v in node["$dict"]
         }
     if "$float" in node:
         if node["$float"] not in ("nan", "inf", "-inf"):
