@@ -3,10 +3,13 @@ submissions from the reference. Fixtures live in conftest.py; tests import this 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import shutil
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from graders.a1 import ASSIGNMENT as A1
@@ -180,3 +183,15 @@ def run_in_terminal(
         if process.poll() is None:
             process.kill()
     return process.wait(), shown.decode("utf-8", "replace")
+
+
+@contextlib.contextmanager
+def busy_cores(count: int = 2) -> Iterator[None]:
+    """``count`` processes that keep cores busy (``while True: pass``) for the duration."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()

@@ -211,19 +211,13 @@ def test_a_correct_training_keeps_its_budget_beside_busy_cores(tmp_path):
     about 9 CPU seconds alone; beside two CPU hogs, numpy's second BLAS thread used to make
     that 260 s of spinning while it waited. Under a budget of 15 s (30 CPU s on the promised
     cores) it keeps every point beside the hogs, and the record says what it used."""
-    import subprocess
-    import sys
+    from helpers import busy_cores
 
     style = (Path(__file__).with_name("similarity_solutions") / "a3_loops.py").read_text()
     spec = dataclasses.replace(A3, budgets={**A3.budgets, "train": 15.0})
     submission = a3_submission(tmp_path, lambda _text: style)
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
-    try:
+    with busy_cores(2):
         busy = grade_a3(submission, spec)
-    finally:
-        for hog in hogs:
-            hog.kill()
-            hog.wait()
     assert points_by_criterion(busy) == FULL, busy.criteria
     assert 0 < busy.budget_cpu_s["numpy"] < 30
 
