@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from graders import __version__, catalog
@@ -35,8 +34,7 @@ from graders.sandbox.confinement import (
     STRICT_LAYERS,
     ConfinementUnavailable,
 )
-from graders.sandbox.left_behind import remove_own, sweep_work_folders
-from graders.sandbox.workspace import base_folder
+from graders.sandbox.left_behind import tidy_work_folders
 from graders.similarity.rank import COMMON_FLOOR
 from graders.similarity.run import SimilarityError, SimilarityOptions
 from graders.similarity.run import run as compare_class
@@ -416,14 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     what a grader killed earlier left in the work folders (:mod:`graders.sandbox.left_behind`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    folders = (base_folder(), Path(tempfile.gettempdir()))
-    with stopped_by_signals():
-        if args.command in ("check", "grade"):
-            sweep_work_folders(*folders)
-        try:
-            return _run_command(parser, args)
-        finally:
-            remove_own(*folders)
+    with stopped_by_signals(), tidy_work_folders(args.command in ("check", "grade")):
+        return _run_command(parser, args)
 
 
 def _run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

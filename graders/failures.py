@@ -10,7 +10,7 @@ raised exception, because its kind was set by the code that saw it happen.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
@@ -40,11 +40,6 @@ class Location:
     line: int = 0
     cell: int | None = None
 
-    def __str__(self) -> str:
-        if self.cell is not None:
-            return f"{self.file}, cell {self.cell}, line {self.line}"
-        return f"{self.file}:{self.line}" if self.line else self.file
-
 
 #: ``file:line in function`` as the worker reports the innermost student frame.
 _WHERE = re.compile(r"^(?P<file>[^\s:][^:]{0,400}?):(?P<line>\d{1,9})(?: in .*)?$")
@@ -70,9 +65,6 @@ class Failure:
     location: Location | None = None
     #: The sentence shown to people (rendered once, where it happened; never parsed).
     reason: str = ""
-
-    def relocated(self, location: Location | None) -> Failure:
-        return replace(self, location=location)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -195,3 +195,20 @@ def busy_cores(count: int = 2) -> Iterator[None]:
         for hog in hogs:
             hog.kill()
             hog.wait()
+
+
+def live_processes() -> dict[int, str]:
+    """Command line of every live (not zombie) process on this machine, by pid."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (
+                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                )
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                found[int(entry.name)] = cmdline
+    return found

@@ -18,6 +18,7 @@ from helpers import (
     TEMPLATE,
     build_submission,
     inject_at_start,
+    live_processes,
     points_by_criterion,
     tree_digest,
 )
@@ -26,23 +27,6 @@ from graders.core.results import Status
 from graders.sandbox import confinement
 
 LAYERS = [kind for kind in confinement.KINDS if confinement.available(kind)]
-
-
-def live_processes() -> dict[int, str]:
-    """Command line of every live (not zombie) process on this machine, by pid."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (
-                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                )
-                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if state != "Z":
-                found[int(entry.name)] = cmdline
-    return found
 
 
 def worker_processes() -> list[str]:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO, SHARED_DATA, build_submission
+from helpers import REPO, SHARED_DATA, build_submission, live_processes
 
 from graders.core.stopping import Stopped, stopped_by_signals
 from graders.sandbox import left_behind, owners
@@ -57,17 +57,8 @@ def _wait_for(folder: Path, pattern: str, process: subprocess.Popen, timeout_s: 
 
 
 def _processes_naming(path: Path) -> list[str]:
-    """Processes whose command line names ``path`` (a worker's scratch, a job's folder)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-            except OSError:
-                continue
-            if str(path).encode() in command:
-                found.append(command.decode(errors="replace")[:200])
-    return found
+    """Live processes whose command line names ``path`` (a worker's scratch, a job's folder)."""
+    return [command[:200] for command in live_processes().values() if str(path) in command]
 
 
 def _gone_within(path: Path, timeout_s: float = 10) -> list[str]:

@@ -88,11 +88,15 @@ def _result_problems(key: str, result: AssignmentResult) -> list[Problem]:
                 continue
             detail = f"{criterion.id}: {failure.reason}" if kind == Kind.HANGS else failure.reason
             found.append(Problem(key, kind, detail))
-    found += [
+    return found + _rules_and_errors(key, result)
+
+
+def _rules_and_errors(key: str, result: AssignmentResult) -> list[Problem]:
+    """Broken rules (each once: the static scan and the import blocker see the same
+    import) and the grader's own errors, as every record keeps them."""
+    return [
         Problem(key, Kind.RULE_BROKEN, v.describe()) for v in unique_violations(result.violations)
-    ]  # the static scan and the import blocker see the same import
-    found += [Problem(key, Kind.GRADER_ERROR, error) for error in result.internal_errors]
-    return found
+    ] + [Problem(key, Kind.GRADER_ERROR, error) for error in result.internal_errors]
 
 
 # -- records written before failures were values ---------------------------------------
@@ -131,11 +135,7 @@ def _legacy_result_problems(key: str, result: AssignmentResult) -> list[Problem]
                 found.append(Problem(key, Kind.CRASHES, part))
             elif (match := _LEGACY_IMPORT.match(part)) and match.group(1) not in unparsable:
                 found.append(Problem(key, Kind.DOES_NOT_IMPORT, part))
-    found += [
-        Problem(key, Kind.RULE_BROKEN, v.describe()) for v in unique_violations(result.violations)
-    ]
-    found += [Problem(key, Kind.GRADER_ERROR, error) for error in result.internal_errors]
-    return found
+    return found + _rules_and_errors(key, result)
 
 
 # -- one outcome, one record ---------------------------------------------------------------

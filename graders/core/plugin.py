@@ -234,6 +234,7 @@ class GradingPlugin:
             visibility=declared.get("visibility", "visible"),
             duration_s=round(time.monotonic() - self._started.get(cid, time.monotonic()), 3),
             seed=self.context.seed_for(cid),
+            failures=list(dict.fromkeys(credit.failures)),
         )
         if report.passed:
             fraction = 1.0 if credit.fraction is None else credit.fraction
@@ -244,10 +245,8 @@ class GradingPlugin:
                 else (Status.PARTIAL if fraction > 0 else Status.FAILED)
             )
             result.reason = join_reasons(credit.reasons)
-            result.failures = list(dict.fromkeys(credit.failures))
             return result
         exc = call.excinfo.value if call.excinfo is not None else None
-        result.failures = list(dict.fromkeys(credit.failures))
         if exc is not None and _is_student_failure(exc):
             result.reason = _one_line(exc)
             if isinstance(exc, StudentCodeError):

@@ -27,9 +27,8 @@ from graders import catalog
 from graders.batch.records import write_atomically
 from graders.core.stopping import Stopped, stopped_by_signals
 from graders.render import encode
-from graders.sandbox.left_behind import remove_own, sweep_work_folders
+from graders.sandbox.left_behind import tidy_work_folders
 from graders.sandbox.owners import owned_prefix
-from graders.sandbox.workspace import base_folder
 
 REPO_FILES = ("pyproject.toml", "README.md")
 PACKAGE = "graders"
@@ -269,16 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--data-dir", type=Path, default=None)
     run_parser.add_argument("--secrets", type=Path, default=None)
     args = parser.parse_args(argv)
-    folders = (base_folder(), Path(tempfile.gettempdir()))
-    with stopped_by_signals():
-        sweep_work_folders(*folders)
+    with stopped_by_signals(), tidy_work_folders():
         try:
             return run(args.assignment, args.root, args.data_dir, args.secrets)
         except KeyboardInterrupt as stopped:  # Gradescope's time limit: clean up, then go
             print(f"nngrade: {stopped or 'interrupted'}", file=sys.stderr)
             return stopped.exit_status if isinstance(stopped, Stopped) else 130
-        finally:
-            remove_own(*folders)
 
 
 if __name__ == "__main__":

@@ -13,54 +13,59 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from graders.sandbox.owners import OWNED, owner_tag, pid_namespace, start_time
-from graders.sandbox.workspace import remove_tree
+from graders.sandbox.owners import owner_of, pid_namespace, start_time, this_owner
+from graders.sandbox.workspace import base_folder, remove_tree
 
 
-def sweep(folder: Path) -> list[str]:
-    """Remove the folders in ``folder`` that a grader no longer running left behind (and
-    that this user owns); the names removed."""
-    removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
-    for entry in entries:
-        match = OWNED.match(entry.name)
-        if match is None or int(match["ns"]) != pid_namespace() or match["start"] == "0":
-            continue  # another pid namespace's, or an owner this system could not date
-        with contextlib.suppress(OSError):
-            if entry.stat(follow_symlinks=False).st_uid != os.geteuid():
-                continue
-            if start_time(int(match["pid"])) == int(match["start"]):
-                continue  # its owner still runs
-            remove_tree(Path(entry.path), 120.0)
-            removed.append(entry.name)
-    return removed
+def _gone(owner: tuple[int, int, int]) -> bool:
+    """Whether a folder's owner, in this pid namespace, no longer runs (an owner of
+    another namespace, or one this system could not date, is never taken for gone)."""
+    pid, start, namespace = owner
+    return namespace == pid_namespace() and start != 0 and start_time(pid) != start
 
 
-def remove_own(*folders: Path) -> list[str]:
-    """Remove the folders in ``folders`` that this process made and still has: the last
-    word of a run, whatever ended it (a stop signal between making a folder and recording
-    it leaves one no ``finally`` knows of)."""
-    own = f"-{owner_tag()}-"
+def _remove(folders: tuple[Path, ...], which: Callable[[tuple[int, int, int]], bool]) -> list[str]:
+    """Remove the grader's folders in ``folders`` (each once) whose owner is ``which`` and
+    that this user owns; the names removed."""
     removed: list[str] = []
     for folder in dict.fromkeys(Path(f).resolve() for f in folders):
         with contextlib.suppress(OSError):
-            for entry in os.scandir(folder):
-                match = OWNED.match(entry.name)
-                if match and entry.name[match.start("pid") - 2 : match.end()] == own:
+            for entry in list(os.scandir(folder)):
+                owner = owner_of(entry.name)
+                with contextlib.suppress(OSError):
+                    if owner is None or not which(owner):
+                        continue
+                    if entry.stat(follow_symlinks=False).st_uid != os.geteuid():
+                        continue
                     remove_tree(Path(entry.path), 120.0)
                     removed.append(entry.name)
     return removed
 
 
-def sweep_work_folders(*folders: Path) -> list[str]:
-    """:func:`sweep` each of ``folders`` once (the work folder and the temporary folder
-    are often the same)."""
-    removed: list[str] = []
-    for folder in dict.fromkeys(Path(f).resolve() for f in folders):
-        removed += sweep(folder)
-    return removed
+def sweep(*folders: Path) -> list[str]:
+    """Remove what graders no longer running left in ``folders``; a live owner's stay."""
+    return _remove(folders, _gone)
+
+
+def remove_own(*folders: Path) -> list[str]:
+    """Remove the folders this process made and still has: the last word of a run,
+    whatever ended it (a stop signal between making a folder and recording it leaves one
+    no ``finally`` knows of)."""
+    return _remove(folders, lambda owner: owner == this_owner())
+
+
+@contextlib.contextmanager
+def tidy_work_folders(sweep_first: bool = True) -> Iterator[None]:
+    """Around a run: first what killed graders left (``sweep_first``), at the end what this
+    one made, in the work folder and the temporary folder."""
+    folders = (base_folder(), Path(tempfile.gettempdir()))
+    if sweep_first:
+        sweep(*folders)
+    try:
+        yield
+    finally:
+        remove_own(*folders)

@@ -32,18 +32,26 @@ def pid_namespace() -> int:
 
 
 @functools.cache
-def _owner(pid: int) -> str:
-    return f"o{pid}.{start_time(pid) or 0}.{pid_namespace()}"
+def _owner(pid: int) -> tuple[int, int, int]:
+    return pid, start_time(pid) or 0, pid_namespace()
 
 
-def owner_tag() -> str:
-    """This process as the names of its folders give it: ``o<pid>.<start>.<pidns>``."""
+def this_owner() -> tuple[int, int, int]:
+    """This process as the names of its folders give it: (pid, start, pid namespace)."""
     return _owner(os.getpid())
+
+
+def owner_of(name: str) -> tuple[int, int, int] | None:
+    """(pid, start, pid namespace) of the process that made folder ``name``; None for a
+    name the grader did not give."""
+    match = OWNED.match(name)
+    return None if match is None else (int(match["pid"]), int(match["start"]), int(match["ns"]))
 
 
 def owned_prefix(kind: str) -> str:
     """The name prefix of a folder of ``kind`` made by this process (for ``mkdtemp``)."""
-    return f"nngrade-{kind}-{owner_tag()}-"
+    pid, start, namespace = this_owner()
+    return f"nngrade-{kind}-o{pid}.{start}.{namespace}-"
 
 
 def make_folder(kind: str, parent: Path | None = None) -> Path:

@@ -139,13 +139,9 @@ def _decode(node: Any, blobs: list[bytes], depth: int, budget: _Budget) -> Any:
     if "$bigint" in node:
         return _decode_bigint(node["$bigint"])
     if "$bytes" in node:
-        data = _blob(blobs, node["$bytes"])
-        budget.take(len(data))
-        return data
+        return _blob(blobs, node["$bytes"], budget)
     if "$array" in node:
-        data = _blob(blobs, node["$array"])
-        budget.take(len(data))
-        return _decode_array(data)
+        return _decode_array(_blob(blobs, node["$array"], budget))
     if "$opaque" in node:
         return Opaque(str(node["$opaque"]), str(node.get("repr", "")))
     raise ProtocolError(f"unknown value tag {sorted(node)[:3]}")
@@ -164,9 +160,11 @@ def _decode_bigint(text: Any) -> Any:
     return value
 
 
-def _blob(blobs: list[bytes], index: Any) -> bytes:
+def _blob(blobs: list[bytes], index: Any, budget: _Budget) -> bytes:
+    """The blob a reference names, counted against the budget each time it is named."""
     if not isinstance(index, int) or not 0 <= index < len(blobs):
         raise ProtocolError("array reference points outside the message")
+    budget.take(len(blobs[index]))
     return blobs[index]
 
 
