@@ -10,6 +10,7 @@ raised exception, because its kind was set by the code that saw it happen.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
@@ -25,6 +26,7 @@ class FailureKind(str, Enum):
     COULD_NOT_IMPORT = "could not import"  # the student's module failed to import
     DOES_NOT_PARSE = "does not parse"  # a file of the submission is not valid Python
     MISSING_FILE = "missing file"  # a required file was not handed in
+    RULE_BROKEN = "rule broken"  # an import rule zeroed the criterion
     GRADER_ERROR = "grader error"  # the grader itself failed (not the student's fault)
 
     def __str__(self) -> str:
@@ -39,10 +41,29 @@ class Location:
     file: str
     line: int = 0
     cell: int | None = None
+    #: The function the line is in, when known (``solve``).
+    scope: str = ""
+
+    def describe(self) -> str:
+        """``a1/pure.py:12 in solve``, or for a notebook ``a1/pure.ipynb, cell 4, line 7``."""
+        if self.cell is not None:
+            place = f"{self.file}, cell {self.cell}, line {self.line}"
+        else:
+            place = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{place} in {self.scope}" if self.scope else place
+
+
+#: Maps a place in the built submission to the place a student knows (a notebook's cell).
+Locator = Callable[[Location], Location]
+
+
+def unmoved(location: Location) -> Location:
+    """The locator of a submission without notebooks."""
+    return location
 
 
 #: ``file:line in function`` as the worker reports the innermost student frame.
-_WHERE = re.compile(r"^(?P<file>[^\s:][^:]{0,400}?):(?P<line>\d{1,9})(?: in .*)?$")
+_WHERE = re.compile(r"^(?P<file>[^\s:][^:]{0,400}?):(?P<line>\d{1,9})(?: in (?P<scope>.{0,200}))?$")
 
 
 def location_from_where(where: str) -> Location | None:
@@ -51,7 +72,7 @@ def location_from_where(where: str) -> Location | None:
     match = _WHERE.match(where.strip())
     if match is None:
         return None
-    return Location(match.group("file"), int(match.group("line")))
+    return Location(match.group("file"), int(match.group("line")), scope=match.group("scope") or "")
 
 
 @dataclass(frozen=True)
@@ -63,8 +84,12 @@ class Failure:
     #: What failed: the function called (``determinant``) or the file (``a1/pure.py``).
     subject: str = ""
     location: Location | None = None
-    #: The sentence shown to people (rendered once, where it happened; never parsed).
+    #: The sentence shown to people, rendered where it happened from the place the student
+    #: knows (a notebook's cell: ``Locator``); never parsed.
     reason: str = ""
+    #: What happened, without the place (``SyntaxError: invalid syntax``): a reason is
+    #: rendered again from it when the place is only known later (the static scan).
+    detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -86,5 +111,23 @@ class Failure:
                 place["file"],
                 int(place.get("line") or 0),
                 int(cell) if isinstance(cell, int) else None,
+                str(place.get("scope") or ""),
             )
-        return cls(kind, str(data.get("subject") or ""), location, str(data.get("reason") or ""))
+        return cls(
+            kind,
+            str(data.get("subject") or ""),
+            location,
+            str(data.get("reason") or ""),
+            str(data.get("detail") or ""),
+        )
+
+
+def does_not_parse(location: Location, detail: str) -> Failure:
+    """A file that could not be parsed or scanned, at ``location``."""
+    return Failure(
+        FailureKind.DOES_NOT_PARSE,
+        location.file,
+        location,
+        f"{location.describe()}: {detail}",
+        detail,
+    )

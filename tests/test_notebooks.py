@@ -38,7 +38,6 @@ from helpers import (
 from graders import cli, notebook_templates
 from graders.batch.run import BatchOptions, grade_class
 from graders.core import notebooks
-from graders.core.notebooks import relocation
 from graders.core.options import GradeOptions
 from graders.core.results import AssignmentResult, CriterionResult, Status
 from graders.core.runner import grade
@@ -194,8 +193,13 @@ def test_locations_are_mapped_to_cells_and_lines():
 
 def test_a_failures_location_is_mapped_by_lookup_not_by_its_text():
     """A failure's place is moved to the notebook's cell and line by looking up its file and
-    line; a file that is not a notebook's module keeps its place."""
-    from graders.failures import Failure, FailureKind, Location, location_from_where
+    line before its reason is put in words; a file that is not a notebook's module keeps its
+    place, and a student's message that looks like a place is left as the student wrote it."""
+    import functools
+
+    from graders.failures import FailureKind, Location, location_from_where
+    from graders.sandbox.reply import StudentRaised
+    from graders.sandbox.sandbox import _raised_failure
 
     built = notebooks.build(
         [(2, "import math"), (4, "\n\ndef f():\n    return 1 / 0")], "a1/pure.ipynb"
@@ -203,16 +207,24 @@ def test_a_failures_location_is_mapped_by_lookup_not_by_its_text():
     line = built.text.split("\n").index("    return 1 / 0") + 1
     modules = {built.module: built}
     where = location_from_where(f"a1/pure.py:{line} in f")
-    assert where == Location("a1/pure.py", line)
-    assert notebooks.relocate_location(where, modules) == Location("a1/pure.ipynb", 4, 4)
+    assert where == Location("a1/pure.py", line, scope="f")
+    assert notebooks.relocate_location(where, modules) == Location("a1/pure.ipynb", 4, 4, "f")
     other = Location("a1/vectorized.py", 3)
     assert notebooks.relocate_location(other, modules) == other
-    failure = Failure(
-        FailureKind.RAISED, "f", where, f"f raised ZeroDivisionError (at a1/pure.py:{line} in f)"
+    locate = functools.partial(notebooks.relocate_location, modules=modules)
+    raised = StudentRaised(
+        "ZeroDivisionError", "not at a1/pure.py:7", f"a1/pure.py:{line} in f", "call", "a1.pure:f"
     )
-    moved = relocation._relocated(failure, modules)
-    assert moved.location == Location("a1/pure.ipynb", 4, 4) and moved.kind == FailureKind.RAISED
-    assert "a1/pure.ipynb, cell 4, line 4" in moved.reason
+    failure = _raised_failure("f", raised, locate)
+    assert failure.location == Location("a1/pure.ipynb", 4, 4, "f")
+    assert failure.kind == FailureKind.RAISED
+    assert failure.reason == (
+        "f raised ZeroDivisionError: not at a1/pure.py:7 (at a1/pure.ipynb, cell 4, line 4 in f)"
+    )
+    raised.stage = "import"
+    failure = _raised_failure("f", raised, locate)
+    assert failure.kind == FailureKind.COULD_NOT_IMPORT and failure.subject == "a1/pure.ipynb"
+    assert failure.reason.startswith("could not import a1/pure.ipynb: ZeroDivisionError")
 
 
 # -- grading: full marks, seeded bugs, top-level code ------------------------------------

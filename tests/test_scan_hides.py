@@ -24,10 +24,12 @@ from graders import notebook_templates
 from graders.a2 import ASSIGNMENT as A2
 from graders.core import notebooks
 from graders.core.notebooks import ipython_syntax
+from graders.core.notebooks import relocate_location as locate
 from graders.core.options import GradeOptions
 from graders.core.results import Status
 from graders.core.runner import grade
 from graders.core.static_scan import scan
+from graders.failures import does_not_parse
 
 RULE = "no-ml-frameworks"
 
@@ -54,11 +56,11 @@ def scan_notebook(tmp_path: Path, *sources: str) -> tuple[list[tuple[str, str]],
     module.write_text(built.text)
     violations, unparsable = scan(tmp_path, A2, frozenset({"a2"}), {module: built.scan_text})
     modules = {built.module: built}
-    found = [
-        (v.rule, notebooks.relocate_text(f"{v.file}:{v.line}", modules) + f" imports {v.module}")
-        for v in violations
+    notebooks.relocate_violations(violations, lambda place: locate(place, modules))
+    found = [(v.rule, f"{v.file} imports {v.module}") for v in violations]
+    return sorted(found), [
+        does_not_parse(locate(e.location, modules), e.detail).reason for e in unparsable
     ]
-    return sorted(found), [notebooks.relocate_text(e.reason, modules) for e in unparsable]
 
 
 def scan_module(tmp_path: Path, text: str) -> tuple[list[tuple[str, int, str]], list[str]]:

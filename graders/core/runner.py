@@ -16,7 +16,7 @@ import pytest
 from graders import __version__
 from graders.core.assignment import AssignmentSpec
 from graders.core.context import GradingContext
-from graders.core.notebooks import relocate, relocate_text
+from graders.core.notebooks import relocate_location, relocate_text, relocate_violations
 from graders.core.options import GradeOptions
 from graders.core.plugin import GradingPlugin
 from graders.core.progress import (
@@ -38,7 +38,7 @@ from graders.core.secrets import load_secrets
 from graders.core.static_scan import scan
 from graders.core.submission import StagedSubmission, stage
 from graders.data.mnist import load_evaluation_set, load_mnist, resolve_data_root
-from graders.failures import Failure, FailureKind, Location
+from graders.failures import Failure, FailureKind, Location, does_not_parse
 from graders.sandbox import confinement as confinement_module
 from graders.sandbox import load_clock
 from graders.sandbox.confinement import STRICT_LAYERS, Confinement
@@ -164,6 +164,12 @@ def scan_submission(prepared: Prepared, staged: StagedSubmission) -> Scanned:
     report shows of them."""
     spec = prepared.spec
     violations, unparsable = scan(staged.root, spec, staged.local_modules, staged.scan_sources())
+    unparsable = [  # a notebook's module line as its cell and line, before it is put in words
+        does_not_parse(relocate_location(f.location, staged.notebooks), f.detail)
+        if f.location is not None
+        else f
+        for f in unparsable
+    ]
     missing = [
         Failure(FailureKind.MISSING_FILE, f, Location(f), f"{f} is missing from the submission")
         for f in spec.required_files
@@ -244,10 +250,10 @@ def finalise(
     staged: StagedSubmission,
     context: GradingContext,
 ) -> AssignmentResult:
-    """The result as reports show it: broken rules zero their criteria, module places
-    become notebook cells, student text is kept on one line, internal errors listed."""
+    """The result as reports show it: broken rules' module places become notebook cells
+    and zero their criteria, student text is kept on one line, internal errors listed."""
+    relocate_violations(result.violations, context.locate)  # failures were placed at source
     _apply_rules(result, prepared.spec)
-    relocate(result, staged.notebooks)  # module lines as notebook cells and lines
     _clean(result)
     result.internal_errors = [
         f"{c.id}: {c.reason}" for c in result.criteria if c.status == Status.ERROR
@@ -290,8 +296,11 @@ def _audit_notices(context: GradingContext) -> list[str]:
         for record in sandbox.audit:
             if record.get("kind") != "program":
                 continue
+            file = record.get("file")
             where = (
-                f"{record.get('file')}:{record.get('line')}" if record.get("file") else "your code"
+                context.locate(Location(str(file), line_number(record.get("line")))).describe()
+                if file
+                else "your code"
             )
             seen[
                 f"{where} tried to start another program or process ({record.get('what')}): "
@@ -449,4 +458,13 @@ def _apply_rules(result: AssignmentResult, spec: AssignmentSpec) -> None:
             criterion.points = 0.0
             criterion.status = Status.VIOLATION
             criterion.reason = f"rule broken: {violation.describe()}"
-            criterion.failures = []  # what decides it is the rule, not what its calls did
+            # What decides it is the rule, not what its calls did.
+            criterion.failures = [
+                Failure(
+                    FailureKind.RULE_BROKEN,
+                    violation.rule,
+                    None,
+                    criterion.reason,
+                    violation.describe(),
+                )
+            ]

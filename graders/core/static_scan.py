@@ -32,7 +32,7 @@ from graders.core.notebooks import (
     parse,
 )
 from graders.core.results import Violation, unique_violations
-from graders.failures import Failure, FailureKind, Location
+from graders.failures import Failure, Location, does_not_parse
 
 #: Calls that import the module named by their first argument (any owner: ``builtins.``,
 #: ``importlib.``), with the keyword that can name it instead.
@@ -259,9 +259,8 @@ class Scanner:
                 sites += _marked(self.sources[path])
             for site in sites:
                 if site.unscannable:
-                    where = f"{relative}:{site.line}" if site.line else str(relative)
                     self.syntax_errors[(str(relative), site.line)] = (
-                        f"{where}: could not be scanned: {site.unscannable}, so it counts as "
+                        f"could not be scanned: {site.unscannable}, so it counts as "
                         "breaking the import rules that cover it"
                     )
             self._sites[path] = sites
@@ -272,9 +271,7 @@ class Scanner:
             return import_sites(parse(source), package, work=self._work)
         except (SyntaxError, ValueError) as exc:
             line = getattr(exc, "lineno", None) or 0
-            self.syntax_errors[(str(relative), line)] = (
-                f"{relative}:{line}: {exc.__class__.__name__}"
-            )
+            self.syntax_errors[(str(relative), line)] = exc.__class__.__name__
             return []
         except (TooDeep, RecursionError):
             return [_hidden(0, NESTED_TOO_DEEPLY)]
@@ -340,7 +337,7 @@ def scan(
     scanner = Scanner(root, local_modules, sources)
     violations = [v for policy in assignment.policies for v in scanner.violations(policy)]
     unparsable = [
-        Failure(FailureKind.DOES_NOT_PARSE, file, Location(file, line), text)
-        for (file, line), text in sorted(scanner.syntax_errors.items())
+        does_not_parse(Location(file, line), detail)
+        for (file, line), detail in sorted(scanner.syntax_errors.items())
     ]
     return violations, unparsable

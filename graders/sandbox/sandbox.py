@@ -10,7 +10,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from graders.failures import Failure, FailureKind, location_from_where
+from graders.failures import (
+    Failure,
+    FailureKind,
+    Location,
+    Locator,
+    location_from_where,
+    unmoved,
+)
 from graders.sandbox.client import Worker, WorkerSpec
 from graders.sandbox.load_clock import Deadline
 from graders.sandbox.reply import StudentRaised
@@ -83,8 +90,11 @@ class Sandbox:
         deadline: Deadline,
         turns: Turns | None = None,
         on_usage: UsageListener | None = None,
+        locate: Locator = unmoved,
     ):
         self.spec = spec
+        #: A place in the built submission as the student knows it (a notebook's cell).
+        self.locate = locate
         #: Hears how much of its budget a budgeted call has used, while it runs.
         self.on_usage = on_usage
         #: Shared by the sandboxes of one submission: one live worker at a time.
@@ -137,6 +147,8 @@ class Sandbox:
         that student code cannot change, unlike anything measured inside the worker.
         """
         label = label or target.rpartition(":")[2] or target
+        if label.endswith(".py"):  # a module named as the student knows it (a notebook)
+            label = self.locate(Location(label)).file
         self.last_call_cpu_s = 0.0
         if self.failures_in_criterion >= MAX_FAILURES_PER_CRITERION:
             reason = (
@@ -163,10 +175,8 @@ class Sandbox:
         try:
             return worker.call(target, args, kwargs or {}, limit, cpu_budget, self.on_usage)
         except StudentRaised as raised:
-            reason = _raised_reason(label, raised)
-            raise StudentCodeError(
-                reason, student_raised=raised, failure=_raised_failure(label, raised, reason)
-            ) from None
+            failure = _raised_failure(label, raised, self.locate)
+            raise StudentCodeError(failure.reason, student_raised=raised, failure=failure) from None
         except WorkerFailure as failure:
             self.failures_in_criterion += 1
             self._discard_worker()
@@ -280,35 +290,33 @@ def _short_value(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _raised_failure(label: str, raised: StudentRaised, reason: str) -> Failure:
-    """What a raise in student code was: the module failing to import (the worker's stage,
-    not the message, says so) or the function raising."""
-    if raised.stage == "import":
-        module = raised.target.partition(":")[0].replace(".", "/") + ".py"
-        return Failure(
-            FailureKind.COULD_NOT_IMPORT, module, location_from_where(raised.where), reason
-        )
-    return Failure(FailureKind.RAISED, label, location_from_where(raised.where), reason)
-
-
-def _raised_reason(label: str, raised: StudentRaised) -> str:
-    where = f" (at {raised.where})" if raised.where else ""
+def _raised_failure(label: str, raised: StudentRaised, locate: Locator) -> Failure:
+    """What a raise in student code was, with its reason rendered at the place the student
+    knows (``locate``: a module line as its notebook's cell): the module failing to import
+    (the worker's stage, not the message, says so) or the function raising."""
+    location = location_from_where(raised.where)
+    if location is not None:
+        location = locate(location)
+    where = location.describe() if location is not None else raised.where
+    at = f" (at {where})" if where else ""
     message = raised.message.strip().splitlines()[0] if raised.message.strip() else ""
+    text = f"{raised.type_name}: {message}" if message else raised.type_name
+    module = locate(Location(raised.target.partition(":")[0].replace(".", "/") + ".py")).file
     if raised.stage == "import":
-        module = raised.target.partition(":")[0].replace(".", "/") + ".py"
-        return f"could not import {module}: {raised.type_name}: {message}{where}"
+        reason = f"could not import {module}: {text}{at}"
+        return Failure(FailureKind.COULD_NOT_IMPORT, module, location, reason, text)
     if raised.stage == "lookup":
-        module = raised.target.partition(":")[0].replace(".", "/") + ".py"
-        return f"{module} has no function {label}"
-    if raised.type_name == "NotImplementedError":
-        return f"{label} is not implemented yet" + (f": {message}" if message else "")
-    if (
+        reason = f"{module} has no function {label}"
+    elif raised.type_name == "NotImplementedError":
+        reason = f"{label} is not implemented yet" + (f": {message}" if message else "")
+    elif (
         raised.type_name in ("ModuleNotFoundError", "ImportError")
         and "blocked by the grader" in message
     ):
-        return f"{label}: {message}{where}"
-    text = f"{raised.type_name}: {message}" if message else raised.type_name
-    return f"{label} raised {text}{where}"
+        reason = f"{label}: {message}{at}"
+    else:
+        reason = f"{label} raised {text}{at}"
+    return Failure(FailureKind.RAISED, label, location, reason, text)
 
 
 class RemoteFunction:

@@ -24,7 +24,7 @@ that one line map serves both.
 **Cell numbers** count every cell of the notebook from 1, markdown cells included: the
 position a student sees when scrolling (Jupyter shows no other cell number; execution
 counts change on every run). Lines count from 1 within the cell. Every ``file:line`` in a
-report about the module is mapped back by :func:`relocate` to
+report about the module is mapped back by :func:`relocate_location` to
 ``perceptron.ipynb, cell 4, line 7``.
 
 A notebook that cannot be read (not JSON, not a notebook, over 64 MiB) becomes a module
@@ -88,9 +88,9 @@ from graders.core.notebooks.reading import (
 )
 from graders.core.notebooks.relocation import (
     MAX_RELOCATED_CHARS,
-    relocate,
     relocate_location,
     relocate_text,
+    relocate_violations,
 )
 from graders.core.notebooks.twin_files import twins
 
@@ -124,7 +124,7 @@ __all__ = [
     "parse",
     "parse_cell",
     "read_code_cells",
-    "relocate",
+    "relocate_violations",
     "relocate_location",
     "relocate_text",
     "twins",

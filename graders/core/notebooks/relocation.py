@@ -1,16 +1,20 @@
 """Reports speak of the built module (``a2/perceptron.py:12``); a student knows the
-notebook. Every module location in a result (its notices, reasons, failures and violations)
-is mapped back to ``a2/perceptron.ipynb, cell 4, line 7``. That text may be the student's,
-so the mapping is bounded: no text makes it slow."""
+notebook (``a2/perceptron.ipynb, cell 4, line 7``).
+
+Places the grader knows as values (a failure's :class:`Location`, a broken rule's file and
+line, what the sandbox refused) are moved by a lookup, :func:`relocate_location`, where they
+are turned into words. Only text the grader did not write, a program's printed output
+(a traceback in ``--verbose``), is moved by :func:`relocate_text`; that text is the
+student's, so the mapping is bounded: no text makes it slow."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
+from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from graders.core.notebooks.building import NotebookModule
-from graders.failures import Failure, Location
+from graders.failures import Location
 
 #: Text longer than this is relocated only up to here (reasons and notices are shorter;
 #: the rest of a longer text is kept as it is): student text never drives a regex far.
@@ -54,33 +58,15 @@ def relocate_location(location: Location, modules: dict[str, NotebookModule]) ->
         if module.module == location.file:
             place = module.place(location.line) if location.line else None
             if place is None:
-                return Location(module.notebook)
-            return Location(module.notebook, place.line, place.cell)
+                return Location(module.notebook, scope=location.scope)
+            return Location(module.notebook, place.line, place.cell, location.scope)
     return location
 
 
-def _relocated(failure: Failure, modules: dict[str, NotebookModule]) -> Failure:
-    location = failure.location
-    return dataclasses.replace(
-        failure,
-        location=relocate_location(location, modules) if location is not None else None,
-        reason=relocate_text(failure.reason, modules),
-        subject=relocate_text(failure.subject, modules),
-    )
-
-
-def relocate(result, modules: dict[str, NotebookModule]) -> None:
-    """Map every module location in an AssignmentResult back to its notebook cell and line."""
-    if not modules:
-        return
-    result.notices = [relocate_text(n, modules) for n in result.notices]
-    for criterion in result.criteria:
-        criterion.reason = relocate_text(criterion.reason, modules)
-        criterion.failures = [_relocated(f, modules) for f in criterion.failures]
-    if result.failures is not None:
-        result.failures = [_relocated(f, modules) for f in result.failures]
-    for violation in result.violations:
-        where = f"{violation.file}:{violation.line}" if violation.line else violation.file
-        moved = relocate_text(where, modules)
-        if moved != where:
-            violation.file, violation.line = moved, 0
+def relocate_violations(violations: list, locate: Callable[[Location], Location]) -> None:
+    """A broken rule's file and line as the student knows them (a notebook's cell): a lookup
+    on the violation's own fields."""
+    for violation in violations:
+        moved = locate(Location(violation.file, violation.line))
+        if moved.file != violation.file:
+            violation.file, violation.line = moved.describe(), 0

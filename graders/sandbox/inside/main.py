@@ -40,9 +40,15 @@ def _apply_limits(limits: dict) -> None:
         resource.setrlimit(which, (soft, hard))
 
 
-def _where(tb, student_roots: tuple[str, ...]) -> str:
-    """The innermost student frame of a traceback, as ``file:line in function``."""
+def _where(error: BaseException, student_roots: tuple[str, ...]) -> str:
+    """Where in student code ``error`` happened, as ``file:line in function``: for a
+    SyntaxError the line that does not parse, else the innermost student frame."""
+    if isinstance(error, SyntaxError) and isinstance(error.filename, str):
+        for root in student_roots:
+            if error.filename.startswith(root) and error.lineno:
+                return f"{error.filename[len(root) :]}:{error.lineno}"
     where = ""
+    tb = error.__traceback__
     for frame in traceback.extract_tb(tb):
         for root in student_roots:
             if frame.filename.startswith(root):
@@ -60,8 +66,8 @@ class _Stage(Exception):
 
 
 def _message(error: BaseException) -> str:
-    if isinstance(error, SyntaxError):
-        return f"{error.msg} ({Path(error.filename or '?').name}, line {error.lineno})"
+    if isinstance(error, SyntaxError):  # its file and line are told as the place (_where)
+        return str(error.msg)
     try:
         return str(error)
     except BaseException:  # a student exception whose __str__ itself fails
@@ -183,7 +189,7 @@ def serve(config: dict, guarantees: list[str], anchors: dict[str, str]) -> None:
             reply["error"] = {
                 "type": type(error).__name__,
                 "message": _message(error)[:2000],
-                "where": _where(error.__traceback__, roots),
+                "where": _where(error, roots),
                 "stage": stage,
                 "bases": [cls.__name__ for cls in type(error).__mro__][:20],
             }
