@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graders.core import own_memory
 from graders.core.options import GradeOptions, json_ready
 from graders.core.progress import Event, EventFile, EventTail
 from graders.core.results import ValueEnum
@@ -228,6 +229,11 @@ def run_here(job: Job, events_file: Path | None = None) -> Outcome:
         outcome.status, outcome.error = JobStatus.REJECTED, str(error)
     except (MissingExtra, MNISTError, ConfinementUnavailable, SecretsError, GraderBroken) as error:
         outcome.error = f"{type(error).__name__}: {error}"[:1000]
+    except MemoryError:
+        outcome.error = (
+            f"grading this submission needed more than the grader's own memory bound "
+            f"({own_memory.described()}); its other students are graded as usual"
+        )
     except Exception as error:  # noqa: BLE001 - a harness bug must not lose the batch
         outcome.error = f"internal error {type(error).__name__}: {error}"[:1000]
     outcome.seconds = round(time.monotonic() - started, 2)
@@ -238,6 +244,7 @@ def main(argv: list[str]) -> int:
     """``job.json outcome.json [events.jsonl]``."""
     job_file, outcome_file = Path(argv[0]), Path(argv[1])
     events_file = Path(argv[2]) if len(argv) > 2 else None
+    own_memory.bound_own_memory()  # a submission cannot make this job take the machine
     outcome = run_here(Job.from_json(json.loads(job_file.read_text())), events_file)
     temporary = outcome_file.with_suffix(".tmp")
     temporary.write_text(json.dumps(asdict(outcome)))

@@ -321,6 +321,10 @@ class Worker:
             raise WorkerCrashed(self._death_reason()) from None
         except ProtocolError as exc:
             raise WorkerCrashed(f"sent an invalid answer: {exc}") from None
+        except MemoryError:  # the grader's own bound (graders.core.own_memory), not a bug
+            raise WorkerCrashed(
+                "sent an answer that needs more of the grader's memory than it may use"
+            ) from None
         finally:
             used, self.last_call_waited_s = watch.stop()
             if cpu_budget is not None:

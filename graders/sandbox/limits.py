@@ -42,6 +42,8 @@ class Limits:
         return {
             "cpu_seconds": [self.cpu_seconds, self.cpu_seconds + 5],
             "address_space_bytes": self.memory_bytes,
+            # Not inherited from the grader's own bound (graders.core.own_memory).
+            "data_bytes": self.memory_bytes,
             "file_size_bytes": self.file_size_bytes,
             "open_files": self.open_files,
             "core_bytes": 0,

@@ -23,6 +23,7 @@ def _apply_limits(limits: dict) -> None:
     table = {
         "cpu_seconds": resource.RLIMIT_CPU,
         "address_space_bytes": resource.RLIMIT_AS,
+        "data_bytes": resource.RLIMIT_DATA,
         "file_size_bytes": resource.RLIMIT_FSIZE,
         "open_files": resource.RLIMIT_NOFILE,
         "core_bytes": resource.RLIMIT_CORE,
