@@ -361,6 +361,52 @@ def test_deleted_files_still_held_count_against_the_folder(how, layer, grade_a1,
     assert _disk_used() - before < 256 * 2**20  # all of it given back
 
 
+# What a walk by path, or one that counts only files, would not see.
+HIDDEN_FROM_A_WALK = {
+    # 25 folders of 200-character names: below them every path is longer than PATH_MAX,
+    # which a walk that opens folders by path cannot open.
+    "below PATH_MAX": (
+        "import os, time\n"
+        "    for _i in range(25):\n"
+        "        os.mkdir('d' * 200); os.chdir('d' * 200)\n"
+        "    for _i in range(9):\n"
+        "        with open(f'deep{_i}', 'wb') as _f:\n"
+        "            os.posix_fallocate(_f.fileno(), 0, 60 * 2**20)\n"
+        "    time.sleep(2)"
+    ),
+    # 510 MiB of files (under the 512 MiB limit) and three folders swollen by 6,000 long
+    # names each (links to one empty file), then emptied: a folder keeps its blocks (about
+    # 2 MiB each), and the disk holds them.
+    "in emptied folders": (
+        "import os, time\n"
+        "    open('one', 'w').close()\n"
+        "    for _d in range(3):\n"
+        "        os.mkdir(f'swollen{_d}')\n"
+        "        _names = [f'swollen{_d}/' + f'{_i:05d}'.ljust(255, 'x') for _i in range(6000)]\n"
+        "        for _n in _names: os.link('one', _n)\n"
+        "        for _n in _names: os.unlink(_n)\n"
+        "    for _i in range(8):\n"
+        "        with open(f'fill{_i}', 'wb') as _f:\n"
+        "            os.posix_fallocate(_f.fileno(), 0, 510 * 2**20 // 8)\n"
+        "    time.sleep(2)"
+    ),
+}
+
+
+@pytest.mark.parametrize("layer", STRONG)
+@pytest.mark.parametrize("how", list(HIDDEN_FROM_A_WALK))
+def test_disk_hidden_from_a_walk_counts_against_the_folder(how, layer, grade_a1, host, tmp_path):
+    submission = build_submission(
+        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", HIDDEN_FROM_A_WALK[how])}
+    )
+    before = _disk_used()
+    result = grade(grade_a1, submission, layer)
+    assert points_by_criterion(result) == {**FULL, "pure.basic_ops": 1.2, "agreement": 0.0}
+    reason = next(c.reason for c in result.criteria if c.id == "pure.basic_ops")
+    assert "filled its folder past the limit" in reason, reason
+    assert _disk_used() - before < 256 * 2**20  # all of it given back
+
+
 def _basic_ops_as_container_root(submission: Path) -> dict:
     """a1's pure.basic_ops of ``submission`` graded by ``nngrade check`` as a default
     container's root (Landlock alone), as its JSON record."""
@@ -607,6 +653,51 @@ def test_a_reply_cannot_decode_to_more_than_the_answer_limit(layer, grade_a1, ho
     reason = next(c.reason for c in result.criteria if c.id == "vectorized.basic_ops")
     assert "trace crashed: sent an invalid answer: answer decodes to more than 256 MiB" in reason
     assert points_by_criterion(result)["vectorized.basic_ops"] < 1
+
+
+# The grading process bounded to what it holds plus 160 MiB (graders.core.own_memory, as a
+# batch job bounds itself at 4 GiB); the student's function first uses 768 MiB inside its
+# worker (its own limits apply there, not the grader's), then answers with 240 MiB, within
+# the answer limit but beyond what the grader may still take.
+OWN_MEMORY_PROGRAM = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from helpers import FAST_A1
+from graders.core import own_memory
+from graders.core.options import GradeOptions
+from graders.core.runner import grade
+held = next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmData'))
+own_memory.bound_own_memory(held * 1024 + 160 * 2**20)
+from pathlib import Path
+result = grade(FAST_A1, Path(sys.argv[2]), GradeOptions(confinement=sys.argv[3],
+               only=('vectorized.basic_ops', 'vectorized.solvers')))
+print(json.dumps({c.id: [c.points, c.reason] for c in result.criteria}))
+"""
+OWN_MEMORY_ANSWER = (
+    "import numpy as _np\n"
+    "    _used = _np.ones(96 * 2**20); _used[::4096] = 2; del _used\n"
+    "    return _np.ones(30 * 2**20)"
+)
+
+
+@pytest.mark.parametrize("layer", STRONG)
+def test_the_graders_own_memory_is_bounded_and_its_workers_keep_theirs(layer, tmp_path):
+    edit = inject_at_start("trace", OWN_MEMORY_ANSWER)
+    submission = build_submission(tmp_path / "s", edits={"a1/vectorized.py": edit})
+    program = tmp_path / "bounded.py"
+    program.write_text(OWN_MEMORY_PROGRAM)
+    tests = str(Path(__file__).parent)
+    run = subprocess.run(
+        [sys.executable, str(program), tests, str(submission), layer],
+        capture_output=True, text=True, timeout=600, cwd=REPO,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    criteria = json.loads(run.stdout.strip().splitlines()[-1])
+    points, reason = criteria["vectorized.basic_ops"]
+    assert "trace crashed: sent an answer that needs more of the grader's memory" in reason
+    assert "MemoryError" not in reason  # the worker could use its own 768 MiB
+    assert points < 1
+    assert criteria["vectorized.solvers"][0] > 0  # the grading went on
 
 
 @pytest.mark.parametrize("layer", STRONG)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from graders import catalog
-from graders.sandbox import allowlist
+from graders.sandbox import allowlist, disk_usage
 from graders.sandbox.workspace import (
     Workspace,
     WorkspaceError,
@@ -90,3 +92,80 @@ def test_the_rules_are_the_filesystem(assignment, sandbox, must, must_not):
     python, _ = allowlist.python_rules()
     stdlib = next(rule for rule in python if rule.hide)
     assert set(stdlib.hide) == {"site-packages", "dist-packages"}
+
+
+# -- the scratch folder's disk usage, as the disk counts it -----------------------------
+def _deep_folder(root: Path, levels: int, name: str = "d" * 200) -> int:
+    """``levels`` nested folders below ``root`` (made by descriptor: their paths are longer
+    than PATH_MAX); the descriptor of the deepest."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(levels):
+        os.mkdir(name, dir_fd=fd)
+        child = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+    return fd
+
+
+def test_usage_counts_what_lies_below_path_max(tmp_path):
+    fd = _deep_folder(tmp_path, 25)
+    try:
+        data = os.open("data", os.O_CREAT | os.O_WRONLY, dir_fd=fd)
+        os.posix_fallocate(data, 0, 8 * 2**20)
+        os.close(data)
+    finally:
+        os.close(fd)
+    size, entries = disk_usage.usage(tmp_path, 1000)
+    assert size >= 8 * 2**20 and entries == 26
+    remove_tree(tmp_path, 30.0)
+    assert not tmp_path.exists()
+
+
+def test_usage_counts_a_folder_emptied_of_many_entries(tmp_path):
+    swollen = tmp_path / "swollen"
+    swollen.mkdir()
+    (tmp_path / "one").touch()
+    names = [swollen / f"{i:05d}".ljust(255, "x") for i in range(3000)]
+    for name in names:
+        os.link(tmp_path / "one", name)
+    for name in names:
+        name.unlink()
+    held = os.stat(swollen).st_blocks * 512
+    assert held > 512 * 1024  # the folder kept its blocks
+    size, entries = disk_usage.usage(tmp_path, 1000)
+    assert size >= held and entries == 2
+
+
+def test_usage_stops_counting_past_the_entries_limit(tmp_path):
+    for i in range(50):
+        (tmp_path / f"f{i}").touch()
+    assert disk_usage.usage(tmp_path, 10)[1] > 10
+
+
+def test_usage_survives_folders_moved_while_it_walks(tmp_path):
+    """A worker that moves its folders around while the watcher walks them: the walk never
+    fails, never leaks a descriptor, and never counts less than a still tree's share."""
+    for top in range(20):
+        (tmp_path / f"t{top}" / "a" / "b").mkdir(parents=True)
+        (tmp_path / f"t{top}" / "a" / "b" / "data").write_bytes(b"x" * 65536)
+    stop = threading.Event()
+
+    def shuffle() -> None:
+        turn = 0
+        while not stop.is_set():
+            turn += 1
+            with contextlib.suppress(OSError):
+                os.rename(tmp_path / f"t{turn % 20}" / "a", tmp_path / f"t{(turn + 1) % 20}" / "x")
+                os.rename(tmp_path / f"t{(turn + 1) % 20}" / "x", tmp_path / f"t{turn % 20}" / "a")
+
+    before = len(os.listdir("/proc/self/fd"))
+    mover = threading.Thread(target=shuffle)
+    mover.start()
+    try:
+        for _ in range(200):
+            size, _ = disk_usage.usage(tmp_path, 10_000)
+            assert size > 0
+    finally:
+        stop.set()
+        mover.join()
+    assert len(os.listdir("/proc/self/fd")) == before

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Protocol
 
 from graders.sandbox import load_clock, proc_access, processes
+from graders.sandbox.disk_usage import usage
 from graders.sandbox.limits import Limits
-from graders.sandbox.workspace import usage
 
 #: Told, about five times a second, the CPU seconds a budgeted call has used so far, its
 #: budget, and whether it still runs (a last figure when it ends): for a progress display.

@@ -267,26 +267,3 @@ def _empty_flat(parent_fd: int, name: str, deadline: float) -> None:
                     os.rmdir(current, dir_fd=top)
     finally:
         os.close(top)
-
-
-def usage(root: Path, max_entries: int) -> tuple[int, int]:
-    """Bytes and entries under ``root`` (stops counting past ``max_entries``)."""
-    total = entries = 0
-    stack = [str(root)]
-    while stack and entries <= max_entries:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as found:
-                for entry in found:
-                    entries += 1
-                    try:
-                        info = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    if stat.S_ISDIR(info.st_mode):
-                        stack.append(entry.path)
-                    else:
-                        total += info.st_blocks * 512
-        except OSError:
-            continue
-    return total, entries
