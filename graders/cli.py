@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from graders import __version__, catalog
+from graders import __version__, catalog, course_files, starting
 from graders.batch.engines import ENGINES, EngineUnavailable
 from graders.batch.run import BatchError, BatchOptions, grade_class, resolve_assignments
 from graders.core import not_graded
@@ -48,8 +48,13 @@ def _keys_help() -> str:
 
 
 #: Errors in what the user gave (exit 2), and in what grading needs to run (exit 3).
-USAGE_ERRORS = (SubmissionError, SecretsError, UnknownCriteria, BatchError, EngineUnavailable)
-INFRASTRUCTURE_ERRORS = (MNISTError, MissingExtra, ConfinementUnavailable)
+USAGE_ERRORS = (
+    SubmissionError, SecretsError, UnknownCriteria, BatchError, EngineUnavailable,
+    course_files.WouldOverwrite,
+)  # fmt: skip
+INFRASTRUCTURE_ERRORS = (
+    MNISTError, MissingExtra, ConfinementUnavailable, course_files.CourseFilesMissing,
+)  # fmt: skip
 
 
 class CommandError(Exception):
@@ -213,8 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="similarity.html and similarity.csv go here")  # fmt: skip
     similarity.add_argument(
         "--template", type=Path, default=None, metavar="DIR",
-        help="the code students were given, never counted (default: this checkout's "
-        "student_template/)",
+        help="the code students were given, never counted (default: the templates that "
+        "come with nngrade, as nngrade init writes them)",
     )  # fmt: skip
     similarity.add_argument("--top", type=int, default=SimilarityOptions.top, metavar="N",
                             help="pairs listed, with their shared code (default: %(default)s)")  # fmt: skip
@@ -229,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
 
     commands.add_parser("list", help="the assignments, their points, deadlines and rules")
+    starting.add_parsers(commands)
     return parser
 
 
@@ -368,9 +374,6 @@ def run_similarity(args: argparse.Namespace) -> int:
 def run_bundle(args: argparse.Namespace) -> int:
     from graders.integrations.gradescope import build_bundle
 
-    repo = Path(__file__).resolve().parents[1]
-    if not (repo / "pyproject.toml").is_file():
-        raise CommandError("gradescope-bundle needs a source checkout of nngrade (git clone)")
     output = args.output or Path(f"nngrade-{args.assignment}-gradescope.zip")
     if args.secrets is not None:
         load_secrets(args.secrets)  # fail now on a malformed file, not in Gradescope
@@ -381,7 +384,7 @@ def run_bundle(args: argparse.Namespace) -> int:
         data_dir = resolve_data_root(args.data_dir)
     try:
         build_bundle(
-            args.assignment, output, repo, args.secrets,
+            args.assignment, output, args.secrets,
             torch_build=args.torch_build, data_dir=data_dir,
         )  # fmt: skip
     except FileNotFoundError as error:
@@ -415,7 +418,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     with stopped_by_signals(), tidy_work_folders(args.command in ("check", "grade")):
-        return _run_command(parser, args)
+        try:
+            return _run_command(parser, args)
+        except BrokenPipeError:  # the reader went away (nngrade statement a1 | head)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
 
 
 def _run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -423,6 +430,10 @@ def _run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
         if args.command == "list":
             sys.stdout.write(list_assignments())
             return EXIT_OK
+        if args.command == "init":
+            return starting.run_init(args)
+        if args.command == "statement":
+            return starting.run_statement(args)
         if args.command == "grade":
             return run_grade(args)
         if args.command == "gradescope-bundle":

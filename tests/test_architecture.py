@@ -26,9 +26,11 @@ PACKAGE = REPO / "graders"
 #: The layers, top first: a module may import from its own layer's package or below.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("graders.cli", "graders.notebook", "graders.notebook_templates"),
+    ("graders.starting",),  # nngrade init and statement
     ("graders.integrations", "graders.similarity"),
     ("graders.batch",),
     ("graders.render",),
+    ("graders.course_files",),  # the templates and statements that come with nngrade
     ("graders.catalog",),
     ("graders.a*",),  # the assignment packages (graders.a1 ... graders.aN)
     ("graders.kit",),

@@ -19,6 +19,7 @@ from a1_cases import FULL
 from helpers import REFERENCE, REPO, TEMPLATE, build_submission, replace_once
 from synthetic_class import REJECTED, STATUS, TIMEOUT, build_class
 
+from graders import __version__
 from graders.batch.intake import RejectedSubmission, Submission, take_in
 from graders.batch.run import BatchOptions, grade_class
 from graders.core.options import GradeOptions
@@ -123,7 +124,7 @@ def test_every_student_has_a_record_and_feedback(graded_class):
 def test_summary_histogram_and_provenance(graded_class):
     _, expected, out, _ = graded_class
     summary = (out / "summary.md").read_text()
-    assert f"{len(expected)} submissions." in summary
+    assert f"{len(expected)} submissions. Graded with nngrade {__version__}." in summary
     assert "| `agreement` |" in summary and "## Not graded" in summary
     assert "| zip-bomb | a1 | refused |" in summary and "| hangs | a1 | hangs |" in summary
     svg = ET.parse(out / "histogram-a1.svg").getroot()

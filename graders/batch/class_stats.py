@@ -55,6 +55,19 @@ class AssignmentStats:
         return histogram_bins([t for _, t in self.totals], self.max_points)
 
 
+def grader_versions(records: list[StudentRecord]) -> str:
+    """The nngrade versions that graded these records ("0.1.0", or "0.1.0 and 0.2.0" for a
+    class regraded in part): a summary names the grader its numbers came from."""
+    found = {
+        str(outcome.result["grader_version"])
+        for record in records
+        for outcome in record.outcomes.values()
+        if outcome.result and outcome.result.get("grader_version")
+    }
+    ordered = sorted(found)
+    return " and ".join([", ".join(ordered[:-1]), ordered[-1]] if len(ordered) > 1 else ordered)
+
+
 def assignment_keys(records: list[StudentRecord]) -> list[str]:
     """Every assignment any student has an outcome for, in course order."""
     return sorted({k for r in records for k in r.outcomes}, key=catalog.course_order)

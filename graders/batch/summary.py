@@ -24,7 +24,9 @@ def histogram_file(out: Path, key: str) -> Path:
 
 def write_summary(records: list[StudentRecord], out: Path) -> str:
     """Write histogram-<assignment>.svg files and return the summary as Markdown."""
-    lines = ["# Grading summary", "", f"{len(records)} submissions.", ""]
+    versions = class_stats.grader_versions(records)
+    graded_by = f" Graded with nngrade {versions}." if versions else ""
+    lines = ["# Grading summary", "", f"{len(records)} submissions.{graded_by}", ""]
     not_graded = []
     for key in class_stats.assignment_keys(records):
         stats = class_stats.assignment_stats(records, key)

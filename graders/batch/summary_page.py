@@ -257,6 +257,11 @@ def _students_section(records: list[StudentRecord], standings: dict[str, Standin
     )
 
 
+def _graded_by(records: list[StudentRecord]) -> str:
+    versions = class_stats.grader_versions(records)
+    return f", graded with nngrade {encode.html(versions)}" if versions else ""
+
+
 def render(records: list[StudentRecord], notes: Iterable[str] = (), changes: str = "") -> str:
     """The page; ``notes`` are lines of the run (how many were graded, which test set);
     ``changes`` the section of whose points this run moved (``changes_report``), if any."""
@@ -270,7 +275,8 @@ def render(records: list[StudentRecord], notes: Iterable[str] = (), changes: str
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>Grading summary</title><style>{_STYLE}</style></head><body>",
         "<h1>Grading summary</h1>",
-        f"<p>{len(records)} submissions. Every student's row: <a href='gradebook.csv'>"
+        f"<p>{len(records)} submissions{_graded_by(records)}. Every student's row: "
+        "<a href='gradebook.csv'>"
         "gradebook.csv</a>; the same summary as text: <a href='summary.md'>summary.md</a>.</p>",
         f'<nav>{nav} <a href="#lab">lab total</a> <a href="#students">students</a>'
         + (' <a href="#changes">changes</a>' if changes else "")

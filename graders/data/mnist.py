@@ -13,6 +13,7 @@ import gzip
 import math
 import os
 import struct
+import sys
 import zlib
 from functools import lru_cache
 from pathlib import Path
@@ -101,6 +102,13 @@ def _download(root: Path, split: str) -> str:
         from torchvision.datasets import MNIST
     except ImportError:
         return "torchvision is not installed, so nngrade could not download MNIST. "
+    # Say so, and where: a download into a folder nobody chose must not go unnoticed.
+    print(
+        f"nngrade: MNIST's {split} files are not in {raw_folder(root)}; downloading them there "
+        "with torchvision (checksums verified). A copy elsewhere: --data-dir PATH or "
+        "NNGRADE_DATA=PATH (the folder holding MNIST/raw/); never download: --no-download",
+        file=sys.stderr,
+    )
     try:
         MNIST(str(root), train=split == "train", download=True)
     except Exception as exc:  # network, disk or checksum: all mean "put the files there yourself"

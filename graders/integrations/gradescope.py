@@ -1,7 +1,8 @@
 """Gradescope: build an autograder bundle, and run it inside Gradescope's container.
 
 ``nngrade gradescope-bundle a3`` writes a zip for Gradescope's "Configure Autograder"
-page. It holds nngrade's own source (never the reference solutions), ``setup.sh``
+page. It holds the running nngrade as a source tree (:mod:`source_tree`: from a wheel or a
+checkout alike; never the reference solutions), ``setup.sh``
 (installs nngrade with the assignment's extra, prefetches MNIST when the assignment
 needs it) and ``run_autograder`` (grades ``/autograder/submission`` and writes
 ``/autograder/results/results.json``), plus the instructor's secrets when given.
@@ -26,12 +27,10 @@ from pathlib import Path
 from graders import catalog
 from graders.batch.records import write_atomically
 from graders.core.stopping import Stopped, stopped_by_signals
+from graders.integrations.source_tree import source_tree
 from graders.render import encode
 from graders.sandbox.left_behind import tidy_work_folders
 from graders.sandbox.owners import owned_prefix
-
-REPO_FILES = ("pyproject.toml", "README.md")
-PACKAGE = "graders"
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when the autograder image is built. Each stage says
@@ -138,7 +137,6 @@ def torch_requirements(extra: str | None) -> list[str]:
 def build_bundle(
     assignment: str,
     output: Path,
-    repo: Path,
     secrets: Path | None = None,
     *,
     torch_build: str = "cpu",
@@ -153,11 +151,8 @@ def build_bundle(
     }
     if data_dir is not None and spec.uses_mnist:
         files.update(mnist_files(data_dir))
-    for name in REPO_FILES:
-        files[f"nngrade/{name}"] = (repo / name).read_bytes()
-    for path in sorted((repo / PACKAGE).rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            files[f"nngrade/{path.relative_to(repo).as_posix()}"] = path.read_bytes()
+    # The running nngrade, from a wheel or a checkout alike (never the reference solutions).
+    files.update({f"nngrade/{name}": data for name, data in source_tree().items()})
     if secrets is not None:
         files["secrets.json"] = Path(secrets).read_bytes()
     output.parent.mkdir(parents=True, exist_ok=True)

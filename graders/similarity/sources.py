@@ -17,13 +17,14 @@ from graders.batch import intake
 from graders.core import notebooks
 from graders.core.assignment import AssignmentSpec
 from graders.core.submission import CONFIG_FILES, MAX_FOLDER_DEPTH, SKIPPED_DIRECTORIES
+from graders.course_files import COURSE
 
 #: A larger .py file is not a student's code (generated data, a pasted data set).
 MAX_FILE_BYTES = 2**20
 #: Files read per submission; a folder with more holds something other than lab work.
 MAX_FILES = 200
-#: Where the code students were given lies in a source checkout of nngrade.
-DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "student_template"
+#: The code students were given: the templates that come with nngrade (package data).
+DEFAULT_TEMPLATE = COURSE / "student_template"
 
 
 @dataclass
