@@ -56,7 +56,8 @@ class Limits:
             f"memory {self.memory_bytes / 2**30:g} GiB (address space; memfd and shared "
             f"memory refused), CPU {self.cpu_seconds} s, files {self.file_size_bytes / 2**20:g}"
             f" MiB, {self.open_files} open files, scratch {self.scratch_bytes / 2**20:g} MiB "
-            "(its folder and deleted files still held), core dumps off, "
+            "(counted by the grader every 0.2 s: the blocks of its files and folders at any "
+            "depth, and of deleted files it still holds), core dumps off, "
             f"{self.call_timeout_s:g} s per call (not counting waits for a CPU)"
         )
 
