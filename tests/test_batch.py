@@ -9,7 +9,9 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
@@ -198,17 +200,73 @@ def test_secrets_change_the_fingerprint_and_never_reach_any_output(tmp_path):
     assert json.loads((out / "run.json").read_text())["secrets"] == "instructor secrets used"
 
 
-def test_the_dask_engine_gives_the_same_gradebook(tmp_path):
-    pytest.importorskip("distributed")
-    submissions = tmp_path / "submissions"
+@pytest.fixture(scope="module")
+def three_students(tmp_path_factory) -> tuple[Path, dict[str, dict[str, str]]]:
+    """A full, an empty and a seeded-bug a1 submission, and their local engine's gradebook."""
+    root = tmp_path_factory.mktemp("three")
+    submissions = root / "submissions"
     build_submission(submissions / "ann", assignment="a1")
     shutil.copytree(TEMPLATE / "a1", submissions / "ben" / "a1")
     build_submission(submissions / "cat", edits={
         "a1/pure.py": replace_once("(-1) ** (row + col)", "(-1) ** row")})  # fmt: skip
-    local = run_batch(submissions, tmp_path / "local")
+    local = run_batch(submissions, root / "local")
+    assert local.graded == 3
+    return submissions, read_gradebook(root / "local")
+
+
+def test_the_dask_engine_gives_the_same_gradebook(three_students, tmp_path):
+    pytest.importorskip("distributed", reason="the cluster extra (Dask) is not installed")
+    submissions, local = three_students
     dask = run_batch(submissions, tmp_path / "dask", engine="dask")
-    assert local.graded == dask.graded == 3
-    assert read_gradebook(tmp_path / "local") == read_gradebook(tmp_path / "dask")
+    assert dask.graded == 3
+    assert read_gradebook(tmp_path / "dask") == local
+
+
+@pytest.fixture
+def dask_cluster(tmp_path) -> Iterator[str]:
+    """A real Dask cluster on this machine: ``dask scheduler`` and ``dask worker`` as
+    processes talking TCP on 127.0.0.1 at ports they pick; the scheduler's address."""
+    pytest.importorskip("distributed", reason="the cluster extra (Dask) is not installed")
+    dask = Path(sys.executable).with_name("dask")
+    if not dask.is_file():
+        pytest.skip(f"the dask command is not installed beside {sys.executable}")
+    address_file = tmp_path / "scheduler.json"
+    common = {"cwd": tmp_path, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    processes = [
+        subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                          "--no-dashboard", "--scheduler-file", str(address_file)], **common)
+    ]  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not address_file.is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(address_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:"), address
+        processes.append(
+            subprocess.Popen([str(dask), "worker", address, "--host", "127.0.0.1",
+                              "--nworkers", "2", "--nthreads", "1", "--no-dashboard"], **common)
+        )  # fmt: skip
+        from distributed import Client
+
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_a_real_dask_cluster_gives_the_same_gradebook(three_students, dask_cluster, tmp_path):
+    submissions, local = three_students
+    remote = run_batch(submissions, tmp_path / "remote", engine="dask", scheduler=dask_cluster)
+    assert remote.graded == 3
+    assert read_gradebook(tmp_path / "remote") == local
 
 
 def test_zip_entries_are_checked_before_anything_is_written(tmp_path):
