@@ -1,0 +1,278 @@
+"""A soak of a real class: 300 a1 submissions, 10 of them hostile, graded with ``--jobs 2``.
+
+The hostile ones try, each in its own way, to take the grading server down: an answer that
+decodes to gigabytes (one blob referred to a thousand times), the disk filled by each route
+the scratch watcher counts (files, files deleted but held open, files below a path longer
+than PATH_MAX, folders swollen and emptied), memory filled, a fork and an exec, an endless
+loop and an endless flood of output. While the class is graded, the grader's own processes
+(the driver and its jobs; the workers are the students' and have their own limits) are
+sampled from ``/proc`` 4 times a second, and so is the disk of the work folder.
+
+What must hold, and is printed and written to ``bench/RESULTS.md``: every honest student has
+full marks; every hostile one is graded (an outcome, not a lost job) with less; the grader's
+peak memory stays within its jobs' bound and the disk within ``--jobs`` scratch limits;
+nothing is left behind (no folder of the grader's, no process).
+
+    python bench/soak.py [--honest 290] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from results_file import write_section  # noqa: E402
+
+from graders.a1 import ASSIGNMENT as A1  # noqa: E402
+from graders.batch.records import StudentRecord  # noqa: E402
+from graders.batch.run import BatchOptions, grade_class  # noqa: E402
+from graders.core.options import GradeOptions  # noqa: E402
+from graders.core.own_memory import GRADER_DATA_BYTES  # noqa: E402
+from graders.sandbox.workspace import base_folder  # noqa: E402
+
+#: Code run first thing in a1's ``trace`` (pure.py, or vectorized.py for the reply forgery).
+HOSTILE = {
+    "alias bomb (1 MiB on the wire, 1 GiB decoded)": (
+        "a1/vectorized.py",
+        "import json, os, struct, sys\n"
+        "    _config = json.loads(sys.argv[1])\n"
+        "    _id = sys._getframe(1).f_locals['header']['id']\n"
+        "    _head = json.dumps({'id': _id, 'ok': True, 'value': [{'$bytes': 0}] * 1000, "
+        "'blobs': [2 ** 20]}).encode()\n"
+        "    os.write(_config['response_fd'], struct.pack('>Q', len(_head)) + _head + b'x' * 2 ** 20)\n"
+        "    os.read(_config['request_fd'], 1)",
+    ),
+    "disk: 40 files of 60 MiB": (
+        "a1/pure.py",
+        "import os\n"
+        "    for _i in range(40):\n"
+        "        open(f'fill{_i}', 'wb').write(os.urandom(1) * (60 * 2**20))",
+    ),
+    "disk: deleted files held open": (
+        "a1/pure.py",
+        "import os, time\n"
+        "    _held = []\n"
+        "    for _i in range(12):\n"
+        "        _f = open(f'hold{_i}', 'wb')\n"
+        "        os.posix_fallocate(_f.fileno(), 0, 60 * 2**20)\n"
+        "        os.unlink(f'hold{_i}')\n"
+        "        _held.append(_f)\n"
+        "    time.sleep(30)",
+    ),
+    "disk: below PATH_MAX": (
+        "a1/pure.py",
+        "import os, time\n"
+        "    for _i in range(25):\n"
+        "        os.makedirs('d' * 200, exist_ok=True); os.chdir('d' * 200)\n"
+        "    for _i in range(9):\n"
+        "        with open(f'deep{_i}', 'wb') as _f:\n"
+        "            os.posix_fallocate(_f.fileno(), 0, 60 * 2**20)\n"
+        "    time.sleep(30)",
+    ),
+    "disk: swollen and emptied folders": (
+        "a1/pure.py",
+        "import os, time\n"
+        "    open('one', 'w').close()\n"
+        "    for _d in range(3):\n"
+        "        os.makedirs(f'swollen{_d}', exist_ok=True)\n"
+        "        _names = [f'swollen{_d}/' + f'{_i:05d}'.ljust(255, 'x') for _i in range(6000)]\n"
+        "        for _n in _names: os.link('one', _n)\n"
+        "        for _n in _names: os.unlink(_n)\n"
+        "    for _i in range(8):\n"
+        "        with open(f'fill{_i}', 'wb') as _f:\n"
+        "            os.posix_fallocate(_f.fileno(), 0, 510 * 2**20 // 8)\n"
+        "    time.sleep(30)",
+    ),
+    "memory fill": (
+        "a1/pure.py",
+        "_hog = []\n    while True: _hog.append(bytearray(2**26))",
+    ),
+    "fork": ("a1/pure.py", "import os\n    os.fork()"),
+    "exec": ("a1/pure.py", "import os\n    os.execv('/bin/sh', ['sh', '-c', 'sleep 100'])"),
+    "endless loop": ("a1/pure.py", "while True: pass"),
+    "output flood": ("a1/pure.py", "while True: print('x' * 10000)"),
+}
+
+
+def inject(text: str, function: str, code: str) -> str:
+    """``code`` first thing in ``def function(``, after its docstring."""
+    lines = text.splitlines()
+    body = next(i for i, line in enumerate(lines) if line.startswith(f"def {function}("))
+    while not lines[body].rstrip().endswith(":"):
+        body += 1
+    body += 1
+    first = lines[body].strip()
+    if first.startswith('"""'):
+        if not (first.count('"""') == 2 or (len(first) > 3 and first.endswith('"""'))):
+            body += 1
+            while '"""' not in lines[body]:
+                body += 1
+        body += 1
+    lines.insert(body, f"    {code}")
+    return "\n".join(lines) + "\n"
+
+
+def build_class(root: Path, honest: int) -> dict[str, str]:
+    """The class folder; student -> what kind of submission it is."""
+    kinds = {}
+    for index in range(honest):
+        student = f"honest-{index:03d}"
+        shutil.copytree(REPO / "reference" / "a1", root / student / "a1")
+        kinds[student] = "honest"
+    for index, (what, (file, code)) in enumerate(HOSTILE.items()):
+        student = f"hostile-{index:02d}"
+        shutil.copytree(REPO / "reference" / "a1", root / student / "a1")
+        path = root / student / file
+        path.write_text(inject(path.read_text(), "trace", code))
+        kinds[student] = what
+    return kinds
+
+
+@dataclass
+class Peaks:
+    """What the grader's own processes and the work folder's disk reached."""
+
+    grader_rss: int = 0
+    job_data: int = 0
+    disk: int = 0
+    samples: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def _status(pid: int) -> dict[str, int]:
+    values = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmData"):
+                values[key] = int(value.split()[0]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return values
+
+
+def _grader_processes() -> list[int]:
+    """This driver and its grading jobs (``python -m graders.batch.job``)."""
+    found = [os.getpid()]
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"graders.batch.job" in command:
+            found.append(int(entry))
+    return found
+
+
+def _disk_used(folder: Path) -> int:
+    usage = os.statvfs(folder)
+    return (usage.f_blocks - usage.f_bfree) * usage.f_frsize
+
+
+def sample(peaks: Peaks, folder: Path) -> None:
+    baseline = _disk_used(folder)
+    while not peaks.stop.wait(0.25):
+        statuses = [_status(pid) for pid in _grader_processes()]
+        peaks.grader_rss = max(peaks.grader_rss, sum(s.get("VmRSS", 0) for s in statuses))
+        jobs = [s.get("VmData", 0) for s in statuses[1:]]
+        peaks.job_data = max([peaks.job_data, *jobs])
+        peaks.disk = max(peaks.disk, _disk_used(folder) - baseline)
+        peaks.samples += 1
+
+
+def leftovers(before: set[str]) -> list[str]:
+    folders = sorted(p.name for p in base_folder().glob("nngrade-*") if p.name not in before)
+    processes = [pid for pid in _grader_processes() if pid != os.getpid()]
+    return folders + [f"process {pid}" for pid in processes]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--honest", type=int, default=290)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    before = {p.name for p in base_folder().glob("nngrade-*")}
+    with tempfile.TemporaryDirectory(prefix="soak-") as scratch:
+        root = Path(scratch)
+        kinds = build_class(root / "class", args.honest)
+        peaks = Peaks()
+        sampler = threading.Thread(target=sample, args=(peaks, base_folder()), daemon=True)
+        sampler.start()
+        started = time.monotonic()
+        report = grade_class(
+            BatchOptions(
+                ("a1",),
+                root / "class",
+                root / "out",
+                jobs=args.jobs,
+                grading=GradeOptions().for_shared_grading(),
+                force=True,
+                progress=False,
+            )  # fmt: skip
+        )
+        seconds = time.monotonic() - started
+        peaks.stop.set()
+        sampler.join()
+        time.sleep(1)
+        left = leftovers(before)
+        rows, honest_full, honest_total = [], 0, 0
+        for student, kind in kinds.items():
+            record = StudentRecord.load(root / "out" / "students" / f"{student}.json")
+            outcome = record.outcomes.get("a1") if record else None
+            points = (outcome.result or {}).get("points") if outcome else None
+            status = outcome.status.value if outcome else "missing"
+            if kind == "honest":
+                honest_total += 1
+                honest_full += points == A1.points
+            else:
+                rows.append(f"| {kind} | {status} | {points} |")
+    disk_bound = args.jobs * A1.limits.scratch_bytes
+    verdicts = {
+        "every honest student full marks": honest_full == honest_total,
+        "every hostile student graded, with less": all(
+            "| ok |" in row and not row.endswith(f"| {A1.points} |") for row in rows
+        ),
+        f"each job within its {GRADER_DATA_BYTES / 2**30:g} GiB bound": peaks.job_data
+        <= GRADER_DATA_BYTES,
+        # What a worker can write between two looks of its watcher (0.2 s) comes on top.
+        f"disk within {args.jobs} scratch limits ({disk_bound / 2**20:.0f} MiB) and 256 MiB": (
+            peaks.disk <= disk_bound + 256 * 2**20
+        ),
+        "nothing left behind": not left,
+    }
+    body = (
+        f"`nngrade grade` of a1 for {honest_total} honest and {len(rows)} hostile submissions, "
+        f"`--jobs {args.jobs}`, every strict layer required; {seconds:.0f} s "
+        f"({report.graded} graded, {report.errors} errors, {report.timed_out} timed out). "
+        f"Sampled {peaks.samples} times from `/proc`.\n\n"
+        f"- honest students with full marks: {honest_full} of {honest_total}\n"
+        f"- the grader's peak memory (driver and jobs, RSS together): "
+        f"{peaks.grader_rss / 2**20:.0f} MiB; the largest job's VmData: "
+        f"{peaks.job_data / 2**20:.0f} MiB (bound {GRADER_DATA_BYTES / 2**20:.0f} MiB)\n"
+        f"- the work folder's disk at its peak: {peaks.disk / 2**20:.0f} MiB above the start\n"
+        f"- left behind: {', '.join(left) if left else 'nothing'}\n\n"
+        "| hostile submission | outcome | points (of 10) |\n|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n\n"
+        + "\n".join(f"- {'yes' if ok else 'NO'}: {what}" for what, ok in verdicts.items())
+    )
+    print(body)
+    write_section("bench/soak.py", body)
+    sys.exit(0 if all(verdicts.values()) else 1)
+
+
+if __name__ == "__main__":
+    main()
