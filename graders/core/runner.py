@@ -230,7 +230,7 @@ def assemble(prepared: Prepared, scanned: Scanned, ran: Ran, submission: Path) -
         confinement=prepared.confinement.kind,
         layers=list(prepared.confinement.layers),
         graded_as=graded_as(options),
-        limits=spec.limits.describe(),
+        limits=spec.limits.describe(prepared.confinement.kind),
         inputs="secret" if context.secret_inputs else "public",
         submission=str(Path(submission).resolve()),
         artifacts=list(context.artifacts),

@@ -33,8 +33,18 @@ def executable() -> str | None:
         return None
 
 
-def command(rules: list[PathRule], scratch: str, as_root: bool) -> list[str]:
-    """bwrap arguments (up to the ``--``) that confine a worker to ``rules``."""
+#: Where the grader's copy of the submission is mounted, read-only, for the worker to copy
+#: into its scratch tmpfs (``lockdown.apply``); nothing reads it after that.
+SEED = "/nngrade-seed"
+
+
+def command(
+    rules: list[PathRule], scratch: str, as_root: bool, scratch_bytes: int | None = None
+) -> list[str]:
+    """bwrap arguments (up to the ``--``) that confine a worker to ``rules``. With
+    ``scratch_bytes`` the scratch is a tmpfs of that size, which the kernel keeps the worker
+    within whatever it does (files, deleted files still held, folders, any depth); the
+    grader's copy of the submission is mounted read-only at :data:`SEED` to fill it."""
     bwrap = executable()
     if bwrap is None:
         raise FileNotFoundError("bwrap is not installed")
@@ -61,6 +71,10 @@ def command(rules: list[PathRule], scratch: str, as_root: bool) -> list[str]:
         if rule.access == "device":
             if rule.path.startswith("/dev/nvidia"):
                 argv += ["--dev-bind", rule.path, rule.path]
+            continue
+        if rule.path == scratch and rule.access == "rw" and scratch_bytes:
+            argv += ["--ro-bind", scratch, SEED,
+                     "--perms", "1777", "--size", str(scratch_bytes), "--tmpfs", scratch]  # fmt: skip
             continue
         flag = "--bind" if rule.access == "rw" else "--ro-bind"
         argv += [flag, rule.path, rule.path]

@@ -82,6 +82,8 @@ class Worker:
         self.output: launch.OutputTail | None = None
         self._guard: Watchdog | None = None
         self._pids: set[int] | None = None
+        #: A process of the worker inside its mount namespace (bubblewrap), to see its scratch.
+        self._inner_pid: int | None = None
         self.attempts: list[dict] = []
         self.audit: list[dict] = []
         self.libraries: set[str] = set()
@@ -139,7 +141,10 @@ class Worker:
         argv = [allowlist.interpreter(), "-I", "-S", "-B", str(self.workspace.worker_main)]
         argv.append(json.dumps(config))
         if confinement.kind == "bubblewrap":
-            prefix = bubblewrap.command(rules, str(self.scratch), as_root=os.geteuid() == 0)
+            prefix = bubblewrap.command(
+                rules, str(self.scratch), as_root=os.geteuid() == 0,
+                scratch_bytes=spec.limits.scratch_tmpfs_bytes,
+            )  # fmt: skip
             argv = prefix + ["--"] + argv
         if confinement.kind == "none":
             processes.become_subreaper()
@@ -177,9 +182,21 @@ class Worker:
 
     def _lockdown(self) -> dict:
         spec = self.spec
+        seed = bubblewrap.SEED if spec.confinement.kind == "bubblewrap" else None
         return launch.lockdown(
-            spec.confinement, self.workspace, spec.libraries, self.scratch, self.uid
+            spec.confinement, self.workspace, spec.libraries, self.scratch, self.uid, seed
         )
+
+    def scratch_view(self) -> Path | None:
+        """The scratch as the worker sees it: under bubblewrap its tmpfs, in the worker's
+        own mount namespace (``/proc/<pid>/root`` of a process there); else the folder."""
+        if self.scratch is None or self.spec.confinement.kind != "bubblewrap":
+            return self.scratch
+        if self._inner_pid is None or not os.path.exists(f"/proc/{self._inner_pid}"):
+            self._inner_pid = processes.in_other_mount_namespace(self.pids())
+        if self._inner_pid is None:
+            return None
+        return Path(f"/proc/{self._inner_pid}/root{self.scratch}")
 
     def _handshake(self) -> None:
         """Ping the fresh worker before any student code runs; failing here is our problem."""

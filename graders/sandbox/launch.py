@@ -48,8 +48,10 @@ def lockdown(
     libraries: tuple[str, ...],
     scratch: Path,
     uid: int | None,
+    seed: str | None = None,
 ) -> dict:
-    """What the worker applies to itself before any student code runs (none: nothing)."""
+    """What the worker applies to itself before any student code runs (none: nothing);
+    with ``seed``, it first copies that folder into its (empty, tmpfs) scratch."""
     if confinement.kind == "none":
         return {}
     anchor = uid is not None and confinement.kind == "landlock"
@@ -59,6 +61,7 @@ def lockdown(
         "uid": uid,
         "landlock_abi": confinement.landlock_abi,
         "seccomp_filter": workspace.seccomp_path if confinement.seccomp else None,
+        **({"seed": {"from": seed, "to": str(scratch)}} if seed else {}),
     }
 
 

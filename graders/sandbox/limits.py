@@ -38,6 +38,13 @@ class Limits:
     scratch_bytes: int = 512 * 2**20
     scratch_entries: int = 20_000
 
+    @property
+    def scratch_tmpfs_bytes(self) -> int:
+        """The size of the scratch tmpfs under bubblewrap: the limit the watcher judges,
+        plus what a worker can write between two of its looks (0.2 s), so that the
+        watcher's verdict comes first and the kernel's bound is the one nothing passes."""
+        return self.scratch_bytes + 256 * 2**20
+
     def rlimits(self) -> dict:
         return {
             "cpu_seconds": [self.cpu_seconds, self.cpu_seconds + 5],
@@ -50,14 +57,20 @@ class Limits:
             "processes": self.processes,
         }
 
-    def describe(self) -> str:
-        """The limits and how each is counted (the report names the accounting)."""
+    def describe(self, confinement: str = "") -> str:
+        """The limits and how each is counted under ``confinement`` (the report names the
+        accounting that applied)."""
+        kernel = (
+            f"; a tmpfs of {self.scratch_tmpfs_bytes / 2**20:g} MiB the kernel enforces"
+            if confinement == "bubblewrap"
+            else ""
+        )
         return (
             f"memory {self.memory_bytes / 2**30:g} GiB (address space; memfd and shared "
             f"memory refused), CPU {self.cpu_seconds} s, files {self.file_size_bytes / 2**20:g}"
             f" MiB, {self.open_files} open files, scratch {self.scratch_bytes / 2**20:g} MiB "
             "(counted by the grader every 0.2 s: the blocks of its files and folders at any "
-            "depth, and of deleted files it still holds), core dumps off, "
+            f"depth, and of deleted files it still holds{kernel}), core dumps off, "
             f"{self.call_timeout_s:g} s per call (not counting waits for a CPU)"
         )
 

@@ -60,6 +60,22 @@ def _parent_map() -> dict[int, int]:
     return parents
 
 
+def in_other_mount_namespace(pids: set[int]) -> int | None:
+    """One of ``pids`` that lives in another mount namespace than this process (a worker
+    inside bubblewrap, whose ``/proc/<pid>/root`` shows what it sees); None if none does."""
+    try:
+        ours = os.readlink("/proc/self/ns/mnt")
+    except OSError:
+        return None
+    for pid in sorted(pids, reverse=True):  # the worker itself was started last
+        try:
+            if os.readlink(f"/proc/{pid}/ns/mnt") != ours:
+                return pid
+        except OSError:
+            continue
+    return None
+
+
 def descendants(root: int) -> set[int]:
     """All live processes below ``root`` (children, grandchildren, ...)."""
     parents = _parent_map()

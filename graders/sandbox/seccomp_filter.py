@@ -21,6 +21,9 @@ program needs and refuses, with an error the program sees:
   ``readahead``, ``mincore``, ``cachestat``, ``process_madvise``, reads and writes with
   ``RWF_NOWAIT`` (they fail when a page is not resident), and ``madvise`` advice that pages
   out, drops or pre-loads pages (``MADV_DONTNEED``, which allocators use, stays);
+* reserving disk faster than the scratch watcher looks: ``fallocate`` answers EOPNOTSUPP,
+  so ``posix_fallocate`` falls back to writing the blocks, at the disk's speed (40 files of
+  60 MiB reserved 2.4 GiB between two of the watcher's looks, 0.2 s apart);
 * kernel interfaces a grader never needs: tracing, namespaces, mounts, BPF, keyrings,
   io_uring, modules, perf, userfaultfd, device nodes.
 
@@ -101,6 +104,7 @@ def compiled() -> bytes:
     for advice in MADVISE_RESIDENCY:
         flt.add_rule(deny, "madvise", seccomp.Arg(2, seccomp.EQ, advice))
     _add(seccomp, flt, seccomp.ERRNO(errno.ENOSYS), "clone3")
+    _add(seccomp, flt, seccomp.ERRNO(errno.EOPNOTSUPP), "fallocate")
     # The worker dies with the grader (PR_SET_PDEATHSIG); student code may not undo that.
     flt.add_rule(deny, "prctl", seccomp.Arg(0, seccomp.EQ, _PR_SET_PDEATHSIG))
     # What the grader reads of it from outside (open files, maps) stays readable.

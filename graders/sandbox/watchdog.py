@@ -29,6 +29,8 @@ class Watched(Protocol):
 
     def pids(self) -> set[int]: ...
 
+    def scratch_view(self) -> Path | None: ...
+
     def cpu_seconds(self) -> float: ...
 
     def kill_processes(self) -> None: ...
@@ -68,7 +70,10 @@ class Watchdog:
                 continue
             if scratch is None or not scratch.exists():
                 return
-            size, entries = usage(scratch, limits.scratch_entries)
+            # Under bubblewrap the worker writes into a tmpfs of its own mount namespace
+            # (bounded by the kernel too); the same limits are judged here, the same way.
+            view = self._worker.scratch_view()
+            size, entries = usage(view, limits.scratch_entries) if view else (0, 0)
             # Files it deleted but still holds (open or mapped) use the disk all the same.
             size += self._held_bytes(str(scratch))
             if size > limits.scratch_bytes or entries > limits.scratch_entries:

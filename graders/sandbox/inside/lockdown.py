@@ -94,6 +94,7 @@ def apply(config: dict) -> tuple[list[str], dict[str, str]]:
             raise LockdownFailed("prctl(PR_SET_DUMPABLE) failed")
     if os.geteuid() != 0 and os.getuid() != 0:
         guarantees.append("non-root")
+    _seed(config.get("seed"))
 
     # Die with the grader, even if it is killed before it can stop this worker. Set after
     # the uid change (which clears it); the seccomp filter forbids changing it again.
@@ -114,6 +115,26 @@ def apply(config: dict) -> tuple[list[str], dict[str, str]]:
         _load_seccomp(libc, Path(filter_path).read_bytes())
         guarantees += ["seccomp", "no-exec", "no-new-processes", "no-sockets"]
     return guarantees, anchors
+
+
+def _seed(seed: dict | None) -> None:
+    """Copy the grader's copy of the submission into the scratch tmpfs (bubblewrap), as
+    the worker's own uid, before Landlock: nothing can reach the seed after this."""
+    if not seed:
+        return
+    import shutil
+
+    try:  # entry by entry: the tmpfs's own folder is not the worker's to chmod
+        for entry in os.scandir(seed["from"]):
+            target = os.path.join(seed["to"], entry.name)
+            if entry.is_symlink():
+                os.symlink(os.readlink(entry.path), target)
+            elif entry.is_dir():
+                shutil.copytree(entry.path, target, symlinks=True)
+            else:
+                shutil.copy2(entry.path, target)
+    except (OSError, shutil.Error) as exc:
+        raise LockdownFailed(f"could not copy the submission into the scratch: {exc}") from None
 
 
 def _load_seccomp(libc, program: bytes) -> None:
