@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 from a1_cases import FULL
-from helpers import build_submission, inject_at_start, points_by_criterion
+from helpers import build_submission, busy_cores, inject_at_start, points_by_criterion
 
 from graders.sandbox import limits as worker_limits
 from graders.sandbox import load_clock
@@ -150,3 +150,71 @@ def test_worker_threads_sleep_while_they_wait_and_are_the_assignments_own():
     env = worker_limits.thread_environment(worker_limits.worker_threads(limits))
     assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "2"
     assert env["OMP_WAIT_POLICY"] == "PASSIVE" and env["OPENBLAS_THREAD_TIMEOUT"] == "4"
+
+
+def test_the_idle_watch_tells_sleeping_from_computing_on_a_busy_core():
+    """Waiting for a CPU is activity, sleeping is not: a program that computes beside two
+    hogs on one core is never idle, one that sleeps is idle from its first look."""
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", "import time\nend = time.time() + 4\nwhile time.time() < end: pass"]
+    )
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(4)"])
+    try:
+        time.sleep(0.5)  # past their start-up
+        with pinned_beside_hogs(2):
+            os.sched_setaffinity(spinner.pid, os.sched_getaffinity(0))
+            computing = load_clock.IdleWatch(lambda: {spinner.pid})
+            sleeping = load_clock.IdleWatch(lambda: {sleeper.pid})
+            for _ in range(10):
+                time.sleep(0.2)
+                busy_idle, sleep_idle = computing.idle_for(), sleeping.idle_for()
+            assert busy_idle < 0.5, busy_idle
+            assert sleep_idle > 1.5, sleep_idle
+    finally:
+        for process in (spinner, sleeper):
+            process.kill()
+            process.wait()
+
+
+def test_a_training_that_sleeps_is_stopped_as_idle_not_at_its_wall_stop(tmp_path):
+    """A budgeted call of 60 s (wall stop 240 s) that sleeps is stopped after its idle limit
+    (6 s), with that reason; beside busy cores, a call that computes is not."""
+    import dataclasses
+
+    from helpers import FAST_A1
+
+    from graders.core.context import GradingContext
+    from graders.core.submission import stage
+    from graders.sandbox.confinement import select
+    from graders.sandbox.sandbox import StudentCodeError, idle_limit
+
+    sleeps = inject_at_start("trace", "import time; time.sleep(200)")
+    computes = inject_at_start(
+        "trace",
+        "import time\n    _end = time.process_time() + 8\n"
+        "    while time.process_time() < _end: pass",
+    )
+    submission = build_submission(
+        tmp_path, edits={"a1/vectorized.py": sleeps, "a1/pure.py": computes}
+    )
+    spec = dataclasses.replace(
+        FAST_A1, limits=dataclasses.replace(FAST_A1.limits, call_timeout_s=600)
+    )
+    staged = stage(submission, spec)
+    context = GradingContext(spec, staged, select("auto"))
+    matrix = [[1.0, 0.0], [0.0, 2.0]]
+    try:
+        trace = context.sandbox("vectorized").module("a1.vectorized").trace
+        started = time.monotonic()
+        with pytest.raises(StudentCodeError) as stopped:
+            trace.with_budget(60)(matrix)
+        waited = time.monotonic() - started
+        assert "neither computed nor waited for a CPU for 6 s" in stopped.value.reason
+        assert idle_limit(60) == 6 and waited < 30, waited
+        with busy_cores(2):  # 8 CPU seconds, longer than 6 s in wall time beside two hogs
+            started = time.monotonic()
+            assert context.sandbox("pure").module("a1.pure").trace.with_budget(60)(matrix) == 3
+            assert time.monotonic() - started > 8
+    finally:
+        context.close()
+        staged.cleanup()

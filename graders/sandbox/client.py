@@ -300,6 +300,7 @@ class Worker:
         timeout: float,
         cpu_budget: float | None = None,
         on_usage: UsageListener | None = None,
+        idle_s: float | None = None,
     ) -> Any:
         """Run ``target`` ("module:function") in the worker and return its decoded answer.
 
@@ -313,7 +314,7 @@ class Worker:
             raise WorkerCrashed(self._death_reason())
         self._next_id += 1
         request_id = self._next_id
-        watch = self._guard.watch_call(timeout, cpu_budget, on_usage)
+        watch = self._guard.watch_call(timeout, cpu_budget, on_usage, idle_s)
         # The watch stops the call; this deadline only saves the grader if the watch could
         # not (the load clock runs at least FLOOR x wall time).
         backstop = time.monotonic() + timeout / load_clock.FLOOR + 30

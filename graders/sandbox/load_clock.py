@@ -25,13 +25,10 @@ from pathlib import Path
 FLOOR = 0.1
 
 
-def run_queue_waits(pids: Iterable[int]) -> dict[tuple[int, int], int] | None:
-    """Nanoseconds each thread of ``pids`` has waited on a run queue, by (pid, tid).
-
-    None when the kernel does not report it (no ``schedstat``: then only wall time counts).
-    """
-    waits: dict[tuple[int, int], int] = {}
-    seen_any = False
+def schedstats(pids: Iterable[int]) -> dict[tuple[int, int], tuple[int, int]] | None:
+    """Nanoseconds each thread of ``pids`` has run on a CPU and waited on a run queue, by
+    (pid, tid). None when the kernel does not report it (no ``schedstat``)."""
+    found: dict[tuple[int, int], tuple[int, int]] = {}
     for pid in pids:
         try:
             tids = os.listdir(f"/proc/{pid}/task")
@@ -40,13 +37,21 @@ def run_queue_waits(pids: Iterable[int]) -> dict[tuple[int, int], int] | None:
         for tid in tids:
             try:
                 fields = Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()
-                waits[pid, int(tid)] = int(fields[1])
-                seen_any = True
+                found[pid, int(tid)] = (int(fields[0]), int(fields[1]))
             except (OSError, ValueError, IndexError):
                 continue
-    if not seen_any and not schedstat_available():
+    if not found and not schedstat_available():
         return None
-    return waits
+    return found
+
+
+def run_queue_waits(pids: Iterable[int]) -> dict[tuple[int, int], int] | None:
+    """Nanoseconds each thread of ``pids`` has waited on a run queue, by (pid, tid).
+
+    None when the kernel does not report it (no ``schedstat``: then only wall time counts).
+    """
+    found = schedstats(pids)
+    return None if found is None else {key: wait for key, (_, wait) in found.items()}
 
 
 def schedstat_available() -> bool:
@@ -99,6 +104,42 @@ class LoadClock:
 
     def wall(self) -> float:
         return time.monotonic() - self._started
+
+
+class IdleWatch:
+    """How long some processes have neither run nor waited for a CPU: a program that
+    sleeps or blocks, whatever the machine's load (a busy machine makes a computing program
+    wait on a run queue, which counts as activity)."""
+
+    #: Run and run-queue time below this share of the wall time between two looks is idle
+    #: (a loop that sleeps 0.1 s between wake-ups uses far less).
+    ACTIVE_SHARE = 0.05
+
+    def __init__(self, pids: Callable[[], Iterable[int]]):
+        self._pids = pids
+        self._seen: dict[tuple[int, int], int] = {}  # a thread that ended keeps its share
+        self._total = self._read()
+        self._looked_at = self._active_at = time.monotonic()
+
+    def _read(self) -> int | None:
+        found = schedstats(self._pids())
+        if found is None:
+            return None
+        for key, (ran, waited) in found.items():
+            self._seen[key] = ran + waited
+        return sum(self._seen.values())
+
+    def idle_for(self) -> float:
+        """Seconds since the processes last ran or waited for a CPU (0 where the kernel
+        does not say: then only the wall-clock limits apply)."""
+        now = time.monotonic()
+        total = self._read()
+        if total is None or self._total is None:
+            return 0.0
+        if total - self._total >= self.ACTIVE_SHARE * (now - self._looked_at) * 1e9:
+            self._active_at = now
+        self._total, self._looked_at = total, now
+        return now - self._active_at
 
 
 class Deadline:

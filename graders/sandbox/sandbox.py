@@ -60,6 +60,17 @@ class BudgetExhausted(StudentCodeError):
 #: After this many crashes or timeouts within one criterion, further calls fail at once.
 MAX_FAILURES_PER_CRITERION = 3
 
+#: A budgeted call (training) that neither computes nor waits for a CPU for this long is
+#: stopped, with that reason: waiting is not computing, and a sleeping training would
+#: otherwise hold the check until its wall stop (4x its budget: 8 minutes and more).
+IDLE_LIMIT_S = 30.0
+
+
+def idle_limit(budget_s: float) -> float:
+    """How long a call with a budget of ``budget_s`` may sleep or block: a tenth of its
+    budget, between 5 and :data:`IDLE_LIMIT_S` seconds."""
+    return max(5.0, min(IDLE_LIMIT_S, budget_s / 10))
+
 
 class Turns:
     """One live worker per submission at a time.
@@ -138,7 +149,8 @@ class Sandbox:
         ``budget_s`` is a grading budget such as "5 minutes on 2 CPU cores": it is counted
         in CPU seconds (``budget_s`` x the promised cores), so the same code gets the same
         verdict alone, beside other jobs or on a busy machine; a program that only waits is
-        stopped by the wall clock at ``budget_s`` x ``budget_wall_factor``. Wall-clock limits
+        stopped by the wall clock at ``budget_s`` x ``budget_wall_factor``, and one that
+        neither computes nor waits for a CPU for :func:`idle_limit` seconds sooner. Wall-clock limits
         (``timeout``, that stop, the submission's deadline) leave out the time the worker
         waited for a CPU (:mod:`graders.sandbox.load_clock`).
 
@@ -163,17 +175,18 @@ class Sandbox:
                 reason, failure=Failure(FailureKind.TIMED_OUT, label, None, reason)
             )
         limits = self.spec.limits
-        cpu_budget = None
+        cpu_budget = idle_s = None
         if budget_s is not None:
             cpu_budget = budget_s * limits.promised_cores
             timeout = budget_s * limits.budget_wall_factor
+            idle_s = idle_limit(budget_s)
         elif measure_cpu:
             cpu_budget = math.inf  # counted, never reached
         limit = min(timeout or limits.call_timeout_s, remaining)
         self.turns.take(self)
         worker = self._ensure_worker()
         try:
-            return worker.call(target, args, kwargs or {}, limit, cpu_budget, self.on_usage)
+            return worker.call(target, args, kwargs or {}, limit, cpu_budget, self.on_usage, idle_s)
         except StudentRaised as raised:
             failure = _raised_failure(label, raised, self.locate)
             raise StudentCodeError(failure.reason, student_raised=raised, failure=failure) from None

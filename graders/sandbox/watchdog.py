@@ -55,9 +55,13 @@ class Watchdog:
         self._thread.start()
 
     def watch_call(
-        self, timeout: float, budget: float | None, on_usage: UsageListener | None = None
+        self,
+        timeout: float,
+        budget: float | None,
+        on_usage: UsageListener | None = None,
+        idle_s: float | None = None,
     ) -> CallWatch:
-        call = CallWatch(self._worker, timeout, budget, self._lock, on_usage)
+        call = CallWatch(self._worker, timeout, budget, self._lock, on_usage, idle_s)
         self._call = call
         return call
 
@@ -119,7 +123,11 @@ class CallWatch:
         budget: float | None,
         lock: threading.Lock,
         on_usage: UsageListener | None = None,
+        idle_s: float | None = None,
     ):
+        """``idle_s``: stop the call once its processes have neither run nor waited for a
+        CPU for that long (a training that sleeps need not hold a check until its wall
+        stop, ``budget_wall_factor`` x its budget)."""
         self.reason = ""
         #: Whether it was stopped at its budget (CPU seconds) rather than its time limit.
         self.over_budget = False
@@ -132,6 +140,8 @@ class CallWatch:
         self._start_cpu = worker.cpu_seconds() if budget is not None else 0.0
         self._started = time.monotonic()
         self._clock: load_clock.LoadClock | None = None
+        self._idle_s = idle_s
+        self._idle: load_clock.IdleWatch | None = None
         self._used = 0.0
         self._done = False
 
@@ -152,6 +162,14 @@ class CallWatch:
                 self._clock = load_clock.LoadClock(self._worker.pids, started=self._started)
             if self._clock.elapsed() > self._timeout:
                 return self._stop_worker(f"did not finish within {self._timeout:g} s")
+            if self._idle_s is not None:
+                if self._idle is None:
+                    self._idle = load_clock.IdleWatch(self._worker.pids)
+                elif self._idle.idle_for() > self._idle_s:
+                    return self._stop_worker(
+                        f"neither computed nor waited for a CPU for {self._idle_s:g} s "
+                        "(it slept or blocked)"
+                    )
             return False
 
     def _tell_usage(self, running: bool) -> None:
