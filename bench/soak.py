@@ -2,9 +2,9 @@
 
 The hostile ones try, each in its own way, to take the grading server down: an answer that
 decodes to gigabytes (one blob referred to a thousand times), the disk filled by each route
-the scratch watcher counts (files, files deleted but held open, files below a path longer
-than PATH_MAX, folders swollen and emptied), memory filled, a fork and an exec, an endless
-loop and an endless flood of output. While the class is graded, the grader's own processes
+the scratch watcher counts (files, a burst of reservations, files deleted but held open,
+files below a path longer than PATH_MAX, folders swollen and emptied), memory filled, a
+fork and an exec, an endless loop and an endless flood of output. While the class is graded, the grader's own processes
 (the driver and its jobs; the workers are the students' and have their own limits) are
 sampled from ``/proc`` 4 times a second, and so is the disk of the work folder.
 
@@ -31,7 +31,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO / "tests"))
 
+import attacks  # noqa: E402
+from helpers import inject_at_start  # noqa: E402
 from results_file import write_section  # noqa: E402
 
 from graders.a1 import ASSIGNMENT as A1  # noqa: E402
@@ -41,86 +44,27 @@ from graders.core.options import GradeOptions  # noqa: E402
 from graders.core.own_memory import GRADER_DATA_BYTES  # noqa: E402
 from graders.sandbox.workspace import base_folder  # noqa: E402
 
-#: Code run first thing in a1's ``trace`` (pure.py, or vectorized.py for the reply forgery).
+#: What each hostile student puts first in a1's ``trace`` (pure.py, or vectorized.py for the
+#: reply forgery): the attacks of the hostile-submission tests (``tests/attacks.py``), and
+#: a few of the soak's own.
 HOSTILE = {
-    "alias bomb (1 MiB on the wire, 1 GiB decoded)": (
-        "a1/vectorized.py",
-        "import json, os, struct, sys\n"
-        "    _config = json.loads(sys.argv[1])\n"
-        "    _id = sys._getframe(1).f_locals['header']['id']\n"
-        "    _head = json.dumps({'id': _id, 'ok': True, 'value': [{'$bytes': 0}] * 1000, "
-        "'blobs': [2 ** 20]}).encode()\n"
-        "    os.write(_config['response_fd'], struct.pack('>Q', len(_head)) + _head + b'x' * 2 ** 20)\n"
-        "    os.read(_config['request_fd'], 1)",
-    ),
-    "disk: 40 files of 60 MiB": (
-        "a1/pure.py",
-        "import os\n"
-        "    for _i in range(40):\n"
-        "        open(f'fill{_i}', 'wb').write(os.urandom(1) * (60 * 2**20))",
-    ),
-    "disk: deleted files held open": (
-        "a1/pure.py",
-        "import os, time\n"
-        "    _held = []\n"
-        "    for _i in range(12):\n"
-        "        _f = open(f'hold{_i}', 'wb')\n"
-        "        os.posix_fallocate(_f.fileno(), 0, 60 * 2**20)\n"
-        "        os.unlink(f'hold{_i}')\n"
-        "        _held.append(_f)\n"
-        "    time.sleep(30)",
-    ),
-    "disk: below PATH_MAX": (
-        "a1/pure.py",
-        "import os, time\n"
-        "    for _i in range(25):\n"
-        "        os.makedirs('d' * 200, exist_ok=True); os.chdir('d' * 200)\n"
-        "    for _i in range(9):\n"
-        "        with open(f'deep{_i}', 'wb') as _f:\n"
-        "            os.posix_fallocate(_f.fileno(), 0, 60 * 2**20)\n"
-        "    time.sleep(30)",
-    ),
+    "alias bomb (1 MiB on the wire, 1 GiB decoded)": ("a1/vectorized.py", attacks.ALIAS_BOMB),
+    "disk: 40 files of 60 MiB": ("a1/pure.py", attacks.FILL_SCRATCH),
+    "disk: a burst of reservations": ("a1/pure.py", attacks.DISK_BURST),
+    "disk: deleted files held open": ("a1/pure.py", attacks.HIDDEN_DISK["deleted, held open"]),
+    "disk: below PATH_MAX": ("a1/pure.py", attacks.HIDDEN_FROM_A_WALK["below PATH_MAX"]),
     "disk: swollen and emptied folders": (
         "a1/pure.py",
-        "import os, time\n"
-        "    open('one', 'w').close()\n"
-        "    for _d in range(3):\n"
-        "        os.makedirs(f'swollen{_d}', exist_ok=True)\n"
-        "        _names = [f'swollen{_d}/' + f'{_i:05d}'.ljust(255, 'x') for _i in range(6000)]\n"
-        "        for _n in _names: os.link('one', _n)\n"
-        "        for _n in _names: os.unlink(_n)\n"
-        "    for _i in range(8):\n"
-        "        with open(f'fill{_i}', 'wb') as _f:\n"
-        "            os.posix_fallocate(_f.fileno(), 0, 510 * 2**20 // 8)\n"
-        "    time.sleep(30)",
+        attacks.HIDDEN_FROM_A_WALK["in emptied folders"],
     ),
-    "memory fill": (
+    "memory fill": ("a1/pure.py", "_hog = []\n    while True: _hog.append(bytearray(2**26))"),
+    "fork and exec": (
         "a1/pure.py",
-        "_hog = []\n    while True: _hog.append(bytearray(2**26))",
+        "import os\n    os.fork() or os.execv('/bin/sh', ['sh', '-c', 'sleep 100'])",
     ),
-    "fork": ("a1/pure.py", "import os\n    os.fork()"),
-    "exec": ("a1/pure.py", "import os\n    os.execv('/bin/sh', ['sh', '-c', 'sleep 100'])"),
     "endless loop": ("a1/pure.py", "while True: pass"),
     "output flood": ("a1/pure.py", "while True: print('x' * 10000)"),
 }
-
-
-def inject(text: str, function: str, code: str) -> str:
-    """``code`` first thing in ``def function(``, after its docstring."""
-    lines = text.splitlines()
-    body = next(i for i, line in enumerate(lines) if line.startswith(f"def {function}("))
-    while not lines[body].rstrip().endswith(":"):
-        body += 1
-    body += 1
-    first = lines[body].strip()
-    if first.startswith('"""'):
-        if not (first.count('"""') == 2 or (len(first) > 3 and first.endswith('"""'))):
-            body += 1
-            while '"""' not in lines[body]:
-                body += 1
-        body += 1
-    lines.insert(body, f"    {code}")
-    return "\n".join(lines) + "\n"
 
 
 def build_class(root: Path, honest: int) -> dict[str, str]:
@@ -134,7 +78,7 @@ def build_class(root: Path, honest: int) -> dict[str, str]:
         student = f"hostile-{index:02d}"
         shutil.copytree(REPO / "reference" / "a1", root / student / "a1")
         path = root / student / file
-        path.write_text(inject(path.read_text(), "trace", code))
+        path.write_text(inject_at_start("trace", code)(path.read_text()))
         kinds[student] = what
     return kinds
 

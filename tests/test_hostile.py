@@ -15,6 +15,7 @@ from pathlib import Path
 import container
 import pytest
 from a1_cases import FULL
+from attacks import ALIAS_BOMB, DISK_BURST, FILL_SCRATCH, HIDDEN_DISK, HIDDEN_FROM_A_WALK
 from helpers import (
     REFERENCE,
     REPO,
@@ -279,14 +280,8 @@ def test_no_network_and_no_local_sockets(layer, grade_a1, host, tmp_path):
 # -- 7. filling the disk ----------------------------------------------------------------
 @pytest.mark.parametrize("layer", STRONG)
 def test_filling_the_scratch_folder_stops_the_worker(layer, grade_a1, host, tmp_path):
-    code = (
-        "import os, time\n"
-        "    for _i in range(40):\n"
-        "        open(f'fill{_i}', 'wb').write(os.urandom(1) * (60 * 2**20))\n"
-        "    time.sleep(5)"
-    )
     submission = build_submission(
-        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", code)}
+        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", FILL_SCRATCH)}
     )
     result = grade(grade_a1, submission, layer)
     assert points_by_criterion(result) == {**FULL, "pure.basic_ops": 1.2, "agreement": 0.0}
@@ -299,115 +294,25 @@ def _disk_used() -> int:
     return (usage.f_blocks - usage.f_bfree) * usage.f_frsize
 
 
-# Files deleted while still held: a folder walk no longer sees them, the disk does.
-HIDDEN_DISK = {
-    "deleted, held open": (
-        "import os, time\n"
-        "    _held = []\n"
-        "    for _i in range(12):\n"
-        "        _f = open(f'hold{_i}', 'wb')\n"
-        "        os.posix_fallocate(_f.fileno(), 0, 60 * 2**20)\n"
-        "        os.unlink(f'hold{_i}')\n"
-        "        _held.append(_f)\n"
-        "    time.sleep(5)"
-    ),
-    "deleted, held mapped": (
-        "import os, mmap, time\n"
-        "    _held = []\n"
-        "    for _i in range(12):\n"
-        "        with open(f'map{_i}', 'wb+') as _f:\n"
-        "            os.posix_fallocate(_f.fileno(), 0, 60 * 2**20)\n"
-        "            _held.append(mmap.mmap(_f.fileno(), 60 * 2**20))\n"
-        "        os.unlink(f'map{_i}')\n"
-        "    time.sleep(5)"
-    ),
-    # Mapped with its descriptor closed: only /proc/<pid>/map_files/ reaches it, which a
-    # container's root may list but not open (its size is then counted at the bound).
-    "deleted, mapped only": (
-        "import os, ctypes, time\n"
-        "    _libc = ctypes.CDLL(None); _libc.mmap.restype = ctypes.c_void_p\n"
-        "    _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n"
-        "    for _i in range(12):\n"
-        "        _fd = os.open(f'only{_i}', os.O_RDWR | os.O_CREAT)\n"
-        "        os.posix_fallocate(_fd, 0, 60 * 2**20)\n"
-        "        _libc.mmap(None, 4096, 1, 1, _fd, 0); os.close(_fd); os.unlink(f'only{_i}')\n"
-        "    time.sleep(5)"
-    ),
-    # Non-dumpable, its open files would be hidden from a grader without CAP_SYS_PTRACE.
-    "hidden from the grader, then held open": (
-        "import os, ctypes, time\n"
-        "    _hidden = ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n"
-        "    _held = []\n"
-        "    for _i in range(12):\n"
-        "        _f = open(f'hide{_i}', 'wb')\n"
-        "        os.posix_fallocate(_f.fileno(), 0, 60 * 2**20)\n"
-        "        os.unlink(f'hide{_i}')\n"
-        "        _held.append(_f)\n"
-        "    time.sleep(5)"
-    ),
-}
-
-
-@pytest.mark.parametrize("layer", STRONG)
-@pytest.mark.parametrize("how", list(HIDDEN_DISK))
-def test_deleted_files_still_held_count_against_the_folder(how, layer, grade_a1, host, tmp_path):
-    submission = build_submission(
-        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", HIDDEN_DISK[how])}
-    )
-    before = _disk_used()
-    result = grade(grade_a1, submission, layer)
-    assert points_by_criterion(result) == {**FULL, "pure.basic_ops": 1.2, "agreement": 0.0}
-    reason = next(c.reason for c in result.criteria if c.id == "pure.basic_ops")
-    assert "filled its folder past the limit" in reason, reason
-    assert _disk_used() - before < 256 * 2**20  # all of it given back
-
-
-# What a walk by path, or one that counts only files, would not see.
-HIDDEN_FROM_A_WALK = {
-    # 25 folders of 200-character names: below them every path is longer than PATH_MAX,
-    # which a walk that opens folders by path cannot open.
-    "below PATH_MAX": (
-        "import os, time\n"
-        "    for _i in range(25):\n"
-        "        os.mkdir('d' * 200); os.chdir('d' * 200)\n"
-        "    for _i in range(9):\n"
-        "        with open(f'deep{_i}', 'wb') as _f:\n"
-        "            os.posix_fallocate(_f.fileno(), 0, 60 * 2**20)\n"
-        "    time.sleep(2)"
-    ),
-    # 510 MiB of files (under the 512 MiB limit) and three folders swollen by 6,000 long
-    # names each (links to one empty file), then emptied: a folder keeps its blocks (about
-    # 2 MiB each), and the disk holds them.
-    "in emptied folders": (
-        "import os, time\n"
-        "    open('one', 'w').close()\n"
-        "    for _d in range(3):\n"
-        "        os.mkdir(f'swollen{_d}')\n"
-        "        _names = [f'swollen{_d}/' + f'{_i:05d}'.ljust(255, 'x') for _i in range(6000)]\n"
-        "        for _n in _names: os.link('one', _n)\n"
-        "        for _n in _names: os.unlink(_n)\n"
-        "    for _i in range(8):\n"
-        "        with open(f'fill{_i}', 'wb') as _f:\n"
-        "            os.posix_fallocate(_f.fileno(), 0, 510 * 2**20 // 8)\n"
-        "    time.sleep(2)"
-    ),
-}
-
-
 # Under bubblewrap the scratch is a tmpfs, whose folders give everything back once emptied:
 # that route hides nothing there.
+HIDDEN = {**HIDDEN_DISK, **HIDDEN_FROM_A_WALK}
+
+
 @pytest.mark.parametrize(
     "how, layer",
     [
         (how, layer)
-        for how in HIDDEN_FROM_A_WALK
+        for how in HIDDEN
         for layer in STRONG
         if not (how == "in emptied folders" and layer == "bubblewrap")
     ],
 )
-def test_disk_hidden_from_a_walk_counts_against_the_folder(how, layer, grade_a1, host, tmp_path):
+def test_hidden_disk_counts_against_the_folder(how, layer, grade_a1, host, tmp_path):
+    """Deleted files still held, files below PATH_MAX, emptied folders: the disk holds
+    them, so the folder's count does."""
     submission = build_submission(
-        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", HIDDEN_FROM_A_WALK[how])}
+        tmp_path / "s", edits={"a1/pure.py": inject_at_start("trace", HIDDEN[how])}
     )
     before = _disk_used()
     result = grade(grade_a1, submission, layer)
@@ -415,17 +320,6 @@ def test_disk_hidden_from_a_walk_counts_against_the_folder(how, layer, grade_a1,
     reason = next(c.reason for c in result.criteria if c.id == "pure.basic_ops")
     assert "filled its folder past the limit" in reason, reason
     assert _disk_used() - before < 256 * 2**20  # all of it given back
-
-
-# Forty 60 MiB files reserved as fast as the kernel allows: with fallocate, 2.4 GiB of
-# disk in a few milliseconds, long before the watcher's next look (0.2 s).
-DISK_BURST = (
-    "import os, time\n"
-    "    for _i in range(40):\n"
-    "        with open(f'burst{_i}', 'wb') as _f:\n"
-    "            os.posix_fallocate(_f.fileno(), 0, 60 * 2**20)\n"
-    "    time.sleep(2)"
-)
 
 
 @pytest.mark.parametrize("layer", STRONG)
@@ -673,20 +567,6 @@ def test_a_forged_reply_is_graded_not_a_crash(forgery, layer, grade_a1, host, tm
     else:  # the record it forged is its own loss: the rule it claims to break
         assert [(v.rule, v.line) for v in result.violations] == [("no-ml-frameworks", 0)]
         assert all(p == 0 for p in points.values())
-
-
-# A reply whose header names one 1 MiB blob a thousand times: 1 MiB on the wire, 1 GiB
-# once decoded reference by reference (a few such students graded with --jobs 2 would take
-# the grader's machine down).
-ALIAS_BOMB = (
-    "import json, os, struct, sys\n"
-    "    _config = json.loads(sys.argv[1])\n"
-    "    _id = sys._getframe(1).f_locals['header']['id']\n"
-    "    _head = json.dumps({'id': _id, 'ok': True, 'value': [{'$bytes': 0}] * 1000, "
-    "'blobs': [2 ** 20]}).encode()\n"
-    "    os.write(_config['response_fd'], struct.pack('>Q', len(_head)) + _head + b'x' * 2 ** 20)\n"
-    "    os.read(_config['request_fd'], 1)"
-)
 
 
 @pytest.mark.parametrize("layer", STRONG)

@@ -31,13 +31,34 @@ def _run(
     return done
 
 
+def _checkout_files(target: Path) -> Path:
+    """The checkout's files as git knows them (tracked, or new and not ignored), copied to
+    ``target``: the build sees what a clean clone holds, not this folder's build leftovers
+    (an editable install's egg-info would hand setuptools its old file list)."""
+    listed = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True, check=True,
+    ).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, listed):
+        origin, copy = REPO / name, target / name
+        if not (origin.exists() or origin.is_symlink()):
+            continue  # deleted in the working tree
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if origin.is_symlink():
+            copy.symlink_to(os.readlink(origin))
+        else:
+            shutil.copy2(origin, copy)
+    return target
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> dict[str, Path]:
     """The sdist and wheel built and checked, the wheel installed into a fresh venv, and an
     empty folder outside the checkout to work in."""
     root = tmp_path_factory.mktemp("release")
     dist = root / "dist"
-    _run([sys.executable, "-m", "build", "--outdir", str(dist), str(REPO)], cwd=root)
+    source = _checkout_files(root / "source")
+    _run([sys.executable, "-m", "build", "--outdir", str(dist), str(source)], cwd=root)
     [wheel] = dist.glob("nngrade-*.whl")
     [sdist] = dist.glob("nngrade-*.tar.gz")
     _run([sys.executable, "-m", "twine", "check", "--strict", str(wheel), str(sdist)], cwd=root)
@@ -67,6 +88,7 @@ def nngrade(installed: dict[str, Path], *args: str, status: int = 0) -> str:
 def test_the_wheel_holds_the_course_files_and_no_solutions_or_tests(installed):
     with zipfile.ZipFile(installed["wheel"]) as wheel:
         names = set(wheel.namelist())
+    assert "graders/sandbox/inside/main.py" in names  # the worker's package (no __init__)
     assert "graders/course/student_template/a2/perceptron.py" in names
     assert "graders/course/student_template/notebooks/a2/perceptron.ipynb" in names
     assert "graders/course/student_template/.github/workflows/nngrade.yml" in names

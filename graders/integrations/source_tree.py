@@ -95,7 +95,7 @@ def pyproject() -> str:
         "",
         "[tool.setuptools.packages.find]",
         'include = ["graders*"]',
-        "namespaces = false",
+        'exclude = ["graders.course*"]',
         "",
         "[tool.setuptools.package-data]",
         f"graders = {_toml_list(list(PACKAGE_DATA))}",
