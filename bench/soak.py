@@ -8,7 +8,9 @@ fork and an exec, an endless loop and an endless flood of output. While the clas
 (the driver and its jobs; the workers are the students' and have their own limits) are
 sampled from ``/proc`` 4 times a second, and so is the disk of the work folder.
 
-What must hold, and is printed and written to ``bench/RESULTS.md``: every honest student has
+Run once per strong layer this machine has (bubblewrap: the scratch is a tmpfs, in memory;
+Landlock: a folder on disk, as on Gradescope). What must hold, and is printed and written
+to ``bench/RESULTS.md``: every honest student has
 full marks; every hostile one is graded (an outcome, not a lost job) with less; the grader's
 peak memory stays within its jobs' bound and the disk within ``--jobs`` scratch limits;
 nothing is left behind (no folder of the grader's, no process).
@@ -42,6 +44,7 @@ from graders.batch.records import StudentRecord  # noqa: E402
 from graders.batch.run import BatchOptions, grade_class  # noqa: E402
 from graders.core.options import GradeOptions  # noqa: E402
 from graders.core.own_memory import GRADER_DATA_BYTES  # noqa: E402
+from graders.sandbox import confinement  # noqa: E402
 from graders.sandbox.workspace import base_folder  # noqa: E402
 
 #: What each hostile student puts first in a1's ``trace`` (pure.py, or vectorized.py for the
@@ -90,6 +93,7 @@ class Peaks:
     grader_rss: int = 0
     job_data: int = 0
     disk: int = 0
+    tmpfs: int = 0
     samples: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -126,9 +130,18 @@ def _disk_used(folder: Path) -> int:
     return (usage.f_blocks - usage.f_bfree) * usage.f_frsize
 
 
+def _shared_memory() -> int:
+    """The machine's tmpfs and shared memory (``Shmem`` in /proc/meminfo), in bytes."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("Shmem:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 def sample(peaks: Peaks, folder: Path) -> None:
-    baseline = _disk_used(folder)
+    baseline, shared = _disk_used(folder), _shared_memory()
     while not peaks.stop.wait(0.25):
+        peaks.tmpfs = max(peaks.tmpfs, _shared_memory() - shared)
         statuses = [_status(pid) for pid in _grader_processes()]
         peaks.grader_rss = max(peaks.grader_rss, sum(s.get("VmRSS", 0) for s in statuses))
         jobs = [s.get("VmData", 0) for s in statuses[1:]]
@@ -143,15 +156,25 @@ def leftovers(before: set[str]) -> list[str]:
     return folders + [f"process {pid}" for pid in processes]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--honest", type=int, default=290)
-    parser.add_argument("--jobs", type=int, default=2)
-    args = parser.parse_args()
+@dataclass
+class Soak:
+    """One class graded under one confinement: what held, and what it reached."""
+
+    layer: str
+    seconds: float
+    graded: int
+    honest_full: int
+    honest_total: int
+    hostile: dict[str, tuple[str, float | None]]
+    peaks: Peaks
+    left: list[str]
+
+
+def soak(layer: str, honest: int, jobs: int) -> Soak:
     before = {p.name for p in base_folder().glob("nngrade-*")}
     with tempfile.TemporaryDirectory(prefix="soak-") as scratch:
         root = Path(scratch)
-        kinds = build_class(root / "class", args.honest)
+        kinds = build_class(root / "class", honest)
         peaks = Peaks()
         sampler = threading.Thread(target=sample, args=(peaks, base_folder()), daemon=True)
         sampler.start()
@@ -161,8 +184,8 @@ def main() -> None:
                 ("a1",),
                 root / "class",
                 root / "out",
-                jobs=args.jobs,
-                grading=GradeOptions().for_shared_grading(),
+                jobs=jobs,
+                grading=GradeOptions(confinement=layer).for_shared_grading(),
                 force=True,
                 progress=False,
             )  # fmt: skip
@@ -171,51 +194,85 @@ def main() -> None:
         peaks.stop.set()
         sampler.join()
         time.sleep(1)
-        left = leftovers(before)
-        rows, honest_full, honest_total = [], 0, 0
+        hostile, full, total = {}, 0, 0
         for student, kind in kinds.items():
             record = StudentRecord.load(root / "out" / "students" / f"{student}.json")
             outcome = record.outcomes.get("a1") if record else None
             points = (outcome.result or {}).get("points") if outcome else None
-            status = outcome.status.value if outcome else "missing"
             if kind == "honest":
-                honest_total += 1
-                honest_full += points == A1.points
+                total += 1
+                full += points == A1.points
             else:
-                rows.append(f"| {kind} | {status} | {points} |")
-    disk_bound = args.jobs * A1.limits.scratch_bytes
-    verdicts = {
-        "every honest student full marks": honest_full == honest_total,
+                hostile[kind] = (outcome.status.value if outcome else "missing", points)
+    return Soak(layer, seconds, report.graded, full, total, hostile, peaks, leftovers(before))
+
+
+def verdicts(run: Soak, jobs: int) -> dict[str, bool]:
+    # Per job: the limit and what a worker can write between two looks of its watcher (the
+    # size of bubblewrap's tmpfs, which the kernel enforces).
+    bound = jobs * A1.limits.scratch_tmpfs_bytes
+    return {
+        "every honest student full marks": run.honest_full == run.honest_total,
         "every hostile student graded, with less": all(
-            "| ok |" in row and not row.endswith(f"| {A1.points} |") for row in rows
+            status == "ok" and points is not None and points < A1.points
+            for status, points in run.hostile.values()
         ),
-        f"each job within its {GRADER_DATA_BYTES / 2**30:g} GiB bound": peaks.job_data
+        f"each job within its {GRADER_DATA_BYTES / 2**30:g} GiB bound": run.peaks.job_data
         <= GRADER_DATA_BYTES,
-        # What a worker can write between two looks of its watcher (0.2 s) comes on top.
-        f"disk within {args.jobs} scratch limits ({disk_bound / 2**20:.0f} MiB) and 256 MiB": (
-            peaks.disk <= disk_bound + 256 * 2**20
-        ),
-        "nothing left behind": not left,
+        f"scratch (disk and tmpfs) within {jobs} x {bound // jobs // 2**20} MiB": max(
+            run.peaks.disk, run.peaks.tmpfs
+        )
+        <= bound,
+        "nothing left behind": not run.left,
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--honest", type=int, default=290)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--layers", nargs="+", default=None,
+                        help="default: every strong layer this machine has")  # fmt: skip
+    args = parser.parse_args()
+    layers = args.layers or [
+        kind for kind in ("bubblewrap", "landlock")
+        if confinement.available(kind)
+        and not confinement.build(kind).missing(confinement.STRICT_LAYERS)
+    ]  # fmt: skip
+    runs = [soak(layer, args.honest, args.jobs) for layer in layers]
+    mib = 2**20
+    head = "| | " + " | ".join(r.layer for r in runs) + " |\n|---|" + "---|" * len(runs) + "\n"
+    rows = [
+        ("seconds", [f"{r.seconds:.0f}" for r in runs]),
+        ("graded", [str(r.graded) for r in runs]),
+        ("honest students with full marks", [f"{r.honest_full} of {r.honest_total}" for r in runs]),
+        ("grader's peak memory (driver and jobs, RSS)", [f"{r.peaks.grader_rss / mib:.0f} MiB" for r in runs]),
+        ("largest job's VmData (bound 4096 MiB)", [f"{r.peaks.job_data / mib:.0f} MiB" for r in runs]),
+        ("disk at its peak, above the start", [f"{r.peaks.disk / mib:.0f} MiB" for r in runs]),
+        ("tmpfs (shared memory) at its peak", [f"{r.peaks.tmpfs / mib:.0f} MiB" for r in runs]),
+        ("left behind", [", ".join(r.left) or "nothing" for r in runs]),
+    ]  # fmt: skip
+    rows += [
+        (f"hostile: {kind}", [f"{r.hostile[kind][0]}, {r.hostile[kind][1]}" for r in runs])
+        for kind in HOSTILE
+    ]
+    checks = {layer: verdicts(r, args.jobs) for layer, r in zip(layers, runs, strict=True)}
     body = (
-        f"`nngrade grade` of a1 for {honest_total} honest and {len(rows)} hostile submissions, "
-        f"`--jobs {args.jobs}`, every strict layer required; {seconds:.0f} s "
-        f"({report.graded} graded, {report.errors} errors, {report.timed_out} timed out). "
-        f"Sampled {peaks.samples} times from `/proc`.\n\n"
-        f"- honest students with full marks: {honest_full} of {honest_total}\n"
-        f"- the grader's peak memory (driver and jobs, RSS together): "
-        f"{peaks.grader_rss / 2**20:.0f} MiB; the largest job's VmData: "
-        f"{peaks.job_data / 2**20:.0f} MiB (bound {GRADER_DATA_BYTES / 2**20:.0f} MiB)\n"
-        f"- the work folder's disk at its peak: {peaks.disk / 2**20:.0f} MiB above the start\n"
-        f"- left behind: {', '.join(left) if left else 'nothing'}\n\n"
-        "| hostile submission | outcome | points (of 10) |\n|---|---|---|\n"
-        + "\n".join(rows)
+        f"`nngrade grade` of a1 for {args.honest} honest and {len(HOSTILE)} hostile "
+        f"submissions, `--jobs {args.jobs}`, every strict layer required, once per layer. "
+        "Under bubblewrap the scratch is a tmpfs (memory), under Landlock a folder on disk; "
+        "hostile rows give the outcome and the points (of 10).\n\n"
+        + head
+        + "\n".join(f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows)
         + "\n\n"
-        + "\n".join(f"- {'yes' if ok else 'NO'}: {what}" for what, ok in verdicts.items())
+        + "\n".join(
+            f"- {layer}: " + "; ".join(f"{'yes' if ok else 'NO'}: {what}" for what, ok in c.items())
+            for layer, c in checks.items()
+        )
     )
     print(body)
     write_section("bench/soak.py", body)
-    sys.exit(0 if all(verdicts.values()) else 1)
+    sys.exit(0 if all(all(c.values()) for c in checks.values()) else 1)
 
 
 if __name__ == "__main__":

@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     check.add_argument(
         "--submission", type=Path, default=Path.cwd(),
-        help="folder shaped like student_template/ (default: the current folder)",
+        help="your repository, the folder that holds a1/, a2/, ... (default: the current "
+        "folder)",
     )  # fmt: skip
     check.add_argument("--format", choices=sorted(FORMATS), default="table")
     check.add_argument(

@@ -30,8 +30,7 @@ def missing_folder(spec: AssignmentSpec, submission: Path) -> NotGraded:
         spec.key,
         spec.title,
         reason=clean_text(f"there is no {spec.key}/ folder in {submission}"),
-        fix=f"add your work as {spec.key}/ (start from a copy of the course's "
-        f"student_template/{spec.key}/)",
+        fix=f"add your work as {spec.key}/ (start with: nngrade init {spec.key})",
         cause=MISSING_FOLDER,
     )
 
