@@ -90,7 +90,7 @@ def test_all_reports_the_lab_total_and_the_minimum(tmp_path):
         in " ".join(done.stdout.split())
     )
     assert "a2 (Softmax perceptron on MNIST): not graded: there is no a2/ folder" in done.stdout
-    assert "student_template/a2/" in done.stdout
+    assert "nngrade init a2" in done.stdout
     assert done.stdout.splitlines()[-1] == "Points 40/40"
     assert "not graded: a2, a4, a5" in done.stderr
     only_a1 = tmp_path / "only_a1"

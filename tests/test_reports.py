@@ -128,7 +128,7 @@ def test_every_format_names_what_was_not_graded_and_what_to_do(lab_with_gaps):
         assert "What to do: Put the four MNIST files in /data/MNIST/raw/." in flat
         assert "a3 (MLP with backpropagation on MNIST): not graded:" in flat
         assert "What to do: the same as for a2." in flat
-        assert "there is no a5/ folder in /repository" in flat and "student" in flat
+        assert "there is no a5/ folder in /repository" in flat and "nngrade init a5" in flat
         assert text.rstrip().splitlines()[-1] == "Points 7.8/10"
     assert "### Not graded" in github
     gradescope = json.loads(FORMATS["gradescope"](lab_with_gaps, True))
