@@ -16,8 +16,7 @@ import sys
 from pathlib import Path
 
 from graders import __version__, catalog, course_files, starting
-from graders.batch.engines import ENGINES, EngineUnavailable
-from graders.batch.run import BatchError, BatchOptions, grade_class, resolve_assignments
+from graders.batch import ENGINES
 from graders.core import not_graded
 from graders.core.options import GradeOptions
 from graders.core.progress import AssignmentNotGraded, Listener
@@ -35,9 +34,7 @@ from graders.sandbox.confinement import (
     ConfinementUnavailable,
 )
 from graders.sandbox.left_behind import tidy_work_folders
-from graders.similarity.rank import COMMON_FLOOR
-from graders.similarity.run import SimilarityError, SimilarityOptions
-from graders.similarity.run import run as compare_class
+from graders.similarity import defaults as similarity_defaults
 
 EXIT_OK, EXIT_USAGE, EXIT_INFRASTRUCTURE, EXIT_NOT_GRADED = 0, 2, 3, 4
 
@@ -49,8 +46,7 @@ def _keys_help() -> str:
 
 #: Errors in what the user gave (exit 2), and in what grading needs to run (exit 3).
 USAGE_ERRORS = (
-    SubmissionError, SecretsError, UnknownCriteria, BatchError, EngineUnavailable,
-    course_files.WouldOverwrite,
+    SubmissionError, SecretsError, UnknownCriteria, course_files.WouldOverwrite,
 )  # fmt: skip
 INFRASTRUCTURE_ERRORS = (
     MNISTError, MissingExtra, ConfinementUnavailable, course_files.CourseFilesMissing,
@@ -222,16 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="the code students were given, never counted (default: the templates that "
         "come with nngrade, as nngrade init writes them)",
     )  # fmt: skip
-    similarity.add_argument("--top", type=int, default=SimilarityOptions.top, metavar="N",
+    similarity.add_argument("--top", type=int, default=similarity_defaults.TOP, metavar="N",
                             help="pairs listed, with their shared code (default: %(default)s)")  # fmt: skip
     similarity.add_argument(
-        "--threshold", type=float, default=SimilarityOptions.threshold, metavar="SHARE",
+        "--threshold", type=float, default=similarity_defaults.THRESHOLD, metavar="SHARE",
         help="similarity at which a pair links students into a group (default: %(default)s)",
     )  # fmt: skip
     similarity.add_argument(
-        "--common", type=float, default=SimilarityOptions.common, metavar="SHARE",
+        "--common", type=float, default=similarity_defaults.COMMON_SHARE, metavar="SHARE",
         help="code found in more than this share of the class (and in more than "
-        f"{COMMON_FLOOR} submissions) counts as an idiom, not a copy (default: %(default)s)",
+        f"{similarity_defaults.COMMON_FLOOR} submissions) counts as an idiom, not a copy (default: %(default)s)",
     )  # fmt: skip
 
     commands.add_parser("list", help="the assignments, their points, deadlines and rules")
@@ -318,7 +314,20 @@ def exit_status(report: LabResult) -> int:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    """Grade a class; 0 when the run completed, even if some submissions could not be graded."""
+    """Grade a class; 0 when the run completed, even if some submissions could not be graded.
+    Batch grading is imported here: ``nngrade check`` never needs it."""
+    from graders.batch.engines import EngineUnavailable
+    from graders.batch.run import BatchError
+
+    try:
+        return _grade_class(args)
+    except (BatchError, EngineUnavailable) as error:
+        raise CommandError(str(error)) from None
+
+
+def _grade_class(args: argparse.Namespace) -> int:
+    from graders.batch.run import BatchOptions, grade_class, resolve_assignments
+
     if args.jobs < 1:
         raise CommandError("--jobs must be at least 1")
     options = BatchOptions(
@@ -354,6 +363,9 @@ def run_grade(args: argparse.Namespace) -> int:
 
 def run_similarity(args: argparse.Namespace) -> int:
     """Rank a class's pairs of submissions by shared code; write the report."""
+    from graders.similarity.run import SimilarityError, SimilarityOptions
+    from graders.similarity.run import run as compare_class
+
     options = SimilarityOptions(
         assignment=args.assignment,
         submissions=args.submissions,

@@ -17,8 +17,6 @@ from graders.core.progress import Event
 #: Hears what a running job reports (its criteria), from the engine's threads.
 JobListener = Callable[[Job, Event], None]
 
-ENGINES = ("local", "dask")
-
 
 class EngineUnavailable(RuntimeError):
     """The chosen engine is not installed or cannot be reached; the message says what to do."""

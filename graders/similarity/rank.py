@@ -24,13 +24,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graders.similarity import fingerprint
+from graders.similarity.defaults import COMMON_FLOOR, COMMON_SHARE
 from graders.similarity.normalise import TokenStream, normalise
 from graders.similarity.sources import SourceFile, StudentCode
 
-#: A fingerprint found in more than this share of the submissions is common knowledge...
-COMMON_SHARE = 0.5
-#: ...as long as that is more than this many submissions (a small class has no idioms).
-COMMON_FLOOR = 10
+# A fingerprint found in more than COMMON_SHARE of the submissions is common knowledge, as
+# long as that is more than COMMON_FLOOR submissions (a small class has no idioms).
 #: Fingerprint columns multiplied at once (bounds the memory: submissions x block floats).
 BLOCK = 8192
 #: Occurrences of one fingerprint in one submission used to place fragments.

@@ -11,7 +11,7 @@ from pathlib import Path
 from graders import __version__, catalog
 from graders.batch.records import write_atomically
 from graders.render import encode
-from graders.similarity import rank, report, sources
+from graders.similarity import defaults, rank, report, sources
 
 
 class SimilarityError(Exception):
@@ -24,9 +24,9 @@ class SimilarityOptions:
     submissions: Path
     out: Path
     template: Path = sources.DEFAULT_TEMPLATE
-    top: int = 100
-    threshold: float = 0.5
-    common: float = rank.COMMON_SHARE
+    top: int = defaults.TOP
+    threshold: float = defaults.THRESHOLD
+    common: float = defaults.COMMON_SHARE
 
 
 @dataclass
