@@ -152,7 +152,7 @@ def test_worker_threads_sleep_while_they_wait_and_are_the_assignments_own():
     assert env["OMP_WAIT_POLICY"] == "PASSIVE" and env["OPENBLAS_THREAD_TIMEOUT"] == "4"
 
 
-def test_the_idle_watch_tells_sleeping_from_computing_on_a_busy_core():
+def test_the_load_clock_tells_sleeping_from_computing_on_a_busy_core():
     """Waiting for a CPU is activity, sleeping is not: a program that computes beside two
     hogs on one core is never idle, one that sleeps is idle from its first look."""
     spinner = subprocess.Popen(
@@ -163,10 +163,11 @@ def test_the_idle_watch_tells_sleeping_from_computing_on_a_busy_core():
         time.sleep(0.5)  # past their start-up
         with pinned_beside_hogs(2):
             os.sched_setaffinity(spinner.pid, os.sched_getaffinity(0))
-            computing = load_clock.IdleWatch(lambda: {spinner.pid})
-            sleeping = load_clock.IdleWatch(lambda: {sleeper.pid})
+            computing = load_clock.LoadClock(lambda: {spinner.pid})
+            sleeping = load_clock.LoadClock(lambda: {sleeper.pid})
             for _ in range(10):
                 time.sleep(0.2)
+                computing.elapsed(), sleeping.elapsed()  # a reading each, as the watch takes
                 busy_idle, sleep_idle = computing.idle_for(), sleeping.idle_for()
             assert busy_idle < 0.5, busy_idle
             assert sleep_idle > 1.5, sleep_idle

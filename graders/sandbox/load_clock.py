@@ -12,6 +12,10 @@ that computes is not stopped because others compute too.
 The clock never runs slower than ``floor`` x wall time (a tenth by default): a program
 cannot stretch a limit without bound by keeping threads runnable, and a machine more than
 ten times oversubscribed still stops a hang.
+
+From the same readings (the first field is the time a thread ran) the clock tells how long
+its processes have neither run nor waited for a CPU: a budgeted call idle that long is
+stopped as waiting, not computing.
 """
 
 from __future__ import annotations
@@ -45,15 +49,6 @@ def schedstats(pids: Iterable[int]) -> dict[tuple[int, int], tuple[int, int]] | 
     return found
 
 
-def run_queue_waits(pids: Iterable[int]) -> dict[tuple[int, int], int] | None:
-    """Nanoseconds each thread of ``pids`` has waited on a run queue, by (pid, tid).
-
-    None when the kernel does not report it (no ``schedstat``: then only wall time counts).
-    """
-    found = schedstats(pids)
-    return None if found is None else {key: wait for key, (_, wait) in found.items()}
-
-
 def schedstat_available() -> bool:
     try:
         return len(Path("/proc/self/schedstat").read_text().split()) >= 2
@@ -62,7 +57,14 @@ def schedstat_available() -> bool:
 
 
 class LoadClock:
-    """Elapsed wall time of some processes, less the time they waited for a CPU."""
+    """Elapsed wall time of some processes, less the time they waited for a CPU; and, from
+    the same readings, how long they have neither run nor waited for a CPU (a program that
+    sleeps or blocks, whatever the machine's load: a busy machine makes a computing program
+    wait on a run queue, which counts as activity)."""
+
+    #: Run and run-queue time below this share of the wall time between two readings is
+    #: idle (a loop that sleeps 0.1 s between wake-ups uses far less).
+    ACTIVE_SHARE = 0.05
 
     def __init__(
         self,
@@ -79,22 +81,38 @@ class LoadClock:
         self._max_age_s = max_age_s
         self._read_at = time.monotonic()
         self._started = self._read_at if started is None else started
-        self._baseline = run_queue_waits(pids()) or {}
+        first = schedstats(pids()) or {}
+        self._baseline = {key: waited for key, (_, waited) in first.items()}
         self._waited_s = 0.0
+        # Each thread's run and run-queue time; a thread that ended keeps its share.
+        self._activity = {key: ran + waited for key, (ran, waited) in first.items()}
+        self._active_total = sum(self._activity.values())
+        self._active_at = self._read_at
+
+    def _read(self) -> None:
+        """Read ``/proc`` unless the last reading is younger than ``max_age_s``."""
+        now = time.monotonic()
+        if now - self._read_at < self._max_age_s:
+            return
+        current = schedstats(self._pids())
+        if current is None:  # the kernel does not say: never idle, only wall time counts
+            self._active_at = now
+        elif current:
+            longest = max(
+                waited - self._baseline.get(key, 0) for key, (_, waited) in current.items()
+            )
+            self._waited_s = max(self._waited_s, longest / 1e9)
+            for key, (ran, waited) in current.items():
+                self._activity[key] = ran + waited
+        total = sum(self._activity.values())
+        if total - self._active_total >= self.ACTIVE_SHARE * (now - self._read_at) * 1e9:
+            self._active_at = now
+        self._active_total, self._read_at = total, now
 
     def waited(self) -> float:
         """Seconds the watched processes waited for a CPU so far (the longest of any
         thread: a thread born since the start counts all its waiting)."""
-        now = time.monotonic()
-        if now - self._read_at < self._max_age_s:
-            return self._waited_s
-        self._read_at = now
-        current = run_queue_waits(self._pids())
-        if current:
-            longest = max(
-                (ns - self._baseline.get(key, 0) for key, ns in current.items()), default=0
-            )
-            self._waited_s = max(self._waited_s, longest / 1e9)
+        self._read()
         return self._waited_s
 
     def elapsed(self) -> float:
@@ -102,44 +120,14 @@ class LoadClock:
         wall = time.monotonic() - self._started
         return max(wall - self.waited(), wall * self._floor)
 
+    def idle_for(self) -> float:
+        """Seconds since the processes last ran or waited for a CPU, as of the last reading
+        (:meth:`elapsed` and :meth:`waited` take one: asked right after them, it reads
+        ``/proc`` no second time)."""
+        return self._read_at - self._active_at
+
     def wall(self) -> float:
         return time.monotonic() - self._started
-
-
-class IdleWatch:
-    """How long some processes have neither run nor waited for a CPU: a program that
-    sleeps or blocks, whatever the machine's load (a busy machine makes a computing program
-    wait on a run queue, which counts as activity)."""
-
-    #: Run and run-queue time below this share of the wall time between two looks is idle
-    #: (a loop that sleeps 0.1 s between wake-ups uses far less).
-    ACTIVE_SHARE = 0.05
-
-    def __init__(self, pids: Callable[[], Iterable[int]]):
-        self._pids = pids
-        self._seen: dict[tuple[int, int], int] = {}  # a thread that ended keeps its share
-        self._total = self._read()
-        self._looked_at = self._active_at = time.monotonic()
-
-    def _read(self) -> int | None:
-        found = schedstats(self._pids())
-        if found is None:
-            return None
-        for key, (ran, waited) in found.items():
-            self._seen[key] = ran + waited
-        return sum(self._seen.values())
-
-    def idle_for(self) -> float:
-        """Seconds since the processes last ran or waited for a CPU (0 where the kernel
-        does not say: then only the wall-clock limits apply)."""
-        now = time.monotonic()
-        total = self._read()
-        if total is None or self._total is None:
-            return 0.0
-        if total - self._total >= self.ACTIVE_SHARE * (now - self._looked_at) * 1e9:
-            self._active_at = now
-        self._total, self._looked_at = total, now
-        return now - self._active_at
 
 
 class Deadline:

@@ -141,7 +141,6 @@ class CallWatch:
         self._started = time.monotonic()
         self._clock: load_clock.LoadClock | None = None
         self._idle_s = idle_s
-        self._idle: load_clock.IdleWatch | None = None
         self._used = 0.0
         self._done = False
 
@@ -162,14 +161,11 @@ class CallWatch:
                 self._clock = load_clock.LoadClock(self._worker.pids, started=self._started)
             if self._clock.elapsed() > self._timeout:
                 return self._stop_worker(f"did not finish within {self._timeout:g} s")
-            if self._idle_s is not None:
-                if self._idle is None:
-                    self._idle = load_clock.IdleWatch(self._worker.pids)
-                elif self._idle.idle_for() > self._idle_s:
-                    return self._stop_worker(
-                        f"neither computed nor waited for a CPU for {self._idle_s:g} s "
-                        "(it slept or blocked)"
-                    )
+            if self._idle_s is not None and self._clock.idle_for() > self._idle_s:
+                return self._stop_worker(
+                    f"neither computed nor waited for a CPU for {self._idle_s:g} s "
+                    "(it slept or blocked)"
+                )
             return False
 
     def _tell_usage(self, running: bool) -> None:
