@@ -8,11 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graders.core.assignment import AssignmentSpec
-from graders.core.notebooks.relocation import relocate_location
 from graders.core.options import GradeOptions
 from graders.core.progress import BudgetSampled, Listener
 from graders.core.submission import StagedSubmission
-from graders.failures import Location
 from graders.sandbox.client import WorkerSpec
 from graders.sandbox.confinement import Confinement
 from graders.sandbox.load_clock import Deadline
@@ -103,14 +101,9 @@ class GradingContext:
                 self.deadline,
                 self._turns,
                 on_usage=self._usage_listener(name),
-                locate=self.locate,
+                locate=self.staged.locate,
             )
         return self._sandboxes[name]
-
-    def locate(self, location: Location) -> Location:
-        """A place in the built submission as the student knows it: a notebook's module line
-        as the notebook's cell and line (a lookup), any other place as it is."""
-        return relocate_location(location, self.staged.notebooks)
 
     def _usage_listener(self, sandbox: str) -> UsageListener | None:
         """Budget samples of ``sandbox``'s calls as progress events (None: nobody listens)."""

@@ -16,7 +16,7 @@ import pytest
 from graders import __version__
 from graders.core.assignment import AssignmentSpec
 from graders.core.context import GradingContext
-from graders.core.notebooks import relocate_location, relocate_text, relocate_violations
+from graders.core.notebooks import relocate_text, relocate_violations
 from graders.core.options import GradeOptions
 from graders.core.plugin import GradingPlugin
 from graders.core.progress import (
@@ -165,9 +165,7 @@ def scan_submission(prepared: Prepared, staged: StagedSubmission) -> Scanned:
     spec = prepared.spec
     violations, unparsable = scan(staged.root, spec, staged.local_modules, staged.scan_sources())
     unparsable = [  # a notebook's module line as its cell and line, before it is put in words
-        does_not_parse(relocate_location(f.location, staged.notebooks), f.detail)
-        if f.location is not None
-        else f
+        does_not_parse(staged.locate(f.location), f.detail) if f.location is not None else f
         for f in unparsable
     ]
     missing = [
@@ -252,7 +250,7 @@ def finalise(
 ) -> AssignmentResult:
     """The result as reports show it: broken rules' module places become notebook cells
     and zero their criteria, student text is kept on one line, internal errors listed."""
-    relocate_violations(result.violations, context.locate)  # failures were placed at source
+    relocate_violations(result.violations, staged.locate)  # failures were placed at source
     _apply_rules(result, prepared.spec)
     _clean(result)
     result.internal_errors = [
@@ -298,7 +296,9 @@ def _audit_notices(context: GradingContext) -> list[str]:
                 continue
             file = record.get("file")
             where = (
-                context.locate(Location(str(file), line_number(record.get("line")))).describe()
+                context.staged.locate(
+                    Location(str(file), line_number(record.get("line")))
+                ).describe()
                 if file
                 else "your code"
             )

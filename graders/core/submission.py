@@ -16,6 +16,7 @@ from pathlib import Path
 
 from graders.core import notebooks
 from graders.core.assignment import ASSIGNMENT_KEY, AssignmentSpec
+from graders.failures import Location
 from graders.sandbox.owners import make_folder
 from graders.sandbox.workspace import base_folder
 
@@ -43,6 +44,11 @@ class StagedSubmission:
     notices: list[str] = field(default_factory=list)
     #: Modules built from notebooks, by module path ("a2/perceptron.py"), with their line maps.
     notebooks: dict[str, notebooks.NotebookModule] = field(default_factory=dict)
+
+    def locate(self, location: Location) -> Location:
+        """A place in the built submission as the student knows it: a notebook's module line
+        as the notebook's cell and line (a lookup), any other place as it is."""
+        return notebooks.relocate_location(location, self.notebooks)
 
     def scan_sources(self) -> dict[Path, str]:
         """What the static scan reads instead of a built module: every cell's code."""
