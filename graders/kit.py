@@ -27,7 +27,14 @@ from graders.sandbox.inside.rules import (
     ImportRule,
 )
 from graders.sandbox.limits import NUMPY_THREADS, Limits
-from graders.sandbox.sandbox import RemoteModule, Sandbox, StudentCodeError
+from graders.sandbox.sandbox import (
+    Answer,
+    Call,
+    RemoteModule,
+    Sandbox,
+    StudentCodeError,
+    ask_all,
+)
 
 __all__ = [
     # declaring an assignment (graders/aN/__init__.py)
@@ -48,6 +55,9 @@ __all__ = [
     "RemoteModule",
     "Sandbox",
     "StudentCodeError",
+    "Call",
+    "Answer",
+    "ask_all",
     "expect",
     # checks
     "check_gradients",

@@ -111,7 +111,7 @@ DISK_BURST = (
 ALIAS_BOMB = (
     "import json, os, struct, sys\n"
     "    _config = json.loads(sys.argv[1])\n"
-    "    _id = sys._getframe(1).f_locals['header']['id']\n"
+    "    _id = sys._getframe(1).f_locals['request_id']\n"
     "    _head = json.dumps({'id': _id, 'ok': True, 'value': [{'$bytes': 0}] * 1000, "
     "'blobs': [2 ** 20]}).encode()\n"
     "    os.write(_config['response_fd'], struct.pack('>Q', len(_head)) + _head + b'x' * 2 ** 20)\n"

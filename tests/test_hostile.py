@@ -525,7 +525,7 @@ def test_a_submissions_workers_are_never_alive_together(tmp_path):
 FORGED = (
     "import json, os, sys; from graders.sandbox.inside import channel\n"
     "    _config = json.loads(sys.argv[1])\n"
-    "    _id = sys._getframe(1).f_locals['header']['id']\n"
+    "    _id = sys._getframe(1).f_locals['request_id']\n"
     "    while True:  # the worker's loop, replaced: every request gets a forged reply\n"
     "        channel.send(_config['response_fd'], {{'id': _id, 'ok': False, "
     "'error': {{'type': 'Forged', 'message': 7, 'stage': 9, 'bases': 5}}, {records}}}, "

@@ -12,7 +12,16 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from graders.a1.inputs import PUBLIC, Inputs, secret_inputs
-from graders.kit import Credit, CriterionFailed, GradingContext, RemoteModule, criterion, expect
+from graders.kit import (
+    Credit,
+    CriterionFailed,
+    GradingContext,
+    RemoteModule,
+    Sandbox,
+    ask_all,
+    criterion,
+    expect,
+)
 
 OPERATIONS = ("determinant", "trace", "norm", "transpose", "multiply")
 
@@ -41,9 +50,23 @@ def check_parser(
     module: RemoteModule, grading: GradingContext, sandbox: str, numpy_only: bool, inputs: Inputs
 ) -> None:
     files = grading.sandbox(sandbox)
-    for index, case in enumerate(inputs.parse_cases):
-        path = files.put_file(f"inputs/system_{index}.txt", case.text)
-        answer = module.load_system(path)
+    paths = [
+        files.put_file(f"inputs/system_{index}.txt", case.text)
+        for index, case in enumerate(inputs.parse_cases)
+    ]
+    paths += [
+        files.put_file(f"inputs/malformed_{index}.txt", case.text)
+        for index, case in enumerate(inputs.malformed_cases)
+    ]
+    paths += [
+        files.put_file(f"inputs/count_{index}.txt", text)
+        for index, (_, text) in enumerate(inputs.wrong_count_cases)
+    ]
+    # One batch; some questions must raise, so a raise does not end it. The answers are
+    # judged in the order a loop of calls would have met them.
+    answers = iter(ask_all(module, [module.load_system.ask(p) for p in paths], until_error=False))
+    for case in inputs.parse_cases:
+        answer = next(answers).get()
         if not isinstance(answer, (tuple, list)) or len(answer) != 2:
             raise CriterionFailed(
                 f"load_system returned {expect.describe(answer)}; expected a pair (A, B)"
@@ -53,11 +76,8 @@ def check_parser(
         B = expect.array(answer[1], (3,), f"{what} B", numpy_only=numpy_only)
         expect.close(A, case.A, f"{what}: A")
         expect.close(B, case.B, f"{what}: B")
-    for index, case in enumerate(inputs.malformed_cases):
-        path = files.put_file(f"inputs/malformed_{index}.txt", case.text)
-        error = expect.raises(
-            lambda p=path: module.load_system(p), "ValueError", f"load_system ({case.name})"
-        )
+    for case in inputs.malformed_cases:
+        error = expect.raises(next(answers).get, "ValueError", f"load_system ({case.name})")
         line_text = case.text.splitlines()[case.line - 1].strip()
         message = error.student_raised.message if error.student_raised else ""
         if f"line {case.line}" not in message or line_text not in message:
@@ -65,59 +85,64 @@ def check_parser(
                 f"load_system ({case.name}): the ValueError must name the line, with 'line {case.line}' "
                 f"and its text {line_text!r}; the message was {message!r}"
             )
-    for index, (name, text) in enumerate(inputs.wrong_count_cases):
-        path = files.put_file(f"inputs/count_{index}.txt", text)
-        expect.raises(lambda p=path: module.load_system(p), "ValueError", f"load_system ({name})")
+    for name, _ in inputs.wrong_count_cases:
+        expect.raises(next(answers).get, "ValueError", f"load_system ({name})")
 
 
 def check_operation(module: RemoteModule, name: str, numpy_only: bool, inputs: Inputs) -> None:
     as_matrix = [list(map(list, m)) for m in inputs.matrices]
+    cases = []
     for matrix, vector in zip(as_matrix, inputs.vectors, strict=True):
-        A = np.array(matrix)
         args = (np.array(matrix), np.array(vector)) if numpy_only else (matrix, list(vector))
+        question = args[1:] if name == "norm" else args if name == "multiply" else args[:1]
+        cases.append((matrix, vector, getattr(module, name).ask(*question)))
+    answers = ask_all(module, [call for _, _, call in cases])
+    for (matrix, vector, _), answer in zip(cases, answers, strict=False):
+        A = np.array(matrix)
         if name == "determinant":
-            expect.close(
-                expect.number(module.determinant(args[0]), name),
-                np.linalg.det(A),
-                f"{name} of {matrix}",
-            )
+            expect.close(expect.number(answer.get(), name), np.linalg.det(A), f"{name} of {matrix}")
         elif name == "trace":
-            expect.close(
-                expect.number(module.trace(args[0]), name), np.trace(A), f"{name} of {matrix}"
-            )
+            expect.close(expect.number(answer.get(), name), np.trace(A), f"{name} of {matrix}")
         elif name == "norm":
             expect.close(
-                expect.number(module.norm(args[1]), name),
+                expect.number(answer.get(), name),
                 np.linalg.norm(vector),
                 f"{name} of {list(vector)}",
             )
         elif name == "transpose":
-            got = expect.array(module.transpose(args[0]), (3, 3), name, numpy_only=numpy_only)
+            got = expect.array(answer.get(), (3, 3), name, numpy_only=numpy_only)
             expect.close(got, A.T, f"{name} of {matrix}")
         elif name == "multiply":
-            got = expect.array(module.multiply(*args), (3,), name, numpy_only=numpy_only)
+            got = expect.array(answer.get(), (3,), name, numpy_only=numpy_only)
             expect.close(got, A @ np.array(vector), f"{name} of {matrix} and {list(vector)}")
 
 
 def check_solver(module: RemoteModule, name: str, numpy_only: bool, inputs: Inputs) -> None:
     solver = getattr(module, name)
+    solvable = []
     for matrix, vector in zip(inputs.matrices, inputs.vectors, strict=True):
         A, B = np.array(matrix), np.array(vector)
         args = (A, B) if numpy_only else ([list(r) for r in matrix], list(vector))
-        got = expect.array(solver(*args), (3,), name, numpy_only=numpy_only)
+        solvable.append(solver.ask(*args))
+    singular = [
+        solver.ask(np.array(matrix), np.ones(3))
+        if numpy_only
+        else solver.ask([list(r) for r in matrix], [1.0, 1.0, 1.0])
+        for matrix in inputs.singular
+    ]
+    # The singular systems must raise: a raise does not end this batch.
+    answers = iter(ask_all(module, solvable + singular, until_error=False))
+    for matrix, vector in zip(inputs.matrices, inputs.vectors, strict=True):
+        A, B = np.array(matrix), np.array(vector)
+        got = expect.array(next(answers).get(), (3,), name, numpy_only=numpy_only)
         expect.close(
             got,
             np.linalg.solve(A, B),
             f"{name} for A={[list(r) for r in matrix]}, B={list(vector)}",
         )
     for matrix in inputs.singular:
-        args = (
-            (np.array(matrix), np.ones(3))
-            if numpy_only
-            else ([list(r) for r in matrix], [1.0, 1.0, 1.0])
-        )
         expect.raises(
-            lambda a=args: solver(*a),
+            next(answers).get,
             "ValueError",
             f"{name} on the singular matrix {[list(r) for r in matrix]}",
         )
@@ -251,29 +276,26 @@ def _system_text(A: list[list[int]], B: list[int]) -> str:
 
 
 def _answers(
-    module: RemoteModule, files, systems: list, *, as_arrays: bool
+    module: RemoteModule, files: Sandbox, systems: list, *, as_arrays: bool
 ) -> list[dict[str, object]]:
-    """Every agreement function's answer for every system, from one module's worker."""
-    answers = []
-    for A, B in systems:
+    """Every agreement function's answer for every system, from one module's worker, asked
+    in one batch (640 questions in all: one round trip each would cost more than the
+    questions). The batch stops at the first call that fails, as a loop of calls would."""
+    calls = []
+    for index, (A, B) in enumerate(systems):
         floats_A, floats_B = [[float(v) for v in row] for row in A], [float(v) for v in B]
         matrix, vector = (
             (np.array(floats_A), np.array(floats_B)) if as_arrays else (floats_A, floats_B)
         )
-        path = files.put_file("inputs/random.txt", _system_text(A, B))
-        answers.append(
-            {
-                "load_system": module.load_system(path),
-                "determinant": module.determinant(matrix),
-                "trace": module.trace(matrix),
-                "norm": module.norm(vector),
-                "transpose": module.transpose(matrix),
-                "multiply": module.multiply(matrix, vector),
-                "solve_cramer": module.solve_cramer(matrix, vector),
-                "solve_inverse": module.solve_inverse(matrix, vector),
-            }
-        )
-    return answers
+        path = files.put_file(f"inputs/random_{index}.txt", _system_text(A, B))
+        arguments = {
+            "load_system": (path,), "determinant": (matrix,), "trace": (matrix,),
+            "norm": (vector,), "transpose": (matrix,), "multiply": (matrix, vector),
+            "solve_cramer": (matrix, vector), "solve_inverse": (matrix, vector),
+        }  # fmt: skip
+        calls += [getattr(module, name).ask(*arguments[name]) for name in AGREEMENT_FUNCTIONS]
+    values = iter([answer.get() for answer in ask_all(module, calls)])
+    return [{name: next(values) for name in AGREEMENT_FUNCTIONS} for _ in systems]
 
 
 def _agree(

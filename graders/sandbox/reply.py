@@ -75,8 +75,9 @@ def audit(header: dict) -> list[dict]:
     return _records(header, "audit", {"kind": 40, "what": 100, "file": 300})
 
 
-def outcome(header: dict, values: dict, request_id: int, target: str) -> Any:
-    """The answer of the call ``request_id``, or :class:`StudentRaised` as reported."""
+def outcome(header: dict, values: dict, request_id: object, target: str) -> Any:
+    """The answer of the call ``request_id`` (``[request, item]`` for an item of a batch),
+    or :class:`StudentRaised` as reported."""
     if header.get("id") != request_id or isinstance(header.get("id"), bool):
         raise ReplyError("sent an answer that does not belong to the call")
     if header.get("ok") is True:

@@ -8,6 +8,9 @@ surface as :class:`StudentCodeError` carrying a one-line reason for the report.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from graders.failures import (
@@ -55,6 +58,46 @@ class StudentCodeError(Exception):
 
 class BudgetExhausted(StudentCodeError):
     pass
+
+
+@dataclass(frozen=True)
+class Call:
+    """One question of a batch (:meth:`Sandbox.map`): ``target`` ("module:function") with
+    arguments sent by value; ``label`` names it in reasons (default: the function)."""
+
+    target: str
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    label: str | None = None
+
+
+class Answer:
+    """The answer to one :class:`Call`: its value, or the error :meth:`Sandbox.call`
+    would have raised, raised when read."""
+
+    def __init__(
+        self,
+        value: Any = None,
+        error: StudentCodeError | None = None,
+        on_read: Callable[[], None] | None = None,
+    ):
+        self.value = value
+        self.error = error
+        self._on_read = on_read
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def get(self) -> Any:
+        """The value, or raise the call's error (a crash or hang counts in its criterion
+        now, as it would have counted when called)."""
+        if self.error is None:
+            return self.value
+        if self._on_read is not None:
+            on_read, self._on_read = self._on_read, None
+            on_read()
+        raise self.error
 
 
 #: After this many crashes or timeouts within one criterion, further calls fail at once.
@@ -163,17 +206,10 @@ class Sandbox:
             label = self.locate(Location(label)).file
         self.last_call_cpu_s = 0.0
         if self.failures_in_criterion >= MAX_FAILURES_PER_CRITERION:
-            reason = (
-                f"{self._last_failure}; after {self.failures_in_criterion} crashes or timeouts "
-                f"in this criterion, {label} was not run"
-            )
-            raise StudentCodeError(reason, failure=Failure(self._last_kind, label, None, reason))
+            raise self._refused(label)
         remaining = self.deadline.remaining()
         if remaining <= 0:
-            reason = f"{label}: the time budget for grading this submission ran out"
-            raise BudgetExhausted(
-                reason, failure=Failure(FailureKind.TIMED_OUT, label, None, reason)
-            )
+            raise self._deadline_passed(label)
         limits = self.spec.limits
         cpu_budget = idle_s = None
         if budget_s is not None:
@@ -191,18 +227,12 @@ class Sandbox:
             failure = _raised_failure(label, raised, self.locate)
             raise StudentCodeError(failure.reason, student_raised=raised, failure=failure) from None
         except WorkerFailure as failure:
-            self.failures_in_criterion += 1
             self._discard_worker()
-            if isinstance(failure, CallTimedOut):
-                reason = f"{label} {failure.reason} (it was stopped)"
-                kind = FailureKind.OVER_BUDGET if failure.over_budget else FailureKind.TIMED_OUT
-            elif isinstance(failure, WorkerCrashed):
-                reason, kind = f"{label} crashed: {failure.reason}", FailureKind.CRASHED
-            else:
-                reason, kind = f"{label}: {failure.reason}", FailureKind.CRASHED
-            self._last_failure = f"{short_call(label, args, kwargs or {})} {_outcome(failure)}"
-            self._last_kind = kind
-            raise StudentCodeError(reason, failure=Failure(kind, label, None, reason)) from None
+            error = _worker_failed(label, failure)
+            self._count_failure(
+                f"{short_call(label, args, kwargs or {})} {_outcome(failure)}", error
+            )
+            raise error from None
         except BaseException:
             self._discard_worker()  # interrupted mid-call: the protocol state is unknown
             raise
@@ -215,6 +245,91 @@ class Sandbox:
             self.deadline.worker_waited(worker.last_call_waited_s)
             worker.last_call_waited_s = 0.0
             self._collect(worker)
+
+    def map(
+        self, calls: Sequence[Call], *, timeout: float | None = None, until_error: bool = True
+    ) -> list[Answer]:
+        """Ask many questions with one round trip: each of ``calls`` is answered as
+        :meth:`call` would answer it (its own time limit, reason and place), in order.
+
+        With ``until_error`` the first call that fails is the last one run and answered
+        (what a loop of :meth:`call` would do); without it a raise does not stop the rest.
+        A crash or a hang always ends the batch. A crash or hang counts towards
+        :data:`MAX_FAILURES_PER_CRITERION` when its answer is read (:meth:`Answer.get`), as
+        if it had been called then: one the grader never reaches changes nothing.
+        """
+        if not calls:
+            return []
+        labels = [call.label or call.target.rpartition(":")[2] for call in calls]
+        if self.failures_in_criterion >= MAX_FAILURES_PER_CRITERION:
+            return [Answer(error=self._refused(labels[0]))]
+        limits = self.spec.limits
+
+        def limit_of(item: int) -> float:
+            return min(timeout or limits.call_timeout_s, max(self.deadline.remaining(), 0.0))
+
+        self.turns.take(self)
+        answers: list[Answer] = []
+        if self.deadline.remaining() <= 0:
+            return [Answer(error=self._deadline_passed(labels[0]))]
+        worker = self._ensure_worker()
+        items = worker.map(
+            [(c.target, c.args, dict(c.kwargs)) for c in calls], limit_of, until_error
+        )
+        try:
+            for index in range(len(calls)):
+                if index and self.deadline.remaining() <= 0:
+                    self._discard_worker()  # it runs on; what it still sends is not read
+                    answers.append(Answer(error=self._deadline_passed(labels[index])))
+                    break
+                try:
+                    outcome = next(items)
+                except StopIteration:
+                    break
+                finally:
+                    self.deadline.worker_waited(worker.last_call_waited_s)
+                    worker.last_call_waited_s = 0.0
+                if isinstance(outcome, StudentRaised):
+                    failure = _raised_failure(labels[index], outcome, self.locate)
+                    error = StudentCodeError(
+                        failure.reason, student_raised=outcome, failure=failure
+                    )
+                    answers.append(Answer(error=error))
+                else:
+                    answers.append(Answer(value=outcome))
+        except WorkerFailure as failure:
+            self._discard_worker()
+            label, call = labels[len(answers)], calls[len(answers)]
+            error = _worker_failed(label, failure)
+            happened = f"{short_call(label, call.args, dict(call.kwargs))} {_outcome(failure)}"
+            answers.append(
+                Answer(error=error, on_read=partial(self._count_failure, happened, error))
+            )
+        except BaseException:
+            self._discard_worker()  # interrupted mid-batch: the protocol state is unknown
+            raise
+        finally:
+            self._collect(worker)
+        return answers
+
+    def _count_failure(self, happened: str, error: StudentCodeError) -> None:
+        """A crash or hang (``happened``: the call in short form and what it did) counts in
+        this criterion."""
+        self.failures_in_criterion += 1
+        self._last_failure = happened
+        self._last_kind = error.failure.kind
+
+    def _refused(self, label: str) -> StudentCodeError:
+        """The call is not run: its criterion has seen too many crashes or hangs."""
+        reason = (
+            f"{self._last_failure}; after {self.failures_in_criterion} crashes or timeouts "
+            f"in this criterion, {label} was not run"
+        )
+        return StudentCodeError(reason, failure=Failure(self._last_kind, label, None, reason))
+
+    def _deadline_passed(self, label: str) -> BudgetExhausted:
+        reason = f"{label}: the time budget for grading this submission ran out"
+        return BudgetExhausted(reason, failure=Failure(FailureKind.TIMED_OUT, label, None, reason))
 
     def suspend(self) -> None:
         """Stop the worker (another sandbox of the submission takes its turn); the next
@@ -276,6 +391,18 @@ class Sandbox:
 
     def module(self, name: str) -> RemoteModule:
         return RemoteModule(self, name)
+
+
+def _worker_failed(label: str, failure: WorkerFailure) -> StudentCodeError:
+    """The error of a call whose worker failed (hung, over budget, crashed)."""
+    if isinstance(failure, CallTimedOut):
+        reason = f"{label} {failure.reason} (it was stopped)"
+        kind = FailureKind.OVER_BUDGET if failure.over_budget else FailureKind.TIMED_OUT
+    elif isinstance(failure, WorkerCrashed):
+        reason, kind = f"{label} crashed: {failure.reason}", FailureKind.CRASHED
+    else:
+        reason, kind = f"{label}: {failure.reason}", FailureKind.CRASHED
+    return StudentCodeError(reason, failure=Failure(kind, label, None, reason))
 
 
 def _outcome(failure: WorkerFailure) -> str:
@@ -340,6 +467,10 @@ class RemoteFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._sandbox.call(self._target, args, kwargs)
 
+    def ask(self, *args: Any, **kwargs: Any) -> Call:
+        """This function with these arguments, as a question for :meth:`Sandbox.map`."""
+        return Call(self._target, args, kwargs)
+
     def with_timeout(self, seconds: float):
         """The same function with its own per-call time limit."""
         return lambda *args, **kwargs: self._sandbox.call(self._target, args, kwargs, seconds)
@@ -363,3 +494,11 @@ class RemoteModule:
         if function.startswith("_"):
             raise AttributeError(function)
         return RemoteFunction(self._sandbox, f"{self._name}:{function}")
+
+
+def ask_all(
+    module: RemoteModule, calls: Sequence[Call], *, until_error: bool = True
+) -> list[Answer]:
+    """The answers to ``calls`` (made with ``module.function.ask(...)``) from ``module``'s
+    sandbox, in one batch (see :meth:`Sandbox.map`)."""
+    return module._sandbox.map(calls, until_error=until_error)

@@ -169,19 +169,16 @@ def serve(config: dict, guarantees: list[str], anchors: dict[str, str]) -> None:
     request_fd, response_fd = config["request_fd"], config["response_fd"]
     max_request = config["max_request_bytes"]
 
-    while True:
-        try:
-            header, values = channel.receive(request_fd, ("args", "kwargs"), max_bytes=max_request)
-        except channel.ChannelClosed:
-            return
-        reply: dict = {"id": header.get("id")}
+    def answer(request_id: object, target: str | None, args: list, kwargs: dict) -> bool:
+        """Run one call (``target`` None: the handshake's ping) and send its reply; True
+        when it succeeded."""
+        reply: dict = {"id": request_id}
         result = None
         try:
-            if header.get("op") == "ping":
+            if target is None:
                 result = {"pid": os.getpid(), "guarantees": guarantees}
             else:
-                function = _resolve(header["target"])
-                result = function(*values["args"], **values["kwargs"])
+                result = _resolve(target)(*args, **kwargs)
             reply["ok"] = True
         except BaseException as exc:  # student code may raise anything, SystemExit included
             stage = exc.stage if isinstance(exc, _Stage) else "call"
@@ -200,13 +197,36 @@ def serve(config: dict, guarantees: list[str], anchors: dict[str, str]) -> None:
             channel.send(response_fd, reply, {"value": result} if reply["ok"] else {})
         except BaseException as exc:  # the answer could not be encoded
             reply = {
-                "id": header.get("id"),
+                "id": request_id,
                 "ok": False,
                 "error": {"type": "UnsendableAnswer", "message": _message(exc)[:500], "where": ""},
                 "attempts": reply["attempts"],
                 "audit": reply["audit"],
             }
             channel.send(response_fd, reply)
+        return reply["ok"]
+
+    while True:
+        try:
+            header, values = channel.receive(
+                request_fd, ("args", "kwargs", "calls"), max_bytes=max_request
+            )
+        except channel.ChannelClosed:
+            return
+        op = header.get("op")
+        if op == "ping":
+            answer(header.get("id"), None, [], {})
+        elif op == "map":
+            # Many calls, one request: each item answered as it ends, in order, under the
+            # grader's watch of that item; with "until_error" the first failure ends it.
+            for item, (target, (args, kwargs)) in enumerate(
+                zip(header["targets"], values["calls"], strict=True)
+            ):
+                ok = answer([header.get("id"), item], target, args, kwargs)
+                if not ok and header.get("until_error"):
+                    break
+        else:
+            answer(header.get("id"), header["target"], values["args"], values["kwargs"])
 
 
 def main() -> None:
