@@ -328,3 +328,29 @@ def test_verbose_lists_every_sandbox_layer():
     assert done.returncode == 0, done.stderr
     layers = " ".join(done.stdout.split("sandbox layers:", 1)[1].split("limits:")[0].split())
     assert "rlimits" in layers and "seccomp" in layers and "tree-kill" in layers
+
+
+def test_a_check_of_a1_loads_only_what_it_uses():
+    """``nngrade check a1`` imports neither hypothesis (a1's questions are stored; pytest's
+    plugin autoload is off), nor batch grading, similarity or the statement renderer, and
+    loads no pytest plugin of another package."""
+    program = (
+        "import sys\n"
+        "from graders.cli import main\n"
+        f"code = main(['check', 'a1', '--submission', {str(REFERENCE)!r}])\n"
+        "import _pytest, pluggy\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} | "
+        "{m for m in sys.modules if m.startswith('graders.')}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
+    assert "Points 10/10" in done.stdout, done.stdout + done.stderr
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"')))
+    assert not loaded & {"hypothesis", "markdown"}
+    assert not [m for m in loaded if m.startswith("graders.batch.")]
+    assert [m for m in loaded if m.startswith("graders.similarity")] in (
+        [],
+        ["graders.similarity", "graders.similarity.defaults"],
+    )
+    assert "pytest_timeout" in loaded  # the one plugin of another package it asks for

@@ -18,7 +18,7 @@ from helpers import (
     replace_once,
 )
 
-from graders.a1.grader import _random_systems, _system_text
+from graders.a1.grader import _system_text
 from graders.a1.inputs import PUBLIC, secret_inputs
 from graders.core.options import GradeOptions
 from graders.core.runner import grade
@@ -46,7 +46,7 @@ def _table(inputs) -> dict[str, dict]:
         files[case.text] = [list(map(list, case.A)), list(case.B)]
     for case in inputs.malformed_cases:
         errors[case.text] = f"line {case.line}: {case.text.splitlines()[case.line - 1].strip()}"
-    systems = [(A, B) for A, B in _random_systems()]
+    systems = [(A, B) for A, B in PUBLIC.systems]
     for A, B in systems:
         files[_system_text(A, B)] = [[list(map(float, r)) for r in A], list(map(float, B))]
     pairs = (
@@ -248,3 +248,16 @@ def test_a4_checks_use_a_secret_sample(tmp_path):
     graded = [c for c in result.criteria if c.id in only]
     assert all(c.points == c.max_points for c in graded), {c.id: c.reason for c in graded}
     assert result.inputs == "secret"
+
+
+def test_the_public_agreement_systems_are_the_propertys_examples():
+    """The stored systems are what the property's strategy draws from: 40 distinct systems
+    of integers in its ranges, none with a zero row, each solvable and well conditioned."""
+    systems = PUBLIC.systems
+    assert len(systems) == 40 and len(set(systems)) == 40
+    for A, B in systems:
+        assert all(-9 <= v <= 9 and isinstance(v, int) for row in A for v in row)
+        assert all(-20 <= v <= 20 and isinstance(v, int) for v in B)
+        assert all(any(row) for row in A)
+        matrix = np.array(A, dtype=float)
+        assert abs(np.linalg.det(matrix)) >= 1 and np.linalg.cond(matrix) < 100

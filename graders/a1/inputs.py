@@ -11,7 +11,9 @@ answers always come from numpy, in the grader.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -39,11 +41,19 @@ class Inputs:
     matrices: tuple[Matrix, ...]
     vectors: tuple[tuple[float, ...], ...]
     singular: tuple[Matrix, ...]
-    #: The agreement property's systems (integers); None: hypothesis draws them.
-    systems: tuple[tuple[tuple[tuple[int, ...], ...], tuple[int, ...]], ...] | None = None
+    #: The agreement property's systems (integers).
+    systems: tuple[tuple[tuple[tuple[int, ...], ...], tuple[int, ...]], ...]
 
 
-PUBLIC = Inputs(PARSE_CASES, MALFORMED_CASES, WRONG_COUNT_CASES, MATRICES, VECTORS, SINGULAR)
+#: The agreement's public systems, drawn once by hypothesis (see graders/a1/drawn_systems.py).
+PUBLIC_SYSTEMS = tuple(
+    (tuple(map(tuple, system["A"])), tuple(system["B"]))
+    for system in json.loads(Path(__file__).with_name("agreement_systems.json").read_text())
+)
+
+PUBLIC = Inputs(
+    PARSE_CASES, MALFORMED_CASES, WRONG_COUNT_CASES, MATRICES, VECTORS, SINGULAR, PUBLIC_SYSTEMS
+)
 
 
 def secret_inputs(rng: np.random.Generator) -> Inputs:

@@ -11,22 +11,31 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, settings
 
 from graders.core.plugin import CriterionFailed
 from graders.sandbox.inside.codec import Opaque
 from graders.sandbox.sandbox import StudentCodeError
 
-#: Hypothesis settings for graders: the same examples every run, no database, no deadline.
-PROPERTY_SETTINGS = settings(
-    derandomize=True,
-    database=None,
-    deadline=None,
-    max_examples=40,
-    report_multiple_bugs=False,
-    suppress_health_check=list(HealthCheck),
-    print_blob=False,
-)
+
+def __getattr__(name: str) -> Any:
+    """``PROPERTY_SETTINGS``: hypothesis settings for graders (the same examples every run,
+    no database, no deadline), made on first use: only a grader with a property imports
+    hypothesis (a tenth of a second of every check otherwise)."""
+    if name != "PROPERTY_SETTINGS":
+        raise AttributeError(name)
+    from hypothesis import HealthCheck, settings
+
+    value = settings(
+        derandomize=True,
+        database=None,
+        deadline=None,
+        max_examples=40,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+    globals()[name] = value
+    return value
 
 
 def describe(value: Any) -> str:

@@ -336,14 +336,27 @@ def _sandbox_warnings(confinement: Confinement, options: GradeOptions) -> list[s
     return warnings
 
 
+#: pytest's own plugins a grading session does without (debugging, temporary folders,
+#: caches, reports to files, collecting what a test left unraised: a garbage collection at
+#: the end, about 0.05 s of every check). Plugins of other packages are never loaded
+#: (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``): whatever a student has installed cannot change a
+#: grading, and hypothesis's plugin would import hypothesis for graders without a property.
+UNUSED_PYTEST_PLUGINS = (
+    "cacheprovider", "debugging", "doctest", "faulthandler", "junitxml", "legacypath",
+    "monkeypatch", "pastebin", "recwarn", "setuponly", "setupplan", "stepwise", "subtests",
+    "threadexception", "tmpdir", "unittest", "unraisableexception",
+)  # fmt: skip
+
+
 def _run_pytest(spec: AssignmentSpec, plugin: GradingPlugin) -> str:
-    """Run the grader module with pytest in this process, isolated from any project config."""
+    """Run the grader module with pytest in this process, isolated from any project config
+    and from every plugin but the grading plugin and pytest-timeout."""
     grader = spec.grader_path
     args = [
         str(grader),
         "-p", "graders.core.plugin",
-        "-p", "no:cacheprovider",
-        "-p", "no:randomly",
+        "-p", "pytest_timeout",
+        *(f"-pno:{name}" for name in UNUSED_PYTEST_PLUGINS),
         "--noconftest",
         "--assert=plain",
         "-c", os.devnull,
@@ -354,12 +367,15 @@ def _run_pytest(spec: AssignmentSpec, plugin: GradingPlugin) -> str:
         "-W", "ignore::pytest.PytestAssertRewriteWarning",
         "-q",
     ]  # fmt: skip
-    saved = {k: os.environ.pop(k) for k in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS") if k in os.environ}
+    names = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    saved = {k: os.environ.pop(k) for k in names if k in os.environ}
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     buffer = io.StringIO()
     try:
         with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
             pytest.main(args, plugins=[plugin])
     finally:
+        os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
         os.environ.update(saved)
     if plugin.interrupted is not None:  # stopped: no result from the criteria it reached
         raise plugin.interrupted

@@ -23,6 +23,7 @@ PACKAGE_DATA = (
     "course/student_template/**/*.ipynb",
     "course/student_template/.github/workflows/*.yml",
     "course/assignments/*.md",
+    "a1/agreement_systems.json",
 )
 
 _EXTRA = re.compile(r"""^(?:(?P<rest>.*?)\s+and\s+)?extra\s*==\s*["'](?P<extra>[^"']+)["']$""")
