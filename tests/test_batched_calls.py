@@ -147,3 +147,30 @@ def test_the_deadline_is_checked_between_items(pure_with):
     assert [a.ok for a in answers] == [True, True, False]
     assert answers[2].error.reason == "trace: the time budget for grading this submission ran out"
     assert sandbox._worker is None, "the worker still runs the rest: it is stopped"
+
+
+def test_a1_starts_two_workers_and_reports_in_the_graders_order(monkeypatch):
+    """numpy's criteria run first, then the agreement, then pure Python's on the worker the
+    agreement left running; the report keeps the grader's order."""
+    from helpers import REFERENCE
+
+    from graders.a1 import ASSIGNMENT
+    from graders.core.options import GradeOptions
+    from graders.core.runner import grade
+    from graders.sandbox import client
+
+    started = []
+    real_start = client.Worker.start
+
+    def start(worker):
+        started.append(worker.spec.name)
+        real_start(worker)
+
+    monkeypatch.setattr(client.Worker, "start", start)
+    result = grade(ASSIGNMENT, REFERENCE, GradeOptions())
+    assert result.points == 10
+    assert started == ["vectorized", "pure"]
+    assert [c.id for c in result.criteria] == [
+        "pure.load_system", "pure.basic_ops", "pure.solve_cramer", "pure.solve_inverse",
+        "vectorized.load_system", "vectorized.basic_ops", "vectorized.solvers", "agreement",
+    ]  # fmt: skip

@@ -26,6 +26,9 @@ ASSIGNMENT = AssignmentSpec(
     ),
     grader_module="graders.a1.grader",
     secret_inputs=True,
+    # numpy's criteria, then the agreement (numpy's answers, then pure Python's), then pure
+    # Python's on the worker the agreement left running: two workers start instead of three.
+    run_first=("vectorized.load_system", "vectorized.basic_ops", "vectorized.solvers", "agreement"),
     limits=Limits(
         memory_bytes=2 * 2**30, cpu_seconds=120, call_timeout_s=20, threads=NUMPY_THREADS
     ),

@@ -70,6 +70,10 @@ class AssignmentSpec:
     #: Whether its criteria draw their inputs from the course's secret seed when there is
     #: one (``GradingContext.secret_rng``) instead of using the public ones.
     secret_inputs: bool = False
+    #: Criteria graded before the others, in this order (the report keeps the grader's
+    #: order). A submission's sandboxes take turns, and each turn starts a worker (about
+    #: 0.2 s): an order that changes sandbox less often starts fewer.
+    run_first: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not ASSIGNMENT_KEY.fullmatch(self.key):

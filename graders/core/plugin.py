@@ -110,6 +110,11 @@ def _is_student_failure(exc: BaseException) -> bool:
     return type(exc).__name__ in ("Failed",)  # pytest.fail / pytest-timeout
 
 
+def _rank(first: tuple[str, ...], cid: str) -> int:
+    """Where criterion ``cid`` runs: those in ``first`` in that order, then the rest."""
+    return first.index(cid) if cid in first else len(first)
+
+
 class GradingPlugin:
     """Collects one :class:`CriterionResult` per grader test."""
 
@@ -181,6 +186,8 @@ class GradingPlugin:
             config.hook.pytest_deselected(items=[i for i in items if i not in kept])
             items[:] = kept
         declared = [item.get_closest_marker("criterion").kwargs for item in items]
+        first = self.context.assignment.run_first
+        items.sort(key=lambda i: _rank(first, i.get_closest_marker("criterion").kwargs["id"]))
         self._tell(progress.CriteriaCollected(
             self.context.assignment.key, tuple((d["id"], d["title"]) for d in declared)
         ))  # fmt: skip
