@@ -97,15 +97,7 @@ def grader_inputs() -> dict[str, Any]:
     from graders.a1 import grader
     from graders.a1.inputs import PUBLIC
 
-    if PUBLIC.systems is not None:
-        systems = [([list(row) for row in A], list(B)) for A, B in PUBLIC.systems]
-    else:
-        # The function's name may change: agreement_systems, formerly _random_systems.
-        names = ("agreement_systems", "_random_systems")
-        draw = next((getattr(grader, n) for n in names if hasattr(grader, n)), None)
-        if draw is None:
-            sys.exit(f"graders.a1.grader defines none of {names}: where are its systems?")
-        systems = draw()
+    systems = [([list(row) for row in A], list(B)) for A, B in PUBLIC.systems]
 
     def text(A: list[list[int]], B: list[int]) -> str:
         rows = zip(A, B, strict=True)
