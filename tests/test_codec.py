@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 
 import numpy as np
@@ -83,7 +84,8 @@ def _message_with_blob(blob: bytes) -> bytes:
     import json
     import struct
 
-    head = json.dumps({"id": 1, "value": {"$array": 0}, "blobs": [len(blob)]}).encode()
+    value = {"$raw": 0, "dtype": "|O", "shape": [1]}
+    head = json.dumps({"id": 1, "value": value, "blobs": [len(blob)]}).encode()
     return struct.pack(">Q", len(head)) + head + blob
 
 
@@ -102,8 +104,13 @@ def test_a_pickled_object_array_is_refused_not_unpickled(tmp_path):
     buffer = io.BytesIO()
     payload = np.array([_Exploit(str(marker))], dtype=object)
     np.save(buffer, payload, allow_pickle=True)
-    with pytest.raises(ProtocolError, match="invalid array data"):
+    with pytest.raises(ProtocolError, match="only numeric arrays"):
         _receive_raw(_message_with_blob(buffer.getvalue()))
+    assert not marker.exists()
+    # The .npy form that used to carry arrays is no longer read at all.
+    head = json.dumps({"id": 1, "value": {"$array": 0}, "blobs": [len(buffer.getvalue())]})
+    with pytest.raises(ProtocolError, match="unknown value tag"):
+        _receive_raw(len(head).to_bytes(8, "big") + head.encode() + buffer.getvalue())
     assert not marker.exists()
 
 
@@ -136,7 +143,8 @@ def test_blob_reference_outside_the_message_is_refused():
     import json
     import struct
 
-    head = json.dumps({"id": 1, "value": {"$array": 3}, "blobs": []}).encode()
+    head = json.dumps({"id": 1, "value": {"$raw": 3, "dtype": "<f8", "shape": [1]}, "blobs": []})
+    head = head.encode()
     with pytest.raises(ProtocolError, match="outside"):
         _receive_raw(struct.pack(">Q", len(head)) + head)
 
@@ -157,3 +165,55 @@ def test_silence_times_out():
         channel.receive(read, ("value",), deadline=time.monotonic() + 0.1, max_bytes=100)
     os.close(read)
     os.close(write)
+
+
+def forged_raw(node: dict, blob: bytes):
+    """A reply whose value is the raw-array ``node`` over ``blob``, as a worker could send."""
+    import json
+
+    read, write = os.pipe()
+    try:
+        head = json.dumps({"id": 1, "value": node, "blobs": [len(blob)]}).encode()
+        os.write(write, len(head).to_bytes(8, "big") + head + blob)
+        os.close(write)
+        return channel.receive(read, ("value",), deadline=None, max_bytes=1 << 20)[1]["value"]
+    finally:
+        os.close(read)
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.arange(6, dtype=">i4").reshape(2, 3),  # another byte order keeps its values
+        np.zeros((0, 3)),
+        np.array(3.5),  # no dimensions
+        np.array([True, False]),
+        np.array([1 + 2j], dtype=np.complex64),
+        np.asfortranarray(np.arange(6.0).reshape(2, 3)),  # sent in C order
+    ],
+)
+def test_arrays_cross_as_raw_bytes_with_dtype_and_shape(array):
+    header, got = round_trip(array)
+    assert "$raw" in header["value"] and header["value"]["dtype"] == array.dtype.str
+    assert got.dtype == array.dtype and got.shape == array.shape
+    np.testing.assert_array_equal(got, array)
+    got[...] = 0  # a copy the grader may write, never a view of the message
+
+
+@pytest.mark.parametrize(
+    ("dtype", "shape", "blob"),
+    [
+        ("|O", [1], b"\0" * 8),  # objects: a pointer forged from bytes
+        ("<U2", [1], b"\0" * 8),
+        ("|V8", [1], b"\0" * 8),
+        ("<M8[s]", [1], b"\0" * 8),
+        ("<f8", [3], b"\0" * 8),  # the shape says more than the bytes hold
+        ("<f8", [-1], b"\0" * 8),
+        ("<f8", [True], b"\0" * 8),
+        ("<f8", "8", b"\0" * 8),
+        ([1], [1], b"\0" * 8),
+    ],
+)
+def test_a_forged_raw_array_is_refused(dtype, shape, blob):
+    with pytest.raises(ProtocolError):
+        forged_raw({"$raw": 0, "dtype": dtype, "shape": shape}, blob)
