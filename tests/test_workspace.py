@@ -169,3 +169,31 @@ def test_usage_survives_folders_moved_while_it_walks(tmp_path):
         stop.set()
         mover.join()
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_the_runtime_is_byte_compiled_for_workers_that_write_none():
+    """Workers start with -B: every runtime module but the script comes with an unchecked
+    hash-based .pyc of its own source (PEP 552), valid whatever the copy's time stamp."""
+    import importlib.util
+    import marshal
+    import sys
+
+    workspace = Workspace(("graders.a1.cases",))
+    try:
+        sources = sorted(workspace.runtime.rglob("*.py"))
+        assert len(sources) > 5
+        for source in sources:
+            cached = (
+                source.parent / "__pycache__" / f"{source.stem}.{sys.implementation.cache_tag}.pyc"
+            )
+            if source == workspace.worker_main:
+                assert not cached.exists()
+                continue
+            data, text = cached.read_bytes(), source.read_bytes()
+            assert data[:4] == importlib.util.MAGIC_NUMBER
+            assert int.from_bytes(data[4:8], "little") == 0b01  # hash-based, unchecked
+            assert data[8:16] == importlib.util.source_hash(text)
+            compiled = compile(text, "<nngrade worker runtime>", "exec", dont_inherit=True)
+            assert marshal.loads(data[16:]).co_code == compiled.co_code
+    finally:
+        workspace.close()

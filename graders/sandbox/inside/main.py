@@ -10,13 +10,13 @@ here is trusted by the grader: answers are data to check.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import resource  # before the lock-down: imports after it go through sys.path
 import sys
 import traceback
-from pathlib import Path
 
 
 def _apply_limits(limits: dict) -> None:
@@ -212,7 +212,7 @@ def serve(config: dict, guarantees: list[str], anchors: dict[str, str]) -> None:
                 request_fd, ("args", "kwargs", "calls"), max_bytes=max_request
             )
         except channel.ChannelClosed:
-            return
+            _leave()
         op = header.get("op")
         if op == "ping":
             answer(header.get("id"), None, [], {})
@@ -229,9 +229,21 @@ def serve(config: dict, guarantees: list[str], anchors: dict[str, str]) -> None:
             answer(header.get("id"), header["target"], values["args"], values["kwargs"])
 
 
+def _leave() -> None:
+    """The grader is done with this worker: leave at once, what the student printed
+    flushed, without the interpreter's teardown of every module (about 30 ms of each stop
+    the grader waits for)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):  # a student may have replaced or closed it
+            stream.flush()
+    os._exit(0)
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
-    runtime_root = str(Path(__file__).resolve().parents[3])
+    runtime_root = os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+    )
     if runtime_root not in sys.path:
         sys.path.insert(0, runtime_root)
     sys.dont_write_bytecode = True
