@@ -1,5 +1,5 @@
-"""Class-grading throughput: submissions per hour per core for each assignment, and how
-grading scales from 1 to 2 jobs on this machine.
+"""Class-grading throughput: submissions per hour per core for each assignment, how grading
+scales from 1 to 2 jobs on this machine, and what ``--jobs auto`` chooses.
 
 Each class is N copies of the reference solution (the slowest kind of submission: every
 criterion runs to the end), graded with `nngrade grade` from scratch (--force).
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import shutil
 import sys
 import tempfile
@@ -24,6 +23,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from results_file import write_section  # noqa: E402
 
+from graders import catalog  # noqa: E402
+from graders.batch.auto_jobs import choose_jobs, usable_cores  # noqa: E402
 from graders.batch.run import BatchOptions, grade_class  # noqa: E402
 from graders.core.options import GradeOptions  # noqa: E402
 
@@ -59,32 +60,38 @@ def measure(assignment: str, size: int, jobs: int, data_dir: Path) -> tuple[floa
 
 
 def table_row(
-    assignment: str, size: int, timings: dict[int, float], points: dict[int, list[str]], cores: int
+    assignment: str,
+    size: int,
+    timings: dict[int, float],
+    points: dict[int, list[str]],
+    cores: int,
+    auto: int,
 ) -> str:
-    """Per-core throughput from the faster of 1 and 2 jobs (one job may already use every
-    core through BLAS or torch threads), and the speed-up of 2 jobs over 1."""
-    best = min(timings.values())
-    per_hour = size / (best / 3600)
+    """Per-core throughput with the jobs ``--jobs auto`` chooses, the speed-up of 2 jobs
+    over 1, and whether the points are the same with every number of jobs."""
+    per_hour = size / (timings[auto] / 3600)
+    same = all(p == points[1] for p in points.values())
     return (
-        f"| {assignment} | {size} | {timings[1] / size:.1f} s | {per_hour:.0f} | "
-        f"{per_hour / cores:.0f} | {timings[1]:.0f} s | {timings[2]:.0f} s | "
-        f"{timings[1] / timings[2]:.2f}x | "
-        f"{'identical' if points[1] == points[2] else 'DIFFERENT'}: {', '.join(sorted(set(points[1])))} |"
+        f"| {assignment} | {size} | {timings[1] / size:.1f} s | {timings[1]:.0f} s | "
+        f"{timings[2]:.0f} s | {timings[1] / timings[2]:.2f}x | {auto} | {per_hour:.0f} | "
+        f"{per_hour / cores:.0f} | "
+        f"{'identical' if same else 'DIFFERENT'}: {', '.join(sorted(set(points[1])))} |"
     )
 
 
 def report(rows: list[str], cores: int) -> None:
     body = (
         f"`nngrade grade` on classes of reference solutions (every criterion runs to the end), "
-        f"local engine, {cores} cores, bubblewrap when available. Throughput uses the faster "
-        "of `--jobs 1` and `--jobs 2` and is divided by the cores; the last column is the "
-        "speed-up of 2 jobs over 1 (every job's workers get the 2 promised cores' threads, "
-        "which sleep while they wait, so a3's BLAS and a4's torch already use both cores with "
-        "one job). Time budgets are CPU seconds, so "
-        "the points must not depend on the number of jobs: the last column compares them.\n\n"
-        "| assignment | submissions | seconds per submission (1 job) | submissions per hour "
-        "| per hour per core | wall, 1 job | wall, 2 jobs | scaling 1 -> 2 jobs | points, 1 and 2 jobs |\n"
-        "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
+        f"local engine, {cores} cores, bubblewrap when available, with `--jobs 1`, `--jobs 2` "
+        "and what `--jobs auto` chooses here (cores / the assignment's `cores_per_job`, within "
+        "the available memory / its `job_memory_bytes`). Worker threads are the assignment's "
+        "whatever the jobs (one for a1-a3 and a5, two for a4's torch), so the choice is the "
+        "number of jobs; throughput is with auto's choice. Time budgets are CPU seconds, so the "
+        "points must not depend on the number of jobs: the last column compares them.\n\n"
+        "| assignment | submissions | seconds per submission (1 job) | wall, 1 job "
+        "| wall, 2 jobs | scaling 1 -> 2 jobs | auto chooses | submissions per hour (auto) "
+        "| per hour per core | points, every number of jobs |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows)
     )
     write_section("bench/class_throughput.py", body)
     print(body)
@@ -97,18 +104,19 @@ def main() -> None:
     )
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     args = parser.parse_args()
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     rows = []
     for item in args.sizes:
         assignment, size = item.split("=")
         timings, points = {}, {}
-        for jobs in (1, 2):
+        auto = choose_jobs([catalog.spec(assignment)]).jobs
+        for jobs in sorted({1, 2, auto}):
             seconds, points[jobs] = measure(assignment, int(size), jobs, args.data_dir)
             timings[jobs] = seconds
             print(
                 f"{assignment}: {size} submissions, {jobs} job(s): {seconds:.1f} s {points[jobs]}"
             )
-        rows.append(table_row(assignment, int(size), timings, points, cores))
+        rows.append(table_row(assignment, int(size), timings, points, cores, auto))
     report(rows, cores)
 
 

@@ -164,7 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grade.add_argument("--out", type=Path, required=True, metavar="DIR",
                        help="gradebook, per-student results and feedback go here")  # fmt: skip
-    grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
+    grade.add_argument(
+        "--jobs", type=_jobs, default=1, metavar="N|auto",
+        help="submissions graded at once (auto: as many as the cores and memory allow)",
+    )  # fmt: skip
     grade.add_argument(
         "--engine", choices=ENGINES, default="local",
         help="local: this machine; dask: a Dask cluster (pip install \"nngrade[cluster]\")",
@@ -325,16 +328,37 @@ def run_grade(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
 
 
+def _jobs(text: str) -> int | str:
+    """``--jobs``: a number of at least 1, or ``auto``."""
+    if text == "auto":
+        return text
+    try:
+        jobs = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, not {text!r}") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return jobs
+
+
 def _grade_class(args: argparse.Namespace) -> int:
     from graders.batch.run import BatchOptions, grade_class, resolve_assignments
 
-    if args.jobs < 1:
-        raise CommandError("--jobs must be at least 1")
+    assignments = resolve_assignments(args.assignment)
+    jobs = args.jobs
+    if jobs == "auto":
+        if args.engine != "local":
+            raise CommandError("--jobs auto is for the local engine: give the cluster's number")
+        from graders.batch.auto_jobs import choose_jobs
+
+        choice = choose_jobs([catalog.spec(key) for key in assignments])
+        jobs = choice.jobs
+        print(f"--jobs auto: {jobs} at once ({choice.reason})", flush=True)
     options = BatchOptions(
-        assignments=resolve_assignments(args.assignment),
+        assignments=assignments,
         submissions=args.submissions,
         out=args.out,
-        jobs=args.jobs,
+        jobs=jobs,
         engine=args.engine,
         scheduler=args.scheduler,
         grading=GradeOptions.from_args(args).for_shared_grading(),

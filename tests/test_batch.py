@@ -4,6 +4,7 @@ hostile, malformed) checked cell by cell in the gradebook, resumed runs, reports
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import re
 import shutil
@@ -21,7 +22,8 @@ from a1_cases import FULL
 from helpers import REFERENCE, REPO, TEMPLATE, build_submission, replace_once
 from synthetic_class import REJECTED, STATUS, TIMEOUT, build_class
 
-from graders import __version__
+from graders import __version__, catalog
+from graders.batch.auto_jobs import choose_jobs
 from graders.batch.intake import RejectedSubmission, Submission, take_in
 from graders.batch.run import BatchOptions, grade_class
 from graders.core.options import GradeOptions
@@ -288,10 +290,12 @@ def test_the_cli_shows_progress_and_the_summary(tmp_path):
     shutil.copytree(TEMPLATE / "a1", submissions / "ben" / "a1")
     done = subprocess.run(
         [sys.executable, "-m", "graders.cli", "grade", "a1", str(submissions),
-         "--out", str(tmp_path / "out"), "--jobs", "2"],
+         "--out", str(tmp_path / "out"), "--jobs", "auto"],
         capture_output=True, text=True, cwd=REPO, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    expected = choose_jobs([catalog.spec("a1")]).jobs
+    assert f"--jobs auto: {expected} at once (" in done.stdout
     assert "2/2" in done.stderr and "grading" in done.stderr  # the progress bar
     assert "2 submissions: 2 graded" in done.stdout and "gradebook.csv" in done.stdout
     missing = subprocess.run(
@@ -467,3 +471,34 @@ def test_the_gradebook_says_no_only_once_the_minimum_is_decided():
     assert cell(4, {"a1", "a2", "a3", "a4"}) == "no (cannot reach the minimum)"
     assert cell(34, {"a1", "a2", "a3", "a4", "a5"}) == "no"
     assert cell(35, {"a1"}) == cell(35, {"a1", "a2", "a3", "a4", "a5"}) == "yes"
+
+
+def test_jobs_auto_fills_the_cores_within_the_memory():
+    """As many jobs as the cores keep busy (cores / cores_per_job of the most demanding
+    assignment of the run) and the available memory holds; at least one."""
+    light = dataclasses.replace(catalog.spec("a1"), cores_per_job=1.0, job_memory_bytes=2**30)
+    heavy = dataclasses.replace(catalog.spec("a4"), cores_per_job=2.0, job_memory_bytes=3 * 2**30)
+    assert choose_jobs([light], cores=2, memory=24 * 2**30).jobs == 2
+    assert choose_jobs([light], cores=16, memory=24 * 2**30).jobs == 16
+    assert choose_jobs([light, heavy], cores=16, memory=64 * 2**30).jobs == 8
+    tight = choose_jobs([light, heavy], cores=16, memory=10 * 2**30)
+    assert tight.jobs == 3 and "3 GiB per a4 job: memory decides" in tight.reason
+    assert choose_jobs([heavy], cores=1, memory=2**30).jobs == 1
+    assert choose_jobs([light], cores=4, memory=None).jobs == 4  # memory unknown: cores
+
+
+@pytest.mark.parametrize(
+    ("jobs", "engine", "says"),
+    [
+        ("0", "local", "--jobs: must be at least 1"),
+        ("many", "local", "--jobs: expected a number or auto, not 'many'"),
+        ("auto", "dask", "--jobs auto is for the local engine"),
+    ],
+)
+def test_a_jobs_value_it_cannot_use_is_a_usage_error(tmp_path, jobs, engine, says):
+    done = subprocess.run(
+        [sys.executable, "-m", "graders.cli", "grade", "a1", str(tmp_path), "--out",
+         str(tmp_path / "out"), "--jobs", jobs, "--engine", engine],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr

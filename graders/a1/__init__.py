@@ -24,6 +24,9 @@ ASSIGNMENT = AssignmentSpec(
         RulePolicy(STDLIB_ONLY, files=("a1/pure.py",), criteria=("pure.*", "agreement")),
         RulePolicy(NO_ML_FRAMEWORKS, files=("a1/*.py", "a1/**/*.py")),
     ),
+    # At its peak a grading of the reference holds 85 MiB, grader and workers
+    # together (bench/grader_memory.py); --jobs auto counts 256 MiB per job.
+    job_memory_bytes=2**28,
     grader_module="graders.a1.grader",
     secret_inputs=True,
     # numpy's criteria, then the agreement (numpy's answers, then pure Python's), then pure

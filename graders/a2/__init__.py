@@ -17,6 +17,9 @@ ASSIGNMENT = AssignmentSpec(
     required_files=("a2/perceptron.py",),
     sandboxes=(SandboxSpec("numpy", (NO_ML_FRAMEWORKS,), libraries=("numpy",)),),
     policies=(RulePolicy(NO_ML_FRAMEWORKS, files=("a2/*.py", "a2/**/*.py")),),
+    # At its peak a grading of the reference holds 828 MiB, grader and workers
+    # together (bench/grader_memory.py); --jobs auto counts 1.25 GiB per job.
+    job_memory_bytes=5 * 2**28,
     grader_module="graders.a2.grader",
     secret_inputs=True,
     limits=Limits(

@@ -17,6 +17,9 @@ ASSIGNMENT = AssignmentSpec(
     required_files=("a3/mlp.py",),
     sandboxes=(SandboxSpec("numpy", (NO_ML_FRAMEWORKS,), libraries=("numpy",)),),
     policies=(RulePolicy(NO_ML_FRAMEWORKS, files=("a3/*.py", "a3/**/*.py")),),
+    # At its peak a grading of the reference holds 807 MiB, grader and workers
+    # together (bench/grader_memory.py); --jobs auto counts 1.25 GiB per job.
+    job_memory_bytes=5 * 2**28,
     grader_module="graders.a3.grader",
     secret_inputs=True,
     worker_modules=("graders.a3.probes",),

@@ -10,6 +10,9 @@ ASSIGNMENT = AssignmentSpec(
     required_files=("a4/pipeline.py",),
     sandboxes=(SandboxSpec("torch", (), libraries=("torch", "torchvision")),),
     policies=(),
+    # At its peak a grading of the reference holds 1649 MiB, grader and workers
+    # together (bench/grader_memory.py); --jobs auto counts 2.5 GiB per job.
+    job_memory_bytes=5 * 2**29,
     grader_module="graders.a4.grader",
     secret_inputs=True,
     worker_modules=("graders.a4.probes", "graders.a4.models"),

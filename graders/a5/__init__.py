@@ -10,6 +10,9 @@ ASSIGNMENT = AssignmentSpec(
     required_files=("a5/agent.py", "a5/agent.pt"),
     sandboxes=(SandboxSpec("rl", (NO_RL_LIBRARIES,), libraries=("torch", "gymnasium[box2d]")),),
     policies=(RulePolicy(NO_RL_LIBRARIES, files=("a5/*.py", "a5/**/*.py")),),
+    # At its peak a grading of the reference holds 816 MiB, grader and workers
+    # together (bench/grader_memory.py); --jobs auto counts 1.25 GiB per job.
+    job_memory_bytes=5 * 2**28,
     grader_module="graders.a5.grader",
     worker_modules=("graders.a5.probes",),
     # Importing torch alone reserves about 3.5 GiB of address space.

@@ -74,6 +74,14 @@ class AssignmentSpec:
     #: order). A submission's sandboxes take turns, and each turn starts a worker (about
     #: 0.2 s): an order that changes sandbox less often starts fewer.
     run_first: tuple[str, ...] = ()
+    #: Cores one grading keeps busy on average, measured (``bench/class_throughput.py``):
+    #: ``--jobs auto`` runs cores / this many at once. About one for every assignment: even
+    #: a4's two torch threads leave a core idle through its evaluation and checks.
+    cores_per_job: float = 1.0
+    #: Memory one grading holds at its peak, the grader and its workers together, measured
+    #: (``bench/grader_memory.py``) and rounded up: ``--jobs auto`` runs no more at once
+    #: than the available memory holds.
+    job_memory_bytes: int = 2**30
 
     def __post_init__(self) -> None:
         if not ASSIGNMENT_KEY.fullmatch(self.key):
