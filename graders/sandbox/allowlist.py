@@ -165,8 +165,6 @@ def library_rules(requirements: tuple[str, ...]) -> tuple[tuple[PathRule, ...], 
     of a distribution that are not installed (optional, other platforms) are skipped; a
     named library that is not installed is an error.
     """
-    from packaging.requirements import InvalidRequirement, Requirement
-
     rules: dict[str, PathRule] = {}
     folders: dict[str, None] = {}
     seen: set[tuple[str, str]] = set()
@@ -197,7 +195,10 @@ def library_rules(requirements: tuple[str, ...]) -> tuple[tuple[PathRule, ...], 
             path = os.path.join(site, top)
             if os.path.exists(path):
                 rules.setdefault(path, PathRule(path))
-        for text in dist.requires or ():
+        requires = dist.requires or ()
+        if requires:  # packaging is imported only when there is something to read
+            from packaging.requirements import InvalidRequirement, Requirement
+        for text in requires:
             try:
                 requirement = Requirement(text)
             except InvalidRequirement:
@@ -214,7 +215,7 @@ def _top_level_entries(dist: metadata.Distribution) -> set[str]:
     """First path components of the distribution's installed files (inside its folder)."""
     tops = set()
     for file in dist.files or ():
-        parts = Path(str(file)).parts
+        parts = file.parts  # a PackagePath: parsed once already (numpy lists 1,500 files)
         if parts and parts[0] not in ("..", "/", "__pycache__") and not parts[0].endswith(".pth"):
             tops.add(parts[0])
     return tops
