@@ -174,3 +174,21 @@ def test_a1_starts_two_workers_and_reports_in_the_graders_order(monkeypatch):
         "pure.load_system", "pure.basic_ops", "pure.solve_cramer", "pure.solve_inverse",
         "vectorized.load_system", "vectorized.basic_ops", "vectorized.solvers", "agreement",
     ]  # fmt: skip
+
+
+def test_a_worker_started_ahead_outlives_the_moment_and_answers(pure_with):
+    """A worker dies with the thread that started it (its parent-death signal): one started
+    ahead, in the background, must still answer calls made long after its start."""
+    sandbox = pure_with("pass")
+    sandbox.start_ahead()
+    time.sleep(1.0)  # the start is long over
+    assert sandbox.call("a1.pure:trace", (IDENTITY,)) == 3.0
+    worker = sandbox._worker
+    assert sandbox.map(traces(1.0, 2.0))[1].get() == 4.0 and sandbox._worker is worker
+
+
+def test_closing_while_a_worker_starts_ahead_leaves_nothing(pure_with):
+    sandbox = pure_with("pass")
+    sandbox.start_ahead()
+    sandbox.close()  # at once: it waits for the start, then stops the worker
+    assert sandbox._worker is None and sandbox._ahead is None

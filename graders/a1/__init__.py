@@ -17,8 +17,9 @@ ASSIGNMENT = AssignmentSpec(
     week=3,
     required_files=("a1/pure.py", "a1/vectorized.py"),
     sandboxes=(
-        SandboxSpec("pure", (STDLIB_ONLY, NO_ML_FRAMEWORKS), libraries=()),
+        # numpy's first: its criteria run first (run_first), and its worker starts ahead.
         SandboxSpec("vectorized", (NO_ML_FRAMEWORKS,), libraries=("numpy",)),
+        SandboxSpec("pure", (STDLIB_ONLY, NO_ML_FRAMEWORKS), libraries=()),
     ),
     policies=(
         RulePolicy(STDLIB_ONLY, files=("a1/pure.py",), criteria=("pure.*", "agreement")),

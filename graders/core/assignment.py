@@ -50,6 +50,8 @@ class AssignmentSpec:
     points: float
     week: int
     required_files: tuple[str, ...]
+    #: The first one's worker starts while pytest starts: list first the sandbox of the
+    #: criteria that run first.
     sandboxes: tuple[SandboxSpec, ...]
     policies: tuple[RulePolicy, ...]
     grader_module: str

@@ -195,6 +195,8 @@ def run_criteria(
         progress=_ruled(progress, scanned.violations, spec) if progress else None,
     )
     try:
+        if not options.only:  # with --only, the first sandbox may not be the one it needs
+            context.sandbox(spec.sandboxes[0].name).start_ahead()
         plugin = GradingPlugin(context)
         log = _run_pytest(spec, plugin)
     finally:

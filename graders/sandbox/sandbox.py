@@ -8,6 +8,7 @@ surface as :class:`StudentCodeError` carrying a one-line reason for the report.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -158,6 +159,11 @@ class Sandbox:
         self._worker: Worker | None = None
         self._workspace: Workspace | None = None
         self._start_error: SandboxStartError | None = None
+        #: A start ahead of the first call (:meth:`start_ahead`): its thread with the events
+        #: "started" and "release", the worker it started, and what stopped its start.
+        self._ahead: tuple[threading.Thread, threading.Event, threading.Event] | None = None
+        self._ahead_worker: Worker | None = None
+        self._ahead_error: BaseException | None = None
         #: CPU seconds of the last call made with a budget.
         self.last_call_cpu_s = 0.0
         #: CPU seconds of every call made with a budget (training), for the record.
@@ -171,6 +177,59 @@ class Sandbox:
         self._last_failure = ""
         self._last_kind = FailureKind.CRASHED
         self.last_output = ""
+
+    def start_ahead(self) -> None:
+        """Start the worker in the background, while the grader prepares the first criterion
+        (a worker's start is about 0.15 s: pytest's own start-up then hides it). Every other
+        use of this sandbox waits for it first; a start that fails is raised by the first
+        call, as if that call had started it.
+
+        A worker dies with the thread that started it (its parent-death signal, bubblewrap's
+        ``--die-with-parent``): the thread therefore lives until that worker is discarded.
+        """
+        if self._ahead is not None or self._worker is not None:
+            return
+        _ = self.workspace  # made here: the grader hands it input files meanwhile (put_file)
+        started, release = threading.Event(), threading.Event()
+
+        def start() -> None:
+            try:
+                self.turns.take(self)
+                self._ensure_worker()
+                self._ahead_worker = self._worker
+            except SandboxStartError:
+                pass  # kept in _start_error: the first call raises it
+            except BaseException as error:  # noqa: BLE001 - handed to the first call
+                self._ahead_error = error
+            finally:
+                started.set()
+            release.wait()
+
+        self._ahead = (threading.Thread(target=start, daemon=True), started, release)
+        self._ahead[0].start()
+
+    def _settle(self) -> None:
+        """Wait until a worker started ahead is up; raise what stopped its start."""
+        if self._ahead is None:
+            return
+        thread, started, release = self._ahead
+        started.wait()
+        if self._ahead_worker is None:  # nothing to keep alive
+            release.set()
+            thread.join()
+            self._ahead = None
+        error, self._ahead_error = self._ahead_error, None
+        if error is not None:
+            raise error
+
+    def _release_ahead(self) -> None:
+        """The worker started ahead is gone: its thread may end."""
+        if self._ahead is not None:
+            thread, _, release = self._ahead
+            release.set()
+            thread.join()
+            self._ahead = None
+        self._ahead_worker = None
 
     def begin_criterion(self) -> None:
         self.failures_in_criterion = 0
@@ -201,6 +260,7 @@ class Sandbox:
         worker's processes during the call are left in ``last_call_cpu_s``: a measurement
         that student code cannot change, unlike anything measured inside the worker.
         """
+        self._settle()
         label = label or target.rpartition(":")[2] or target
         if label.endswith(".py"):  # a module named as the student knows it (a notebook)
             label = self.locate(Location(label)).file
@@ -258,6 +318,7 @@ class Sandbox:
         :data:`MAX_FAILURES_PER_CRITERION` when its answer is read (:meth:`Answer.get`), as
         if it had been called then: one the grader never reaches changes nothing.
         """
+        self._settle()
         if not calls:
             return []
         labels = [call.label or call.target.rpartition(":")[2] for call in calls]
@@ -334,6 +395,7 @@ class Sandbox:
     def suspend(self) -> None:
         """Stop the worker (another sandbox of the submission takes its turn); the next
         call starts a fresh one. Not a failure: nothing is counted against the student."""
+        self._settle()
         self._discard_worker()
 
     @property
@@ -371,6 +433,8 @@ class Sandbox:
             self._collect(self._worker)
             if self._worker.output is not None:
                 self.last_output = clean_block(self._worker.output.text())
+            if self._worker is self._ahead_worker:
+                self._release_ahead()
             self._worker = None
 
     def put_file(self, relative: str, data: bytes | str) -> str:
@@ -384,7 +448,10 @@ class Sandbox:
         return str(self.workspace.put_input(relative, payload))
 
     def close(self) -> None:
-        self._discard_worker()
+        try:
+            self._settle()
+        finally:
+            self._discard_worker()
         if self._workspace is not None:
             self._workspace.close()
             self._workspace = None
