@@ -437,11 +437,12 @@ def report(
             f"```\n{commands}\n```",
             "\n".join(rows),
             versus,
-            "Not the same in the two graders: nngrade draws the agreement property's "
-            f"{systems} systems with hypothesis while it grades, where Otter and the floor read "
-            "them from a literal; nngrade stages the submission and runs each module in its own "
-            "sandboxed worker, where Otter executes the script in one Jupyter kernel with no "
-            "sandbox; nngrade's report is a table, Otter's a results.json and a summary.",
+            f"The agreement's {systems} systems are nngrade's stored ones "
+            "(`graders/a1/agreement_systems.json`), read by all three. Not the same in the two "
+            "graders: nngrade stages the submission and runs each module in its own sandboxed "
+            "worker (confined, limited, watched), where Otter executes the script in one "
+            "Jupyter kernel with no sandbox; nngrade's report is a table, Otter's a "
+            "results.json and a summary.",
         ]
     )
 
