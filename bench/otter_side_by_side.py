@@ -137,12 +137,19 @@ def question_count(inputs: dict[str, Any]) -> int:
 
 
 # -- the commands -----------------------------------------------------------------------------
+#: Where the .pyc files of all three go (``--work``/pycache; set by main).
+PYCACHE = Path("/var/tmp/nngrade-otter/pycache")
+
+
 def clean_env() -> dict[str, str]:
     """This machine's environment as a user's: .pyc files written (this machine exports
-    PYTHONDONTWRITEBYTECODE), no PYTHONPATH (each command finds its own modules)."""
+    PYTHONDONTWRITEBYTECODE), no PYTHONPATH (each command finds its own modules). The .pyc
+    files go under :data:`PYCACHE` (PYTHONPYCACHEPREFIX), for all three alike: none is
+    written into the checkout (the tests copy the reference's folder as a submission)."""
     env = dict(os.environ)
     for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH"):
         env.pop(name, None)
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     return env
 
 
@@ -431,7 +438,8 @@ def report(
             "and a floor, one plain Python process that imports numpy and the two modules and "
             f"asks the same questions (no sandbox, no pytest, no kernel). Every run gave "
             f"{total:g}/{total:g} (checked). {rounds} rounds after one untimed warm-up each, the "
-            "order rotating; PYTHONDONTWRITEBYTECODE unset; CPU is user + sys of the command and "
+            "order rotating; PYTHONDONTWRITEBYTECODE unset (.pyc files kept under "
+            "PYTHONPYCACHEPREFIX, for all three); CPU is user + sys of the command and "
             "its waited-for children.",
             machine,
             f"```\n{commands}\n```",
@@ -453,6 +461,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/var/tmp/nngrade-otter"))
     args = parser.parse_args()
     work = args.work.resolve()
+    global PYCACHE
+    PYCACHE = work / "pycache"
     work.mkdir(parents=True, exist_ok=True)
 
     import numpy
