@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from graders import __version__, catalog, course_files, starting
-from graders.batch import ENGINES
+from graders.batch import ENGINES, jobs_argument
 from graders.core import not_graded
 from graders.core.options import GradeOptions
 from graders.core.progress import AssignmentNotGraded, Listener
@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", type=Path, required=True, metavar="DIR",
                        help="gradebook, per-student results and feedback go here")  # fmt: skip
     grade.add_argument(
-        "--jobs", type=_jobs, default=1, metavar="N|auto",
+        "--jobs", type=jobs_argument, default=1, metavar="N|auto",
         help="submissions graded at once (auto: as many as the cores and memory allow)",
     )  # fmt: skip
     grade.add_argument(
@@ -328,20 +328,8 @@ def run_grade(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
 
 
-def _jobs(text: str) -> int | str:
-    """``--jobs``: a number of at least 1, or ``auto``."""
-    if text == "auto":
-        return text
-    try:
-        jobs = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or auto, not {text!r}") from None
-    if jobs < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return jobs
-
-
 def _grade_class(args: argparse.Namespace) -> int:
+    from graders.batch.auto_jobs import choose_jobs
     from graders.batch.run import BatchOptions, grade_class, resolve_assignments
 
     assignments = resolve_assignments(args.assignment)
@@ -349,8 +337,6 @@ def _grade_class(args: argparse.Namespace) -> int:
     if jobs == "auto":
         if args.engine != "local":
             raise CommandError("--jobs auto is for the local engine: give the cluster's number")
-        from graders.batch.auto_jobs import choose_jobs
-
         choice = choose_jobs([catalog.spec(key) for key in assignments])
         jobs = choice.jobs
         print(f"--jobs auto: {jobs} at once ({choice.reason})", flush=True)

@@ -81,7 +81,7 @@ def build_class(root: Path) -> dict[str, dict[str, float] | str]:
     with_clutter = _reference_copy(root, "with-git-and-cache")
     (with_clutter / ".git").mkdir()
     (with_clutter / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
-    (with_clutter / "a1" / "__pycache__").mkdir()
+    (with_clutter / "a1" / "__pycache__").mkdir(exist_ok=True)  # a developer's own may be there
     (with_clutter / "a1" / "__pycache__" / "pure.cpython-311.pyc").write_bytes(b"\0" * 64)
     expected["with-git-and-cache"] = dict(FULL)
 

@@ -198,8 +198,8 @@ def test_a_failures_location_is_mapped_by_lookup_not_by_its_text():
     import functools
 
     from graders.failures import FailureKind, Location, location_from_where
+    from graders.sandbox.call_errors import raised_failure as _raised_failure
     from graders.sandbox.reply import StudentRaised
-    from graders.sandbox.sandbox import _raised_failure
 
     built = notebooks.build(
         [(2, "import math"), (4, "\n\ndef f():\n    return 1 / 0")], "a1/pure.ipynb"

@@ -19,7 +19,7 @@ import numpy as np
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from graders.core import expect
+from graders.kit import expect
 
 STORED = Path(__file__).with_name("agreement_systems.json")
 

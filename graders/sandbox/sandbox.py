@@ -1,105 +1,40 @@
 """A named sandbox of one submission: a worker that is restarted fresh after any failure.
 
-Graders talk to student code through :class:`RemoteModule` proxies, so a test reads like
-``pure.determinant(A)`` while the call really crosses into the confined worker. Failures
-surface as :class:`StudentCodeError` carrying a one-line reason for the report.
+Graders talk to student code through :class:`~graders.sandbox.remote.RemoteModule` proxies
+(:mod:`graders.sandbox.remote`), so a test reads like ``pure.determinant(A)`` while the
+call really crosses into the confined worker. Failures surface as
+:class:`~graders.sandbox.call_errors.StudentCodeError` carrying a one-line reason for the
+report (:mod:`graders.sandbox.call_errors`).
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from graders.failures import (
-    Failure,
-    FailureKind,
-    Location,
-    Locator,
-    location_from_where,
-    unmoved,
+from graders.failures import Failure, FailureKind, Location, Locator, unmoved
+from graders.sandbox.call_errors import (
+    BudgetExhausted,
+    StudentCodeError,
+    raised_failure,
+    short_call,
+    what_it_did,
+    worker_failed,
 )
 from graders.sandbox.client import Worker, WorkerSpec
 from graders.sandbox.load_clock import Deadline
+from graders.sandbox.remote import Answer, Call, RemoteFunction, RemoteModule, ask_all
 from graders.sandbox.reply import StudentRaised
 from graders.sandbox.text import clean_block
 from graders.sandbox.watchdog import UsageListener
 from graders.sandbox.worker_errors import (
-    CallTimedOut,
     SandboxStartError,
-    WorkerCrashed,
     WorkerFailure,
 )
 from graders.sandbox.workspace import Workspace
-
-
-class StudentCodeError(Exception):
-    """A call into student code failed; ``reason`` is the one line shown to the student and
-    ``failure`` what happened, as a value (its kind was set here, never read from text)."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        student_raised: StudentRaised | None = None,
-        failure: Failure | None = None,
-    ):
-        super().__init__(reason)
-        self.reason = reason
-        self.student_raised = student_raised
-        self.failure = failure or Failure(FailureKind.RAISED, reason=reason)
-
-    def raised(self, exception_name: str) -> bool:
-        """Whether student code raised ``exception_name`` or a subclass of it."""
-        return self.student_raised is not None and exception_name in self.student_raised.bases
-
-
-class BudgetExhausted(StudentCodeError):
-    pass
-
-
-@dataclass(frozen=True)
-class Call:
-    """One question of a batch (:meth:`Sandbox.map`): ``target`` ("module:function") with
-    arguments sent by value; ``label`` names it in reasons (default: the function)."""
-
-    target: str
-    args: tuple = ()
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-    label: str | None = None
-
-
-class Answer:
-    """The answer to one :class:`Call`: its value, or the error :meth:`Sandbox.call`
-    would have raised, raised when read."""
-
-    def __init__(
-        self,
-        value: Any = None,
-        error: StudentCodeError | None = None,
-        on_read: Callable[[], None] | None = None,
-    ):
-        self.value = value
-        self.error = error
-        self._on_read = on_read
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def get(self) -> Any:
-        """The value, or raise the call's error (a crash or hang counts in its criterion
-        now, as it would have counted when called)."""
-        if self.error is None:
-            return self.value
-        if self._on_read is not None:
-            on_read, self._on_read = self._on_read, None
-            on_read()
-        raise self.error
-
 
 #: After this many crashes or timeouts within one criterion, further calls fail at once.
 MAX_FAILURES_PER_CRITERION = 3
@@ -284,13 +219,13 @@ class Sandbox:
         try:
             return worker.call(target, args, kwargs or {}, limit, cpu_budget, self.on_usage, idle_s)
         except StudentRaised as raised:
-            failure = _raised_failure(label, raised, self.locate)
+            failure = raised_failure(label, raised, self.locate)
             raise StudentCodeError(failure.reason, student_raised=raised, failure=failure) from None
         except WorkerFailure as failure:
             self._discard_worker()
-            error = _worker_failed(label, failure)
+            error = worker_failed(label, failure)
             self._count_failure(
-                f"{short_call(label, args, kwargs or {})} {_outcome(failure)}", error
+                f"{short_call(label, args, kwargs or {})} {what_it_did(failure)}", error
             )
             raise error from None
         except BaseException:
@@ -351,7 +286,7 @@ class Sandbox:
                     self.deadline.worker_waited(worker.last_call_waited_s)
                     worker.last_call_waited_s = 0.0
                 if isinstance(outcome, StudentRaised):
-                    failure = _raised_failure(labels[index], outcome, self.locate)
+                    failure = raised_failure(labels[index], outcome, self.locate)
                     error = StudentCodeError(
                         failure.reason, student_raised=outcome, failure=failure
                     )
@@ -361,8 +296,8 @@ class Sandbox:
         except WorkerFailure as failure:
             self._discard_worker()
             label, call = labels[len(answers)], calls[len(answers)]
-            error = _worker_failed(label, failure)
-            happened = f"{short_call(label, call.args, dict(call.kwargs))} {_outcome(failure)}"
+            error = worker_failed(label, failure)
+            happened = f"{short_call(label, call.args, dict(call.kwargs))} {what_it_did(failure)}"
             answers.append(
                 Answer(error=error, on_read=partial(self._count_failure, happened, error))
             )
@@ -460,112 +395,7 @@ class Sandbox:
         return RemoteModule(self, name)
 
 
-def _worker_failed(label: str, failure: WorkerFailure) -> StudentCodeError:
-    """The error of a call whose worker failed (hung, over budget, crashed)."""
-    if isinstance(failure, CallTimedOut):
-        reason = f"{label} {failure.reason} (it was stopped)"
-        kind = FailureKind.OVER_BUDGET if failure.over_budget else FailureKind.TIMED_OUT
-    elif isinstance(failure, WorkerCrashed):
-        reason, kind = f"{label} crashed: {failure.reason}", FailureKind.CRASHED
-    else:
-        reason, kind = f"{label}: {failure.reason}", FailureKind.CRASHED
-    return StudentCodeError(reason, failure=Failure(kind, label, None, reason))
-
-
-def _outcome(failure: WorkerFailure) -> str:
-    return "hung" if isinstance(failure, CallTimedOut) else "crashed"
-
-
-def short_call(label: str, args: tuple, kwargs: dict, limit: int = 80) -> str:
-    """``label(args)`` in short form for a reason, e.g. ``trace([[1.0, 2.0], ...])``."""
-    parts = [_short_value(a) for a in args] + [f"{k}={_short_value(v)}" for k, v in kwargs.items()]
-    text = ", ".join(parts)
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return f"{label}({text})"
-
-
-def _short_value(value: Any) -> str:
-    shape = getattr(value, "shape", None)
-    if shape is not None and hasattr(value, "dtype"):
-        return f"array{tuple(shape)}"
-    if isinstance(value, (list, tuple)) and len(value) > 3:
-        return f"[{', '.join(_short_value(v) for v in value[:2])}, ... {len(value)} items]"
-    if isinstance(value, str) and len(value) > 40:
-        return repr(value[:37] + "...")
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _raised_failure(label: str, raised: StudentRaised, locate: Locator) -> Failure:
-    """What a raise in student code was, with its reason rendered at the place the student
-    knows (``locate``: a module line as its notebook's cell): the module failing to import
-    (the worker's stage, not the message, says so) or the function raising."""
-    location = location_from_where(raised.where)
-    if location is not None:
-        location = locate(location)
-    where = location.describe() if location is not None else raised.where
-    at = f" (at {where})" if where else ""
-    message = raised.message.strip().splitlines()[0] if raised.message.strip() else ""
-    text = f"{raised.type_name}: {message}" if message else raised.type_name
-    module = locate(Location(raised.target.partition(":")[0].replace(".", "/") + ".py")).file
-    if raised.stage == "import":
-        reason = f"could not import {module}: {text}{at}"
-        return Failure(FailureKind.COULD_NOT_IMPORT, module, location, reason, text)
-    if raised.stage == "lookup":
-        reason = f"{module} has no function {label}"
-    elif raised.type_name == "NotImplementedError":
-        reason = f"{label} is not implemented yet" + (f": {message}" if message else "")
-    elif (
-        raised.type_name in ("ModuleNotFoundError", "ImportError")
-        and "blocked by the grader" in message
-    ):
-        reason = f"{label}: {message}{at}"
-    else:
-        reason = f"{label} raised {text}{at}"
-    return Failure(FailureKind.RAISED, label, location, reason, text)
-
-
-class RemoteFunction:
-    def __init__(self, sandbox: Sandbox, target: str):
-        self._sandbox = sandbox
-        self._target = target
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._sandbox.call(self._target, args, kwargs)
-
-    def ask(self, *args: Any, **kwargs: Any) -> Call:
-        """This function with these arguments, as a question for :meth:`Sandbox.map`."""
-        return Call(self._target, args, kwargs)
-
-    def with_timeout(self, seconds: float):
-        """The same function with its own per-call time limit."""
-        return lambda *args, **kwargs: self._sandbox.call(self._target, args, kwargs, seconds)
-
-    def with_budget(self, seconds: float):
-        """The same function under a grading budget ("N seconds on the promised cores"),
-        counted in CPU time (see :meth:`Sandbox.call`)."""
-        return lambda *args, **kwargs: self._sandbox.call(
-            self._target, args, kwargs, budget_s=seconds
-        )
-
-
-class RemoteModule:
-    """Attribute access yields callables that run the student's function in the worker."""
-
-    def __init__(self, sandbox: Sandbox, name: str):
-        self._sandbox = sandbox
-        self._name = name
-
-    def __getattr__(self, function: str) -> RemoteFunction:
-        if function.startswith("_"):
-            raise AttributeError(function)
-        return RemoteFunction(self._sandbox, f"{self._name}:{function}")
-
-
-def ask_all(
-    module: RemoteModule, calls: Sequence[Call], *, until_error: bool = True
-) -> list[Answer]:
-    """The answers to ``calls`` (made with ``module.function.ask(...)``) from ``module``'s
-    sandbox, in one batch (see :meth:`Sandbox.map`)."""
-    return module._sandbox.map(calls, until_error=until_error)
+__all__ = [
+    "Answer", "BudgetExhausted", "Call", "RemoteFunction", "RemoteModule", "Sandbox",
+    "StudentCodeError", "Turns", "ask_all", "idle_limit",
+]  # fmt: skip
