@@ -52,7 +52,7 @@ def test_reference_gets_full_marks_with_every_option(chosen, tmp_path, graded_co
         c.reason for c in result.criteria if c.status != Status.PASSED
     ]
     accuracy = next(c for c in result.criteria if c.id == "accuracy")
-    assert "test accuracy 97." in accuracy.reason
+    assert "test accuracy 98." in accuracy.reason
 
 
 def test_stub_says_what_is_not_implemented(graded_course):
