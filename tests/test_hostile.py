@@ -855,8 +855,11 @@ def test_workers_die_with_a_killed_grader(layer, tmp_path):
 
     from graders.sandbox.workspace import remove_tree
 
+    # numpy's load_system runs first (a1's run_first) in the worker started ahead, on a
+    # thread of its own: the kill finds that worker looping in student code.
     submission = build_submission(
-        tmp_path / "s", edits={"a1/pure.py": inject_at_start("load_system", "while True: pass")}
+        tmp_path / "s",
+        edits={"a1/vectorized.py": inject_at_start("load_system", "while True: pass")},
     )
     import tempfile
 

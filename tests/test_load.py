@@ -83,8 +83,9 @@ def test_a_call_that_computes_is_not_stopped_by_a_busy_core(grade_a1, tmp_path):
         result = grade_a1(submission, only=("vectorized.basic_ops",))
         wall = time.monotonic() - started
     assert points_by_criterion(result)["vectorized.basic_ops"] == FULL["vectorized.basic_ops"]
-    # Past the 3 s limit in wall time: a wall clock would have stopped it.
-    assert wall > 4, "the load did not slow the call down: the test proves nothing"
+    # Past the 3 s limit in wall time: a wall clock would have stopped it (the rest of this
+    # grading takes well under 0.5 s since calls are batched).
+    assert wall > 3.5, "the load did not slow the call down: the test proves nothing"
 
 
 def test_a_call_that_sleeps_is_stopped_on_a_busy_core_as_alone(grade_a1, tmp_path):
