@@ -133,14 +133,15 @@ def measure(layer: str, rounds: int) -> list[tuple[str, str, float, float, float
     return rows
 
 
-def before(checkout: str, rounds: int) -> dict[tuple[str, str], float]:
-    """Seconds per question one by one with ``checkout``'s graders, by (layer, module)."""
+def before(checkout: str, rounds: int) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """Seconds per question one by one, of a worker's start and of its stop, with
+    ``checkout``'s graders, by (layer, module)."""
     done = subprocess.run(
         [sys.executable, __file__, "--graders", checkout, "--rounds", str(rounds)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     rows = json.loads(done.stdout.strip().splitlines()[-1])
-    return {(layer, name): single for layer, name, single, *_ in rows}
+    return {(layer, name): (single, start, stop) for layer, name, single, _, start, stop in rows}
 
 
 def main() -> None:
@@ -165,14 +166,15 @@ def main() -> None:
         "before batches (arrays as .npy files), measured in the same run. A worker's start (to "
         "its readiness) and stop are paid once per sandbox turn.\n\n"
         "| layer | module | before (ms/question) | one by one (ms/question) "
-        "| batched (ms/question) | batched / before | worker start (ms) | worker stop (ms) |\n"
+        "| batched (ms/question) | batched / before | worker start, before -> now (ms) "
+        "| worker stop, before -> now (ms) |\n"
         "|---|---|---|---|---|---|---|---|\n"
         + "\n".join(
-            f"| {layer} | {name} | {earlier.get((layer, name), math.nan) * 1e3:.3f} "
-            f"| {single * 1e3:.3f} | {batched * 1e3:.3f} "
-            f"| {batched / earlier.get((layer, name), math.nan):.2f}x "
-            f"| {start * 1e3:.0f} | {stop * 1e3:.0f} |"
+            f"| {layer} | {name} | {was[0] * 1e3:.3f} | {single * 1e3:.3f} "
+            f"| {batched * 1e3:.3f} | {batched / was[0]:.2f}x "
+            f"| {was[1] * 1e3:.0f} -> {start * 1e3:.0f} | {was[2] * 1e3:.0f} -> {stop * 1e3:.0f} |"
             for layer, name, single, batched, start, stop in rows
+            for was in [earlier.get((layer, name), (math.nan,) * 3)]
         )
     )
     print(body)

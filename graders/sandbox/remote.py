@@ -53,22 +53,11 @@ class Answer:
 
 
 class Asks(Protocol):
-    """What the proxies need of a sandbox (:class:`graders.sandbox.sandbox.Sandbox`)."""
+    """What the proxies need of a sandbox: :meth:`graders.sandbox.sandbox.Sandbox.call` and
+    :meth:`~graders.sandbox.sandbox.Sandbox.map`."""
 
-    def call(
-        self,
-        target: str,
-        args: tuple = (),
-        kwargs: dict | None = None,
-        timeout: float | None = None,
-        label: str | None = None,
-        budget_s: float | None = None,
-        measure_cpu: bool = False,
-    ) -> Any: ...
-
-    def map(
-        self, calls: Sequence[Call], *, timeout: float | None = None, until_error: bool = True
-    ) -> list[Answer]: ...
+    call: Callable[..., Any]
+    map: Callable[..., list[Answer]]
 
 
 class RemoteFunction:
