@@ -17,6 +17,9 @@ ASSIGNMENT = AssignmentSpec(
     required_files=("a3/mlp.py",),
     sandboxes=(SandboxSpec("numpy", (NO_ML_FRAMEWORKS,), libraries=("numpy",)),),
     policies=(RulePolicy(NO_ML_FRAMEWORKS, files=("a3/*.py", "a3/**/*.py")),),
+    # Measured (bench/class_throughput.py): two a3 gradings at once on 2 cores took 0.89x
+    # the speed of one after the other, so one grading keeps the machine busy.
+    cores_per_job=2.0,
     # At its peak a grading of the reference holds 807 MiB, grader and workers
     # together (bench/grader_memory.py); --jobs auto counts 1.25 GiB per job.
     job_memory_bytes=5 * 2**28,

@@ -53,12 +53,12 @@ def choose_jobs(
     most demanding assignment of the run; at least one."""
     cores = usable_cores() if cores is None else cores
     memory = available_memory() if memory is None else memory
-    per_core = max(spec.cores_per_job for spec in specs)
-    by_cores = max(1, math.floor(cores / per_core))
+    busiest = max(specs, key=lambda spec: spec.cores_per_job)
+    by_cores = max(1, math.floor(cores / busiest.cores_per_job))
     largest = max(specs, key=lambda spec: spec.job_memory_bytes)
     by_memory = by_cores if memory is None else max(1, memory // largest.job_memory_bytes)
     jobs = min(by_cores, by_memory)
-    reason = f"{cores} core{'s' * (cores != 1)}"
+    reason = f"{cores} core{'s' * (cores != 1)}, {busiest.cores_per_job:g} per {busiest.key} job"
     if memory is not None:
         reason += (
             f", {memory / 2**30:.1f} GiB available, {largest.job_memory_bytes / 2**30:g} GiB "
