@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import shlex
 import statistics
@@ -37,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+import results_file  # noqa: E402
 from a1_questions import AGREEMENT_FUNCTIONS, OPERATIONS  # noqa: E402
 from results_file import write_section  # noqa: E402
 
@@ -487,8 +487,7 @@ def main() -> None:
 
     measure(tools, args.rounds, work)
     machine = (
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, numpy {numpy.__version__}; "
+        f"Machine: {results_file.machine()}, numpy {numpy.__version__}; "
         + (f"otter-grader {otter_version} (its own venv, {work / 'venv'})" if otter else
            "otter-grader not installed")
     )  # fmt: skip

@@ -51,8 +51,16 @@ def worker_failed(label: str, failure: WorkerFailure) -> StudentCodeError:
     return StudentCodeError(reason, failure=Failure(kind, label, None, reason))
 
 
-def what_it_did(failure: WorkerFailure) -> str:
-    return "hung" if isinstance(failure, CallTimedOut) else "crashed"
+def failed_call(label: str, args: tuple, kwargs: dict, failure: WorkerFailure) -> str:
+    """The call in short form and what it did, e.g. ``trace([[1.0, 2.0], ...]) hung``."""
+    did = "hung" if isinstance(failure, CallTimedOut) else "crashed"
+    return f"{short_call(label, args, kwargs)} {did}"
+
+
+def student_raised_error(label: str, raised: StudentRaised, locate: Locator) -> StudentCodeError:
+    """The error of a call in which student code raised (see :func:`raised_failure`)."""
+    failure = raised_failure(label, raised, locate)
+    return StudentCodeError(failure.reason, student_raised=raised, failure=failure)
 
 
 def short_call(label: str, args: tuple, kwargs: dict, limit: int = 80) -> str:

@@ -331,9 +331,9 @@ class Worker:
         Yields each call's answer in order, or the :class:`StudentRaised` of a call that
         raised (with ``until_error`` it is the last); raises a :class:`WorkerFailure` where
         the worker failed (it is gone: nothing more is run). Each call is watched on its
-        own, against its own limit (``limit_of(item)``, asked then), from the moment the grader waits for it
-        (never sooner than the worker started it). The caller reads every item before it
-        makes another call (the replies still to come are in the pipe).
+        own, against its own limit (``limit_of(item)``, asked then), from the moment the
+        grader waits for it (never sooner than the worker started it). The caller reads
+        every item before it makes another call (the replies still to come are in the pipe).
         """
         request_id = self._next_request()
         request = {

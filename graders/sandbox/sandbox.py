@@ -19,9 +19,8 @@ from graders.failures import Failure, FailureKind, Location, Locator, unmoved
 from graders.sandbox.call_errors import (
     BudgetExhausted,
     StudentCodeError,
-    raised_failure,
-    short_call,
-    what_it_did,
+    failed_call,
+    student_raised_error,
     worker_failed,
 )
 from graders.sandbox.client import Worker, WorkerSpec
@@ -196,9 +195,7 @@ class Sandbox:
         that student code cannot change, unlike anything measured inside the worker.
         """
         self._settle()
-        label = label or target.rpartition(":")[2] or target
-        if label.endswith(".py"):  # a module named as the student knows it (a notebook)
-            label = self.locate(Location(label)).file
+        label = self._label(target, label)
         self.last_call_cpu_s = 0.0
         if self.failures_in_criterion >= MAX_FAILURES_PER_CRITERION:
             raise self._refused(label)
@@ -219,14 +216,11 @@ class Sandbox:
         try:
             return worker.call(target, args, kwargs or {}, limit, cpu_budget, self.on_usage, idle_s)
         except StudentRaised as raised:
-            failure = raised_failure(label, raised, self.locate)
-            raise StudentCodeError(failure.reason, student_raised=raised, failure=failure) from None
+            raise student_raised_error(label, raised, self.locate) from None
         except WorkerFailure as failure:
             self._discard_worker()
             error = worker_failed(label, failure)
-            self._count_failure(
-                f"{short_call(label, args, kwargs or {})} {what_it_did(failure)}", error
-            )
+            self._count_failure(failed_call(label, args, kwargs or {}, failure), error)
             raise error from None
         except BaseException:
             self._discard_worker()  # interrupted mid-call: the protocol state is unknown
@@ -256,9 +250,11 @@ class Sandbox:
         self._settle()
         if not calls:
             return []
-        labels = [call.label or call.target.rpartition(":")[2] for call in calls]
+        labels = [self._label(call.target, call.label) for call in calls]
         if self.failures_in_criterion >= MAX_FAILURES_PER_CRITERION:
             return [Answer(error=self._refused(labels[0]))]
+        if self.deadline.remaining() <= 0:
+            return [Answer(error=self._deadline_passed(labels[0]))]
         limits = self.spec.limits
 
         def limit_of(item: int) -> float:
@@ -266,8 +262,6 @@ class Sandbox:
 
         self.turns.take(self)
         answers: list[Answer] = []
-        if self.deadline.remaining() <= 0:
-            return [Answer(error=self._deadline_passed(labels[0]))]
         worker = self._ensure_worker()
         items = worker.map(
             [(c.target, c.args, dict(c.kwargs)) for c in calls], limit_of, until_error
@@ -286,10 +280,7 @@ class Sandbox:
                     self.deadline.worker_waited(worker.last_call_waited_s)
                     worker.last_call_waited_s = 0.0
                 if isinstance(outcome, StudentRaised):
-                    failure = raised_failure(labels[index], outcome, self.locate)
-                    error = StudentCodeError(
-                        failure.reason, student_raised=outcome, failure=failure
-                    )
+                    error = student_raised_error(labels[index], outcome, self.locate)
                     answers.append(Answer(error=error))
                 else:
                     answers.append(Answer(value=outcome))
@@ -297,7 +288,7 @@ class Sandbox:
             self._discard_worker()
             label, call = labels[len(answers)], calls[len(answers)]
             error = worker_failed(label, failure)
-            happened = f"{short_call(label, call.args, dict(call.kwargs))} {what_it_did(failure)}"
+            happened = failed_call(label, call.args, dict(call.kwargs), failure)
             answers.append(
                 Answer(error=error, on_read=partial(self._count_failure, happened, error))
             )
@@ -307,6 +298,12 @@ class Sandbox:
         finally:
             self._collect(worker)
         return answers
+
+    def _label(self, target: str, label: str | None) -> str:
+        """How a call is named in reasons: ``label``, else its function; a module named
+        by its file as the student knows it (a notebook)."""
+        label = label or target.rpartition(":")[2] or target
+        return self.locate(Location(label)).file if label.endswith(".py") else label
 
     def _count_failure(self, happened: str, error: StudentCodeError) -> None:
         """A crash or hang (``happened``: the call in short form and what it did) counts in
