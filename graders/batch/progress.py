@@ -15,7 +15,7 @@ from typing import TextIO
 from tqdm import tqdm
 
 from graders.batch.job import Job, Outcome
-from graders.core.progress import Event
+from graders.core.progress import AssignmentStarted, CriterionStarted, Event
 from graders.render import encode, terminal
 from graders.render.live_status import LiveStatus
 
@@ -43,10 +43,15 @@ class ClassProgress:
             self._ticker.start()
 
     def event(self, job: Job, event: Event) -> None:
-        """What a running job reported (called from the engine's threads)."""
+        """What a running job reported (called from the engine's threads). A job or a
+        criterion that starts shows at once: a grading shorter than the tick's second is
+        still seen on the terminal."""
         with self._lock:
             key = (job.student, job.assignment)
             self._running.setdefault(key, LiveStatus()).handle(event)
+            if self.live and isinstance(event, (AssignmentStarted, CriterionStarted)):
+                self._describe()
+                self._bar.refresh()
 
     def done(self, outcome: Outcome, errors: int, rejected: int) -> None:
         """A job finished: count it, forget what it was doing."""
