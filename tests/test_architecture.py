@@ -25,6 +25,8 @@ PACKAGE = REPO / "graders"
 
 #: The layers, top first: a module may import from its own layer's package or below.
 LAYERS: tuple[tuple[str, ...], ...] = (
+    ("graders.launch",),  # the nngrade command: a check served warm, or the command line
+    ("graders.warm",),  # the warm grader, which runs the command line in its forks
     ("graders.cli", "graders.notebook", "graders.notebook_templates"),
     ("graders.starting",),  # nngrade init and statement
     ("graders.integrations", "graders.similarity"),

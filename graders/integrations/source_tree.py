@@ -92,7 +92,7 @@ def pyproject() -> str:
         *(f"{name} = {_toml_list(items)}" for name, items in extras.items()),
         "",
         "[project.scripts]",
-        'nngrade = "graders.cli:main"',
+        'nngrade = "graders.launch:main"',
         "",
         "[tool.setuptools.packages.find]",
         'include = ["graders*"]',

@@ -14,6 +14,7 @@ import os
 import signal
 import stat
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,7 +78,65 @@ def in_other_mount_namespace(pids: set[int]) -> int | None:
 
 
 def descendants(root: int) -> set[int]:
-    """All live processes below ``root`` (children, grandchildren, ...)."""
+    """All live processes below ``root`` (children, grandchildren, ...).
+
+    Read from each thread's ``children`` list in ``/proc``, which costs a read per process
+    of the tree; where the kernel has no such lists, or refuses one, from the parent of
+    every process on the machine (a read per process of the machine)."""
+    if _children_lists_exist():
+        found = _descendants_by_children(root)
+        if found is not None:
+            return found
+    return _descendants_by_parents(root)
+
+
+_has_children_lists: bool | None = None
+
+
+def _children_lists_exist() -> bool:
+    """Whether ``/proc/<pid>/task/<tid>/children`` exists (CONFIG_PROC_CHILDREN)."""
+    global _has_children_lists
+    if _has_children_lists is None:
+        own = f"/proc/self/task/{threading.get_native_id()}/children"
+        _has_children_lists = os.path.exists(own)
+    return _has_children_lists
+
+
+def _children(pid: int) -> list[int] | None:
+    """The children of every thread of ``pid``; None where a list cannot be read."""
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return []  # gone
+    except OSError:
+        return None
+    found: list[int] = []
+    for tid in threads:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as listing:
+                found.extend(int(child) for child in listing.read().split())
+        except FileNotFoundError:
+            continue  # the thread ended meanwhile
+        except OSError:
+            return None
+    return found
+
+
+def _descendants_by_children(root: int) -> set[int] | None:
+    found: set[int] = set()
+    stack = [root]
+    while stack:
+        children = _children(stack.pop())
+        if children is None:
+            return None
+        for child in children:
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def _descendants_by_parents(root: int) -> set[int]:
     parents = _parent_map()
     children: dict[int, list[int]] = {}
     for pid, ppid in parents.items():

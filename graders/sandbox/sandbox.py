@@ -51,13 +51,15 @@ def idle_limit(budget_s: float) -> float:
 
 
 class Turns:
-    """One live worker per submission at a time.
+    """Student code of one submission runs in one worker at a time.
 
-    Two workers alive together could pass bits to each other through the kernel (a1's
+    Student code in two workers at once could pass bits through the kernel (a1's
     ``pure.py`` asking ``vectorized.py`` for numpy's answers), by channels no filter closes
     completely (timing of a shared core, system-wide counters). A submission's sandboxes
-    therefore take turns: before one starts or calls its worker, the worker of the previous
-    one is stopped, with every process of it.
+    therefore take turns: before one calls its worker (or starts one to call), the worker
+    of the previous one is stopped, with every process of it. A worker started ahead of its
+    turn (:meth:`Sandbox.start_ahead` with ``after``) only boots: it imports no student
+    module before its sandbox's first call, which takes the turn.
     """
 
     def __init__(self) -> None:
@@ -92,6 +94,7 @@ class Sandbox:
         self.deadline = deadline
         self._worker: Worker | None = None
         self._workspace: Workspace | None = None
+        self._workspace_lock = threading.Lock()
         self._start_error: SandboxStartError | None = None
         #: A start ahead of the first call (:meth:`start_ahead`): its thread with the events
         #: "started" and "release", the worker it started, and what stopped its start.
@@ -112,23 +115,34 @@ class Sandbox:
         self._last_kind = FailureKind.CRASHED
         self.last_output = ""
 
-    def start_ahead(self) -> None:
+    def start_ahead(self, after: Sandbox | None = None) -> None:
         """Start the worker in the background, while the grader prepares the first criterion
-        (a worker's start is about 0.15 s: pytest's own start-up then hides it). Every other
+        (a worker's start is about 0.1 s: pytest's own start-up then hides it). Every other
         use of this sandbox waits for it first; a start that fails is raised by the first
         call, as if that call had started it.
+
+        With ``after`` (another sandbox of the submission, started ahead before this one),
+        this worker starts once that one has, and without taking the turn (:class:`Turns`):
+        it boots and answers the handshake while the other's criteria run, but no student
+        code runs in it until this sandbox's first call takes the turn, which stops the
+        other worker first.
 
         A worker dies with the thread that started it (its parent-death signal, bubblewrap's
         ``--die-with-parent``): the thread therefore lives until that worker is discarded.
         """
         if self._ahead is not None or self._worker is not None:
             return
-        _ = self.workspace  # made here: the grader hands it input files meanwhile (put_file)
+        if after is None:  # made here: the grader hands it input files meanwhile (put_file)
+            _ = self.workspace
+        gate = after._ahead[1] if after is not None and after._ahead is not None else None
         started, release = threading.Event(), threading.Event()
 
         def start() -> None:
             try:
-                self.turns.take(self)
+                if after is None:
+                    self.turns.take(self)
+                elif gate is not None:
+                    gate.wait()
                 self._ensure_worker()
                 self._ahead_worker = self._worker
             except SandboxStartError:
@@ -332,9 +346,11 @@ class Sandbox:
 
     @property
     def workspace(self) -> Workspace:
-        if self._workspace is None:
-            self._workspace = Workspace(self.spec.worker_modules)
-        return self._workspace
+        """Made on first use, by the grader or by a start ahead, whichever comes first."""
+        with self._workspace_lock:
+            if self._workspace is None:
+                self._workspace = Workspace(self.spec.worker_modules)
+            return self._workspace
 
     def _ensure_worker(self) -> Worker:
         if self._start_error is not None:
