@@ -29,9 +29,7 @@ def warm_home(tmp_path):
     os.chmod(tmp, 0o711)
     environment = {k: v for k, v in os.environ.items() if k not in client.CI_MARKERS}
     environment.pop("XDG_RUNTIME_DIR", None)
-    environment.update(
-        {"TMPDIR": str(tmp), "PYTHONPATH": str(REPO), "NNGRADE_WARM_IDLE_S": "120"}
-    )
+    environment.update({"TMPDIR": str(tmp), "PYTHONPATH": str(REPO), "NNGRADE_WARM_IDLE_S": "120"})
     yield environment, tmp / f"nngrade-warm-{os.getuid()}"
     for pid, command in live_processes().items():
         if str(tmp) in command and "graders.warm.server" in command:
@@ -123,7 +121,9 @@ def test_a_stopped_warm_check_stops_as_a_cold_one(stop, warm_home, tmp_path):
         (slow / "a1" / name).write_text((REFERENCE / "a1" / name).read_text())
     (slow / "a1" / "pure.py").write_text(
         source.replace("def trace(A", "def _trace(A", 1)
-        + "\n\ndef trace(A):\n" + sleeping + "    return _trace(A)\n"
+        + "\n\ndef trace(A):\n"
+        + sleeping
+        + "    return _trace(A)\n"
     )
     assert _check(["a1", "--submission", str(REFERENCE)], environment).returncode == 0
     _wait_until_listening(folder)
@@ -200,9 +200,7 @@ def test_an_idle_warm_grader_ends_and_removes_its_socket(warm_home):
 
 
 # -- the key: what a warm grader must share with the check ------------------------------
-def test_the_key_changes_with_the_package_the_environment_and_the_libraries(
-    tmp_path, monkeypatch
-):
+def test_the_key_changes_with_the_package_the_environment_and_the_libraries(tmp_path, monkeypatch):
     package = tmp_path / "graders"
     (package / "a1").mkdir(parents=True)
     grader = package / "a1" / "grader.py"

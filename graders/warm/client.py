@@ -50,6 +50,8 @@ def _umask() -> int:
 
 
 def request(args: list[str]) -> dict:
+    """What the warm grader's fork takes on to run this check (raises OSError where this
+    process has no working folder any more)."""
     return {
         "args": args,
         "argv0": sys.argv[0],
@@ -86,33 +88,49 @@ def _read(reader) -> dict | None:
     return message if isinstance(message, dict) else None
 
 
+#: How long a warm grader may take to fork the check once asked; a grader that does not
+#: answer by then (stopped, swapped out) is passed over and the check runs cold.
+START_TIMEOUT_S = 10.0
+
+
 def run(args: list[str], key: str) -> int | None:
     """The exit status of the check as a warm grader of ``key`` ran it; None where none
     took it (the caller then grades cold)."""
     connection = _connect(key)
     if connection is None:
         return None
-    with connection:
-        try:
-            wire.send_request(connection, request(args))
-        except OSError:
-            return None
-        reader = connection.makefile("rb")
-        started = _read(reader)
-        if started is None or not isinstance(started.get("pid"), int):
-            return None  # refused before anything ran: grade cold
-        child = started["pid"]
+    child: int | None = None
+    pending: list[int] = []  # a signal that came before the check's fork was known
 
-        def pass_on(number: int, _frame) -> None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, number)
+    def pass_on(number: int, _frame) -> None:
+        if child is None:
+            pending.append(number)
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, number)
 
-        previous = {number: signal.signal(number, pass_on) for number in FORWARDED}
-        try:
+    previous = {number: signal.signal(number, pass_on) for number in FORWARDED}
+    try:
+        with connection:
+            try:
+                wire.send_request(connection, request(args))
+                connection.settimeout(START_TIMEOUT_S)
+                reader = connection.makefile("rb")
+                started = _read(reader)
+                connection.settimeout(None)
+            except OSError:  # also the timeout
+                started = None
+            if started is None or not isinstance(started.get("pid"), int):
+                if pending:  # stopped (Ctrl+C) before any grading began: stop here
+                    return 128 + pending[0]
+                return None  # refused before anything ran: grade cold
+            child = started["pid"]
+            for number in pending:
+                pass_on(number, None)
             ended = _read(reader)
-        finally:
-            for number, handler in previous.items():
-                signal.signal(number, handler)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     if ended is None or not isinstance(ended.get("exit"), int):
         sys.stderr.write(
             "nngrade: the check stopped without an answer. Run it again; "

@@ -5,8 +5,8 @@ check it serves runs in a fork of it. That check must grade exactly as a cold ``
 check`` started from the same shell would, so everything a cold start would read before
 grading is in the key, and a check only ever reaches a grader of its own key:
 
-* the interpreter, its version, flags and ``-X`` options (``-O`` drops the graders'
-  asserts), ``sys.path``;
+* the interpreter, its version, flags, ``-X`` and ``-W`` options (``-O`` drops the
+  graders' asserts), ``sys.path``;
 * the environment, but for what a shell changes from prompt to prompt (the working folder,
   which travels with each request);
 * every file of the nngrade package (path, size, modification time): an upgrade or an edit
@@ -76,6 +76,7 @@ def state() -> dict:
         "version": sys.version,
         "flags": list(sys.flags),
         "options": sorted(map(str, sys._xoptions.items())),
+        "warnings": list(sys.warnoptions),
         "path": _folder_times(),
         "environment": sorted(environment.items()),
         "package": str(PACKAGE),

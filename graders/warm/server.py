@@ -105,6 +105,8 @@ def main(folder: str, key: str) -> None:
             if os.stat(path).st_ino == bound:
                 os.unlink(path)
         listener.close()
+        with contextlib.suppress(OSError):  # a key is seldom used again: leave no file
+            os.unlink(place.lock_path(where, key))
         os.close(lock)
 
 
