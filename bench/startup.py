@@ -1,7 +1,8 @@
 """What ``nngrade check`` pays before it grades: the imports of the command line, read with
 ``python -X importtime`` (the heaviest top-level packages, by cumulative time, median of
 ``--runs`` fresh interpreters), and whether batch grading or similarity is among them (a
-check never uses either).
+check never uses either); and what a check served by a warm grader pays before it hands
+over: the imports of ``graders.launch`` and the computation of its key.
 
     python bench/startup.py [--runs 7]      # writes its section of bench/RESULTS.md
 """
@@ -25,10 +26,10 @@ SHOWN = ("numpy", "pytest", "_pytest", "hypothesis", "graders.batch", "graders.s
          "graders.render", "graders.core", "graders.sandbox", "nbformat", "markdown")  # fmt: skip
 
 
-def import_times() -> tuple[float, dict[str, float]]:
-    """Total seconds of ``import graders.cli`` and each top-level module's own share."""
+def import_times(module: str = "graders.cli") -> tuple[float, dict[str, float]]:
+    """Total seconds of ``import MODULE`` and each top-level module's own share."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import graders.cli"],
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
         capture_output=True, text=True, check=True, cwd=REPO,
     )  # fmt: skip
     own: dict[str, float] = defaultdict(float)
@@ -48,6 +49,16 @@ def import_times() -> tuple[float, dict[str, float]]:
     return total, own
 
 
+def key_seconds() -> float:
+    """Seconds of one :func:`graders.warm.key.server_key` in a fresh interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import time; from graders.warm.key import server_key; "
+         "t = time.perf_counter(); server_key(); print(time.perf_counter() - t)"],
+        capture_output=True, text=True, check=True, cwd=REPO,
+    )  # fmt: skip
+    return float(done.stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -58,6 +69,8 @@ def main() -> None:
         totals.append(total)
         for name, seconds in own.items():
             shares[name].append(seconds)
+    launch = statistics.median(import_times("graders.launch")[0] for _ in range(args.runs))
+    key = statistics.median(key_seconds() for _ in range(args.runs))
     rows = sorted(
         ((name, statistics.median(v + [0.0] * (args.runs - len(v)))) for name, v in shares.items()),
         key=lambda item: -item[1],
@@ -68,6 +81,11 @@ def main() -> None:
         f"summed by package): {statistics.median(totals):.3f} s in all.\n\n"
         "| package | seconds |\n|---|---|\n"
         + "\n".join(f"| {name} | {seconds:.3f} |" for name, seconds in rows)
+        + f"\n\nA check served by a warm grader (`graders.launch`, README) imports "
+        f"{launch:.3f} s before it hands over (`import graders.launch`, the standard "
+        f"library's socket, json and subprocess included) and computes its key in "
+        f"{key * 1000:.1f} ms (a stat of every file of the package and of every sys.path "
+        "folder; medians as above)."
     )
     print(body)
     write_section("bench/startup.py", body)
