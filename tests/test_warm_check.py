@@ -245,3 +245,23 @@ def test_the_warm_folder_must_be_the_users_own(tmp_path, monkeypatch):
     own.rmdir()
     own.symlink_to(tmp_path)  # a link to a folder is not the folder
     assert place.folder() is None
+
+
+def test_a_warm_grader_whose_key_no_longer_holds_ends(tmp_path, monkeypatch):
+    """An edit of a grader module or a pip install while it waits: it ends, and the next
+    check starts one of the new key."""
+    import socket
+
+    from graders.warm import server
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "k.sock"))
+    listener.listen(1)
+    monkeypatch.setattr(server, "RECHECK_S", 0.1)
+    monkeypatch.setattr(server, "IDLE_S", 60.0)
+    keys = iter(["k", "k", "changed"])
+    monkeypatch.setattr(server.warm_key, "server_key", lambda: next(keys, "changed"))
+    started = time.monotonic()
+    server._serve(listener, -1, "k")
+    assert time.monotonic() - started < 5
+    listener.close()

@@ -125,10 +125,16 @@ def _serve(listener: socket.socket, lock: int, key: str) -> None:
         ready, _, _ = select.select([listener], [], [], max(wait, 0.01))
         if not ready:
             continue
-        connection, _ = listener.accept()
+        try:
+            connection, _ = listener.accept()
+        except OSError:  # the check gave up before it was taken
+            continue
         last_check = time.monotonic()
         with connection:
-            _answer(connection, listener, lock)
+            try:
+                _answer(connection, listener, lock)
+            except OSError:  # no fork (no memory, too many processes): that check runs cold
+                continue
 
 
 def _reap() -> None:
