@@ -425,7 +425,12 @@ def report(
         )
     questions, systems = question_count(inputs), len(inputs["systems"])
     parts = ", ".join(f"{kind} {count}" for kind, count in question_parts(inputs).items())
-    commands = "\n".join(f"{t.name}: (cd {t.cwd}; {shlex.join(t.command)})" for t in tools)
+    commands = "\n".join(
+        f"{t.name}: (cd {t.cwd}; "
+        + "".join(f"{name}={shlex.quote(value)} " for name, value in t.env.items())
+        + f"{shlex.join(t.command)})"
+        for t in tools
+    )
     if "otter" in by_name:
         wall_ratio = wall["nngrade"] / wall["otter"]
         cold_ratio = wall["nngrade cold"] / wall["otter"]
