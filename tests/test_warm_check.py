@@ -197,6 +197,19 @@ def test_an_idle_warm_grader_ends_and_removes_its_socket(warm_home):
     while _servers(folder) or list(folder.glob("*.sock")):
         assert time.monotonic() < deadline, "the idle warm grader did not end"
         time.sleep(0.2)
+    assert list(folder.iterdir()) == []  # nor its lock
+
+
+def test_a_stopped_warm_grader_removes_its_socket(warm_home):
+    environment, folder = warm_home
+    assert _check(["a1", "--submission", str(REFERENCE)], environment).returncode == 0
+    _wait_until_listening(folder)
+    (server,) = _servers(folder)
+    os.kill(server, signal.SIGTERM)  # a logout, a kill
+    deadline = time.monotonic() + 30
+    while _servers(folder) or list(folder.iterdir()):
+        assert time.monotonic() < deadline, "the stopped warm grader left its files"
+        time.sleep(0.1)
 
 
 # -- the key: what a warm grader must share with the check ------------------------------

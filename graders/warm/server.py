@@ -89,6 +89,8 @@ def main(folder: str, key: str) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return  # another grader of this key serves
+    for number in (signal.SIGTERM, signal.SIGHUP):  # stopped (logout, kill): clean up first
+        signal.signal(number, _stop)
     preload()
     path = place.socket_path(where, key)
     with contextlib.suppress(FileNotFoundError):
@@ -108,6 +110,10 @@ def main(folder: str, key: str) -> None:
         with contextlib.suppress(OSError):  # a key is seldom used again: leave no file
             os.unlink(place.lock_path(where, key))
         os.close(lock)
+
+
+def _stop(number: int, _frame) -> None:
+    raise SystemExit(128 + number)
 
 
 def _serve(listener: socket.socket, lock: int, key: str) -> None:
