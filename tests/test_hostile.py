@@ -519,6 +519,49 @@ def test_a_submissions_workers_are_never_alive_together(tmp_path):
         staged.cleanup()
 
 
+@pytest.mark.parametrize("layer", STRONG)
+def test_a_worker_started_ahead_runs_no_student_code_before_its_turn(layer, tmp_path):
+    """a1's pure Python worker boots while numpy's criteria run (start_ahead with after):
+    the student's pure.py is imported only by pure's first call, after numpy's worker is
+    stopped, so the two modules' code never runs at once."""
+    import time
+
+    from helpers import FAST_A1
+
+    from graders.core.context import GradingContext
+    from graders.core.submission import stage
+    from graders.sandbox.confinement import select
+
+    submission = build_submission(
+        tmp_path / "s",
+        edits={"a1/pure.py": lambda source: source + IMPORT_CLOCK},
+    )
+    staged = stage(submission, FAST_A1)
+    context = GradingContext(FAST_A1, staged, select(layer))
+    try:
+        vectorized, pure = context.sandbox("vectorized"), context.sandbox("pure")
+        vectorized.start_ahead()
+        pure.start_ahead(after=vectorized)
+        matrix = [[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 3.0]]
+        assert vectorized.call("a1.vectorized:trace", (matrix,)) == 6.0
+        pure._ahead[1].wait(60)  # pure's worker has booted
+        assert pure._ahead_worker is not None and pure._ahead_worker.alive
+        booted = time.monotonic()
+        time.sleep(0.2)
+        imported = pure.call("a1.pure:imported_at")
+        assert imported > booted + 0.1, "pure.py ran before its sandbox took the turn"
+        assert vectorized._worker is None and pure._worker.alive
+    finally:
+        context.close()
+        staged.cleanup()
+
+
+#: Appended to pure.py: when the module was imported (CLOCK_MONOTONIC is the machine's).
+IMPORT_CLOCK = (
+    "\n\nimport time as _time\n_IMPORTED_AT = _time.monotonic()\n\n\n"
+    "def imported_at():\n    return _IMPORTED_AT\n"
+)
+
 # -- 7c. a host side that is total: student-shaped data gives a graded reason -----------
 # The worker is a black box: student code can replace its dispatch loop and answer the
 # grader's request itself, with any header; it can leave any folder tree behind.
