@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 import stat
@@ -90,16 +91,10 @@ def descendants(root: int) -> set[int]:
     return _descendants_by_parents(root)
 
 
-_has_children_lists: bool | None = None
-
-
+@functools.cache
 def _children_lists_exist() -> bool:
     """Whether ``/proc/<pid>/task/<tid>/children`` exists (CONFIG_PROC_CHILDREN)."""
-    global _has_children_lists
-    if _has_children_lists is None:
-        own = f"/proc/self/task/{threading.get_native_id()}/children"
-        _has_children_lists = os.path.exists(own)
-    return _has_children_lists
+    return os.path.exists(f"/proc/self/task/{threading.get_native_id()}/children")
 
 
 def _children(pid: int) -> list[int] | None:

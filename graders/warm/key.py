@@ -54,7 +54,7 @@ def _folder_times() -> list[tuple[str, int]]:
     times = []
     for entry in sys.path:
         try:
-            times.append((entry, os.stat(entry or ".").st_mtime_ns if entry else 0))
+            times.append((entry, os.stat(entry).st_mtime_ns if entry else 0))
         except OSError:
             times.append((entry, -1))
     return times

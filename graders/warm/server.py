@@ -91,8 +91,18 @@ def main(folder: str, key: str) -> None:
         return  # another grader of this key serves
     for number in (signal.SIGTERM, signal.SIGHUP):  # stopped (logout, kill): clean up first
         signal.signal(number, _stop)
-    preload()
-    path = place.socket_path(where, key)
+    try:
+        preload()
+        _listen(place.socket_path(where, key), lock, key)
+    finally:
+        with contextlib.suppress(OSError):  # a key is seldom used again: leave no file
+            os.unlink(place.lock_path(where, key))
+        os.close(lock)
+
+
+def _listen(path: Path, lock: int, key: str) -> None:
+    """Serve on a socket at ``path`` (this grader's alone: it holds the key's lock), and
+    remove it when done unless another grader has bound that path since."""
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -107,9 +117,6 @@ def main(folder: str, key: str) -> None:
             if os.stat(path).st_ino == bound:
                 os.unlink(path)
         listener.close()
-        with contextlib.suppress(OSError):  # a key is seldom used again: leave no file
-            os.unlink(place.lock_path(where, key))
-        os.close(lock)
 
 
 def _stop(number: int, _frame) -> None:
@@ -159,7 +166,12 @@ def _answer(connection: socket.socket, listener: socket.socket, lock: int) -> No
         connection.settimeout(None)
     except (OSError, ValueError):
         return
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no memory, too many processes: that check runs cold
+        for fd in streams:
+            os.close(fd)
+        raise
     if pid == 0:
         code = 70  # EX_SOFTWARE: the fork itself failed before the check ran
         try:

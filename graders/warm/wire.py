@@ -40,20 +40,16 @@ def receive_request(connection: socket.socket) -> tuple[dict, list[int]]:
         if not more:
             break
         data += more
-    if len(fds) != len(STREAMS):
-        for fd in fds:
-            os.close(fd)
-        raise ValueError("a request without its three streams")
     try:
+        if len(fds) != len(STREAMS):
+            raise ValueError("a request without its three streams")
         request = json.loads(data)
-    except ValueError:
+        if not isinstance(request, dict):
+            raise ValueError("a request that is not an object")
+    except ValueError:  # also JSON that does not parse
         for fd in fds:
             os.close(fd)
         raise
-    if not isinstance(request, dict):
-        for fd in fds:
-            os.close(fd)
-        raise ValueError("a request that is not an object")
     return request, fds
 
 
