@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from graders.core.progress import Event
+from graders.core.progress import CriterionFinished, CriterionStarted, Event
 from graders.core.results import format_points
 from graders.render import encode, html_section
 from graders.render.live_status import LiveStatus
@@ -81,7 +81,12 @@ class NotebookProgress:
         return cls(display) if display is not None else None
 
     def __call__(self, event: Event) -> None:
+        """Take ``event``; a criterion that starts or finishes is shown as soon as the
+        update interval allows, not only at the next look (a1's criteria all finish
+        within one look)."""
         self._status.handle(event)
+        if isinstance(event, (CriterionStarted, CriterionFinished)):
+            self.tick()
 
     def tick(self) -> None:
         """Show the state now, at most once per ``UPDATE_EVERY_S``."""
