@@ -133,3 +133,18 @@ def test_a_seeded_bug_loses_exactly_its_criterion_as_a_container_root(key, tmp_p
     assert points == {**full, **broken}, {cid: c["reason"] for cid, c in graded.items()}
     assert result["internal_errors"] == []
     assert not [n for n in result["notices"] if "not confirmed" in n], result["notices"]
+
+
+@pytest.mark.parametrize("as_container_root", [True, False])
+def test_a_worker_that_is_ending_is_gone_not_unreadable(as_container_root):
+    """A stopped worker is a zombie for a moment, and the kernel then shows its entries to
+    root alone (it has no memory left, so no dumpable flag): the watcher looking at that
+    moment must see a process that is gone, not a fact it could not confirm (that notice
+    reached a student's report when a look met a worker being stopped)."""
+    command = [sys.executable, str(REPO / "tests" / "exiting_probe.py")]
+    done = subprocess.run(
+        container_root(command) if as_container_root else command,
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout) == {"outcome": "gone"}

@@ -44,19 +44,33 @@ class ProcUnreadable(Exception):
 
 
 class ProcessGone(Exception):
-    """The process ended (or became a zombie) while it was read."""
+    """The process ended, or is ending (a zombie, its memory given up), while it was read."""
+
+
+def _status(pid: int) -> dict[str, str] | None:
+    """``/proc/<pid>/status`` (which the kernel shows to anyone) by field; None when gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return None
+    return dict(line.split(":", 1) for line in lines if ":" in line)
+
+
+def _ending(fields: dict[str, str]) -> bool:
+    """Whether the process is ending: a zombie, or past the point where it gave up its
+    memory (``status`` then has no ``Vm`` lines). Its entries are then shown to root alone,
+    as the kernel has no dumpable flag left to consult, and it holds nothing for long: a
+    refused read of such a process is its end, not something it hides."""
+    return fields.get("State", "").split()[:1] in (["Z"], ["X"]) or "VmSize" not in fields
 
 
 def owner(pid: int) -> tuple[int, int] | None:
     """The uid and gid whose file-system ids may read ``pid``'s entries: its real ones when
     its real, effective and saved ids agree (a worker's do), else (-1, -1) (such a process
-    is read as ourselves); from ``status``, which the kernel shows to anyone. None when it
-    is gone."""
-    try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except OSError:
+    is read as ourselves); from ``status``. None when it is gone."""
+    fields = _status(pid)
+    if fields is None:
         return None
-    fields = dict(line.split(":", 1) for line in lines if ":" in line)
     uids = {int(value) for value in fields.get("Uid", "").split()[:3]}
     gids = {int(value) for value in fields.get("Gid", "").split()[:3]}
     if len(uids) != 1 or len(gids) != 1:
@@ -80,7 +94,8 @@ def read(pid: int, what: str, reader: Callable[[], T]) -> T:
     except (FileNotFoundError, ProcessLookupError):
         raise ProcessGone(pid) from None
     except OSError as error:
-        if owner(pid) is None:
+        fields = _status(pid)
+        if fields is None or _ending(fields):
             raise ProcessGone(pid) from None
         raise ProcUnreadable(what, pid, error) from None
 
