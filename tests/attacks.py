@@ -59,6 +59,21 @@ HIDDEN_DISK = {
         "        _held.append(_f)\n"
         "    time.sleep(5)"
     ),
+    # Held by a second thread after the first one ended (a raw exit of that thread alone):
+    # /proc/<pid>/fd and maps show the first thread's, which are gone (a zombie leader).
+    "held by a thread after the first one ended": (
+        "import os, threading, time, ctypes\n"
+        "    def _hold():\n"
+        "        _held = []\n"
+        "        for _i in range(12):\n"
+        "            _f = open(f'orphan{_i}', 'wb')\n"
+        "            os.posix_fallocate(_f.fileno(), 0, 60 * 2**20)\n"
+        "            os.unlink(f'orphan{_i}')\n"
+        "            _held.append(_f)\n"
+        "        time.sleep(60)\n"
+        "    threading.Thread(target=_hold).start()\n"
+        "    ctypes.CDLL(None).syscall({'x86_64': 60, 'aarch64': 93}[os.uname().machine], 0)"
+    ),
 }
 
 

@@ -50,18 +50,51 @@ class ProcessGone(Exception):
 def _status(pid: int) -> dict[str, str] | None:
     """``/proc/<pid>/status`` (which the kernel shows to anyone) by field; None when gone."""
     try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        return _fields(Path(f"/proc/{pid}/status").read_text())
     except OSError:
         return None
-    return dict(line.split(":", 1) for line in lines if ":" in line)
 
 
-def _ending(fields: dict[str, str]) -> bool:
-    """Whether the process is ending: a zombie, or past the point where it gave up its
-    memory (``status`` then has no ``Vm`` lines). Its entries are then shown to root alone,
-    as the kernel has no dumpable flag left to consult, and it holds nothing for long: a
-    refused read of such a process is its end, not something it hides."""
-    return fields.get("State", "").split()[:1] in (["Z"], ["X"]) or "VmSize" not in fields
+def _fields(status: str) -> dict[str, str]:
+    return dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+
+
+def _has_memory(fields: dict[str, str]) -> bool:
+    """Whether a thread still runs with its process's memory: not a zombie, and not past
+    the point where it gave the memory up (``status`` then has no ``Vm`` lines)."""
+    return fields.get("State", "").split()[:1] not in (["Z"], ["X"]) and "VmSize" in fields
+
+
+def entries(pid: int) -> str:
+    """The folder that shows ``pid``'s open files and maps: ``/proc/<pid>``, or, once its
+    first thread has ended while others run (a raw ``exit`` of that thread alone), a
+    running thread's ``/proc/<pid>/task/<tid>``: the first thread's own entries are then
+    empty, and would hide every file the others hold. (``map_files`` exists only in the
+    first.) Raises FileNotFoundError when no thread runs: the process is ending."""
+    base = f"/proc/{pid}"
+    fields = _status(pid)
+    if fields is not None and _has_memory(fields):
+        return base
+    for tid in sorted(os.listdir(f"{base}/task")):
+        task = f"{base}/task/{tid}"
+        try:
+            running = _has_memory(_fields(Path(f"{task}/status").read_text()))
+        except OSError:
+            continue
+        if running:
+            return task
+    raise FileNotFoundError(f"{base}: no thread of it runs")
+
+
+def _ending(pid: int) -> bool:
+    """Whether the process is ending: none of its threads still has its memory. Its
+    entries are then shown to root alone (the kernel has no dumpable flag left to consult)
+    and it holds nothing for long: a refused read of it is its end, not something it hides."""
+    try:
+        entries(pid)
+    except OSError:
+        return True
+    return False
 
 
 def owner(pid: int) -> tuple[int, int] | None:
@@ -94,8 +127,7 @@ def read(pid: int, what: str, reader: Callable[[], T]) -> T:
     except (FileNotFoundError, ProcessLookupError):
         raise ProcessGone(pid) from None
     except OSError as error:
-        fields = _status(pid)
-        if fields is None or _ending(fields):
+        if _status(pid) is None or _ending(pid):
             raise ProcessGone(pid) from None
         raise ProcUnreadable(what, pid, error) from None
 

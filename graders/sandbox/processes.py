@@ -275,7 +275,7 @@ def mapped_libraries(root: int, skip_executable: str | None = None) -> set[str]:
         try:
             if skip_executable is not None and _executable(pid) == skip_executable:
                 continue
-            lines = proc_access.read(pid, "its mapped libraries", _reader(f"/proc/{pid}/maps"))
+            lines = proc_access.read(pid, "its mapped libraries", _maps(pid))
         except proc_access.ProcessGone:
             continue
         for line in lines:
@@ -285,8 +285,8 @@ def mapped_libraries(root: int, skip_executable: str | None = None) -> set[str]:
     return paths
 
 
-def _reader(path: str) -> Callable[[], list[str]]:
-    return lambda: Path(path).read_text().splitlines()
+def _maps(pid: int) -> Callable[[], list[str]]:
+    return lambda: Path(f"{proc_access.entries(pid)}/maps").read_text().splitlines()
 
 
 def _executable(pid: int) -> str | None:
@@ -333,13 +333,13 @@ def deleted_files_bytes(pids: set[int], folder: str, size_if_unreadable: int) ->
             if key not in seen:
                 seen.add(key)
                 total += size
-        for key, name in found.unsized.items():
+        for key, (name, why) in found.unsized.items():
             if key not in seen:
                 seen.add(key)
                 total += size_if_unreadable
                 bounded.append(
                     f"the size of {name}, a deleted file it only maps (counted as "
-                    f"{size_if_unreadable // 2**20} MiB: reading it needs CAP_SYS_ADMIN)"
+                    f"{size_if_unreadable // 2**20} MiB: {why})"
                 )
     return HeldFiles(total, tuple(bounded))
 
@@ -348,15 +348,16 @@ def deleted_files_bytes(pids: set[int], folder: str, size_if_unreadable: int) ->
 class _Held:
     #: (device, inode) -> allocated bytes, of deleted files whose size could be read.
     sizes: dict[tuple[int, int], int] = field(default_factory=dict)
-    #: (device, inode) -> name, of deleted mapped files the kernel would not open for us.
-    unsized: dict[tuple[int, int], str] = field(default_factory=dict)
+    #: (device, inode) -> (name, why), of deleted mapped files the kernel would not open.
+    unsized: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
 
 
 def _held(pid: int, prefix: str) -> _Held:
     """Deleted regular files under ``prefix`` that ``pid`` has open or mapped (read with
     access to the process's entries, see :func:`proc_access.read`)."""
     held = _Held()
-    fd_folder = f"/proc/{pid}/fd"
+    base = proc_access.entries(pid)
+    fd_folder = f"{base}/fd"
     for fd in os.listdir(fd_folder):
         handle = f"{fd_folder}/{fd}"
         try:
@@ -368,7 +369,7 @@ def _held(pid: int, prefix: str) -> _Held:
             continue  # closed meanwhile
         if stat.S_ISREG(info.st_mode):
             held.sizes[info.st_dev, info.st_ino] = info.st_blocks * 512
-    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+    for line in Path(f"{base}/maps").read_text().splitlines():
         parts = line.split(None, 5)
         if len(parts) != 6 or not parts[5].startswith(prefix):
             continue
@@ -381,9 +382,14 @@ def _held(pid: int, prefix: str) -> _Held:
         try:
             info = os.stat(f"/proc/{pid}/map_files/{parts[0]}")
         except FileNotFoundError:
-            continue  # unmapped meanwhile
+            if base == f"/proc/{pid}":
+                continue  # unmapped meanwhile
+            why = "its first thread has ended, and map_files went with it"
+            held.unsized[key] = (parts[5].removesuffix(" (deleted)"), why)
+            continue
         except PermissionError:
-            held.unsized[key] = parts[5].removesuffix(" (deleted)")
+            why = "reading it needs CAP_SYS_ADMIN"
+            held.unsized[key] = (parts[5].removesuffix(" (deleted)"), why)
             continue
         if stat.S_ISREG(info.st_mode):
             held.sizes[key] = info.st_blocks * 512
