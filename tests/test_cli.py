@@ -76,6 +76,15 @@ def test_unknown_layer_names_the_known_ones():
     assert done.returncode == 3 and "no-network" in done.stderr
 
 
+def _smaller_a3(folder: Path) -> None:
+    """The copied a3 reference with the template's 100 hidden units (97.7-98.1%, in half
+    the training time): these tests judge the lab's totals, not a3's width."""
+    module = folder / "a3" / "mlp.py"
+    text = module.read_text()
+    assert "HIDDEN_SIZES = (256,)" in text
+    module.write_text(text.replace("HIDDEN_SIZES = (256,)", "HIDDEN_SIZES = (100,)"))
+
+
 def test_all_reports_the_lab_total_and_the_minimum(tmp_path):
     """The lab total out of the whole lab's 100 points with the pass mark, and ``Points X/Y``
     over what was graded (the README's set-up command grades all five references this way;
@@ -83,6 +92,7 @@ def test_all_reports_the_lab_total_and_the_minimum(tmp_path):
     two = tmp_path / "two"
     for key in ("a1", "a3"):
         shutil.copytree(REFERENCE / key, two / key)
+    _smaller_a3(two)
     done = nngrade("check", "--all", "--submission", str(two))
     assert done.returncode == 4, done.stderr  # graded, but not all of the lab
     assert (
@@ -251,6 +261,7 @@ def test_all_skips_an_assignment_whose_extra_is_missing(monkeypatch, capsys, tmp
     monkeypatch.setattr(catalog, "spec", without_torch)
     for key in ("a1", "a3", "a5"):
         shutil.copytree(REFERENCE / key, tmp_path / key)
+    _smaller_a3(tmp_path)
     status = cli.main(
         ["check", "--all", "--submission", str(tmp_path), "--data-dir", str(SHARED_DATA)]
     )
