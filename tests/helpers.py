@@ -57,6 +57,12 @@ def replace_once(old: str, new: str) -> Callable[[str], str]:
     return edit
 
 
+#: a3's reference trained on the template's 784-100-10 network instead of its 784-256-10:
+#: 97.7-98.1% (full credit is 95%) in half the training time. For tests that judge an edit
+#: or the lab's totals, not a3's width; the reference as it is keeps its own tests at 98%.
+A3_SMALLER_NETWORK = replace_once("HIDDEN_SIZES = (256,)", "HIDDEN_SIZES = (100,)")
+
+
 def inject_at_start(function: str, code: str) -> Callable[[str], str]:
     """An edit that runs ``code`` (one line) first thing inside ``def function(``."""
 
@@ -158,12 +164,13 @@ def run_in_terminal(
     import termios
     import time
 
+    left_out = set(without)
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
     process = subprocess.Popen(
         args, stdin=terminal, stdout=terminal, stderr=terminal, cwd=REPO,
         env={
-            **{k: v for k, v in os.environ.items() if k not in set(without)},
+            **{k: v for k, v in os.environ.items() if k not in left_out},
             "TERM": "xterm",
             **(env or {}),
         },

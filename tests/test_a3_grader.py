@@ -8,7 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import SHARED_DATA, build_submission, points_by_criterion, replace_once
+from helpers import (
+    A3_SMALLER_NETWORK,
+    SHARED_DATA,
+    build_submission,
+    points_by_criterion,
+    replace_once,
+)
 
 from graders.a3 import ASSIGNMENT as A3
 from graders.core.options import GradeOptions
@@ -38,16 +44,10 @@ def a3_submission(tmp_path, *edits):
     return build_submission(tmp_path, assignment="a3", edits={"a3/mlp.py": apply})
 
 
-#: The template's 784-100-10 network in place of the reference's 784-256-10: it reaches
-#: 97.7-98.1% (full credit is 95%) in half the reference's training time. The tests of a
-#: seeded bug or of a loop train with it: what they judge is the edit, not the width (the
-#: reference itself, as it is, gets full marks at 98% above).
-SMALLER_NETWORK = replace_once("HIDDEN_SIZES = (256,)", "HIDDEN_SIZES = (100,)")
-
-
 def edited_a3(tmp_path, *edits):
-    """The reference with ``edits``, trained on the smaller network."""
-    return a3_submission(tmp_path, SMALLER_NETWORK, *edits)
+    """The reference with ``edits``, on the smaller network (the tests of a seeded bug or
+    of a loop judge the edit; the reference as it is gets full marks at 98% above)."""
+    return a3_submission(tmp_path, A3_SMALLER_NETWORK, *edits)
 
 
 def option(name: str):

@@ -127,7 +127,7 @@ def read(pid: int, what: str, reader: Callable[[], T]) -> T:
     except (FileNotFoundError, ProcessLookupError):
         raise ProcessGone(pid) from None
     except OSError as error:
-        if _status(pid) is None or _ending(pid):
+        if _ending(pid):  # also when it is gone altogether
             raise ProcessGone(pid) from None
         raise ProcUnreadable(what, pid, error) from None
 
